@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { GitServer, startGitServer } from './GitServer';
+
+const exec = promisify(execFile);
+const TOKEN = 'sandbox-token';
+
+describe('startGitServer', () => {
+  let dir: string;
+  let server: GitServer;
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'git-server-'));
+    server = await startGitServer({
+      root: path.join(dir, 'repos'),
+      token: TOKEN,
+    });
+  });
+
+  afterEach(async () => {
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const git = (cwd: string, ...args: string[]) =>
+    exec(
+      'git',
+      ['-c', 'user.name=Test', '-c', 'user.email=t@example.com', ...args],
+      { cwd },
+    );
+  const authedUrl = (name: string) =>
+    server.repoUrl(name).replace('http://', `http://ci:${TOKEN}@`);
+
+  it('creates a repository through its API, then clones and pushes with real git', async () => {
+    const created = await fetch(`${server.url}/api/repos`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name: 'service-a-config' }),
+    });
+    expect(created.status).toBe(201);
+
+    const work = path.join(dir, 'work');
+    await git(dir, 'clone', '--quiet', authedUrl('service-a-config'), work);
+    await fs.writeFile(
+      path.join(work, 'values-dev.yaml'),
+      'image:\n  tag: abc1234\n',
+    );
+    await git(work, 'add', '.');
+    await git(work, 'commit', '--quiet', '-m', 'dev: abc1234');
+    await git(work, 'push', '--quiet', 'origin', 'HEAD:main');
+
+    const second = path.join(dir, 'second');
+    await git(
+      dir,
+      'clone',
+      '--quiet',
+      '--depth=1',
+      authedUrl('service-a-config'),
+      second,
+    );
+    expect(
+      await fs.readFile(path.join(second, 'values-dev.yaml'), 'utf8'),
+    ).toBe('image:\n  tag: abc1234\n');
+    const { stdout } = await git(second, 'log', '--format=%s');
+    expect(stdout.trim()).toBe('dev: abc1234');
+
+    const list = await fetch(`${server.url}/api/repos`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await list.json()).toEqual({ repositories: ['service-a-config'] });
+  });
+
+  it('refuses requests without the token', async () => {
+    await server.createRepository('private');
+    const res = await fetch(
+      `${server.repoUrl('private')}/info/refs?service=git-upload-pack`,
+    );
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/Basic/);
+    await expect(
+      git(
+        dir,
+        'clone',
+        '--quiet',
+        server.repoUrl('private').replace('http://', 'http://ci:wrong@'),
+        'x',
+      ),
+    ).rejects.toThrow(/Authentication failed|401/);
+  });
+
+  it('rejects bad repository names and duplicates with a clear error', async () => {
+    const post = (name: string) =>
+      fetch(`${server.url}/api/repos`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ name }),
+      });
+    const bad = await post('../escape');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatch(
+      /Invalid repository name "..\/escape"/,
+    );
+    expect((await post('dup')).status).toBe(201);
+    const dup = await post('dup');
+    expect(dup.status).toBe(409);
+    expect((await dup.json()).error).toMatch(/already exists/);
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Annotation names read from catalog entities.
+ *
+ * The `argocd/*` names are the ones the existing Argo CD plugins use, so entities
+ * annotated for them work unchanged.
+ *
+ * @public
+ */
+export const ARGOCD_ANNOTATIONS = {
+  appName: 'argocd/app-name',
+  appSelector: 'argocd/app-selector',
+  projectName: 'argocd/project-name',
+  appNamespace: 'argocd/app-namespace',
+  instanceName: 'argocd/instance-name',
+} as const;
+
+/**
+ * Label on an Argo CD Application naming the environment it deploys to.
+ * The templates of this plugin set write it.
+ *
+ * @public
+ */
+export const ENVIRONMENT_LABEL = 'gitops/environment';
+
+/**
+ * Environments in pipeline order when neither config nor the entity names others.
+ *
+ * @public
+ */
+export const DEFAULT_ENVIRONMENTS: readonly string[] = [
+  'dev',
+  'staging',
+  'prod',
+];

@@ -1,0 +1,44 @@
+import { createPermission } from '@backstage/plugin-permission-common';
+
+/** Resource type of catalog entities (same value as the catalog's own). */
+const RESOURCE_TYPE_CATALOG_ENTITY = 'catalog-entity';
+
+/**
+ * Promote a version from one environment of an entity to the next.
+ * @public
+ */
+export const gitopsPromotionCreatePermission = createPermission({
+  name: 'gitops.promotion.create',
+  attributes: { action: 'create' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
+ * Sync or refresh an entity's Argo CD Application.
+ * @public
+ */
+export const gitopsApplicationSyncPermission = createPermission({
+  name: 'gitops.application.sync',
+  attributes: { action: 'update' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
+ * Roll an entity's Argo CD Application back to an earlier deployment.
+ * @public
+ */
+export const gitopsApplicationRollbackPermission = createPermission({
+  name: 'gitops.application.rollback',
+  attributes: { action: 'update' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
+ * Every permission this plugin set defines, for registration with the permission framework.
+ * @public
+ */
+export const gitopsPermissions = [
+  gitopsPromotionCreatePermission,
+  gitopsApplicationSyncPermission,
+  gitopsApplicationRollbackPermission,
+];

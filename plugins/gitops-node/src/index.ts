@@ -1,0 +1,6 @@
+/**
+ * Extension points and interfaces for backend modules of the GitOps plugin.
+ *
+ * @packageDocumentation
+ */
+export * from './extensionPoints';
