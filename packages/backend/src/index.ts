@@ -21,9 +21,7 @@ backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(permissionPolicyModule);
 
 backend.add(import('@backstage/plugin-scaffolder-backend'));
-backend.add(
-  import('@gitops-backstage/plugin-scaffolder-backend-module-gitops'),
-);
+
 
 backend.add(import('@gitops-backstage/plugin-gitops-backend'));
 

@@ -3,6 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import * as isogit from 'isomorphic-git';
+import isoHttp from 'isomorphic-git/http/node';
+import nodeFs from 'node:fs';
 import { GitServer, startGitServer } from './GitServer';
 
 const exec = promisify(execFile);
@@ -74,6 +77,49 @@ describe('startGitServer', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(await list.json()).toEqual({ repositories: ['service-a-config'] });
+  });
+
+  it('serves isomorphic-git: shallow single-branch clone, commit and push', async () => {
+    await server.createRepository('iso');
+    const onAuth = () => ({ username: 'x', password: TOKEN });
+    const seed = path.join(dir, 'seed');
+    await git(dir, 'clone', '--quiet', authedUrl('iso'), seed);
+    await fs.writeFile(path.join(seed, 'values.yaml'), 'replicaCount: 1\n');
+    await git(seed, 'add', '.');
+    await git(seed, 'commit', '--quiet', '-m', 'seed');
+    await git(seed, 'push', '--quiet', 'origin', 'HEAD:main');
+
+    const work = path.join(dir, 'iso-work');
+    await isogit.clone({
+      fs: nodeFs,
+      http: isoHttp,
+      dir: work,
+      url: server.repoUrl('iso'),
+      ref: 'main',
+      singleBranch: true,
+      depth: 1,
+      onAuth,
+    });
+    await fs.writeFile(path.join(work, 'values.yaml'), 'replicaCount: 2\n');
+    await isogit.add({ fs: nodeFs, dir: work, filepath: 'values.yaml' });
+    await isogit.commit({
+      fs: nodeFs,
+      dir: work,
+      message: 'scale to 2',
+      author: { name: 'Iso', email: 'iso@example.com' },
+    });
+    const pushed = await isogit.push({
+      fs: nodeFs,
+      http: isoHttp,
+      dir: work,
+      onAuth,
+    });
+    expect(pushed.ok).toBe(true);
+
+    await git(seed, 'pull', '--quiet', 'origin', 'main');
+    expect(await fs.readFile(path.join(seed, 'values.yaml'), 'utf8')).toBe(
+      'replicaCount: 2\n',
+    );
   });
 
   it('refuses requests without the token', async () => {

@@ -1,0 +1,104 @@
+/* eslint-disable no-console */
+// `yarn bench`: runs the benchmark scenarios and writes bench/RESULTS.md with the machine
+// and the date. Scenarios measure; tests never time anything.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startGitServer } from '@gitops-backstage/gitops-sandbox';
+
+const exec = promisify(execFile);
+
+type Result = {
+  scenario: string;
+  metric: string;
+  value: string;
+  target?: string;
+};
+
+function percentile(sorted: number[], p: number) {
+  return sorted[
+    Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
+  ];
+}
+
+/** Sandbox Git server: a small commit pushed and fetched over smart HTTP (what a promotion does). */
+async function gitRoundTrip(): Promise<Result[]> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-git-'));
+  const token = 'bench';
+  const server = await startGitServer({ root: path.join(dir, 'repos'), token });
+  try {
+    await server.createRepository('config');
+    const url = server
+      .repoUrl('config')
+      .replace('http://', `http://x:${token}@`);
+    const work = path.join(dir, 'work');
+    const git = (...args: string[]) =>
+      exec(
+        'git',
+        ['-c', 'user.name=b', '-c', 'user.email=b@example.com', ...args],
+        { cwd: work },
+      );
+    await fs.mkdir(work);
+    await git('init', '--quiet', '--initial-branch=main');
+    await git('remote', 'add', 'origin', url);
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      await fs.writeFile(
+        path.join(work, 'values-dev.yaml'),
+        `image:\n  tag: build-${i}\n`,
+      );
+      const start = process.hrtime.bigint();
+      await git('add', '-A');
+      await git('commit', '--quiet', '-m', `bump ${i}`);
+      await git('push', '--quiet', 'origin', 'HEAD:main');
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    return [
+      {
+        scenario: 'sandbox git',
+        metric: 'commit + push p50',
+        value: `${percentile(times, 50).toFixed(1)} ms`,
+      },
+      {
+        scenario: 'sandbox git',
+        metric: 'commit + push p95',
+        value: `${percentile(times, 95).toFixed(1)} ms`,
+      },
+    ];
+  } finally {
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const results = [...(await gitRoundTrip())];
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`yarn bench\` on ${new Date().toISOString()}.`,
+    '',
+    `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(
+      0,
+    )} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`,
+    '',
+    '| scenario | metric | value | target |',
+    '|---|---|---|---|',
+    ...results.map(
+      r => `| ${r.scenario} | ${r.metric} | ${r.value} | ${r.target ?? ''} |`,
+    ),
+    '',
+  ];
+  const out = path.join(__dirname, 'RESULTS.md');
+  await fs.writeFile(out, lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exit(1);
+});
