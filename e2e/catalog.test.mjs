@@ -33,7 +33,11 @@ test("service-a's entity page renders with its owner, system and the Deployments
   await page.getByRole('heading', { name: 'service-a' }).first().waitFor();
   await page.getByRole('link', { name: 'team-checkout' }).first().waitFor();
   await page.getByRole('link', { name: 'checkout' }).first().waitFor();
-  const deployments = page.getByRole('tab', { name: 'Deployments' });
+  // Entity page tabs are links in the new frontend system.
+  const deployments = page.getByRole('link', {
+    name: 'Deployments',
+    exact: true,
+  });
   await deployments.waitFor();
   await page.screenshot({ path: `${OUTPUT_DIR}/entity-page.png` });
   await deployments.click();
@@ -45,4 +49,11 @@ test("service-a's entity page renders with its owner, system and the Deployments
     page.url(),
     /\/catalog\/default\/component\/service-a\/deployments$/,
   );
+});
+
+test('the scaffolder lists the gitops:values:set action', async () => {
+  await signIn(page, '/create/actions');
+  await page.getByText('gitops:values:set', { exact: true }).waitFor();
+  await page.getByText(/^Sets keys in a YAML file of the workspace/).waitFor();
+  await page.screenshot({ path: `${OUTPUT_DIR}/scaffolder-actions.png` });
 });

@@ -75,7 +75,13 @@ export async function launchBrowser() {
 }
 
 /** Signs in as the local guest user. */
-export async function signIn(page) {
-  await page.goto(APP_URL);
-  await page.getByRole('button', { name: 'Enter' }).click();
+/** Opens `path` in the app, signing in as the guest user if not signed in yet. */
+export async function signIn(page, path = '/') {
+  await page.goto(new URL(path, APP_URL).href);
+  const enter = page.getByRole('button', { name: 'Enter' });
+  const sidebar = page.getByRole('link', { name: 'Catalog' });
+  await enter.or(sidebar).first().waitFor();
+  if (await enter.isVisible()) {
+    await enter.click();
+  }
 }

@@ -21,7 +21,10 @@ backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(permissionPolicyModule);
 
 backend.add(import('@backstage/plugin-scaffolder-backend'));
-
+// Template actions: gitops:values:set (and, later, Argo CD and chart actions).
+backend.add(
+  import('@gitops-backstage/plugin-scaffolder-backend-module-gitops'),
+);
 
 backend.add(import('@gitops-backstage/plugin-gitops-backend'));
 

@@ -1,0 +1,39 @@
+import { InfoCard, StructuredMetadataTable } from '@backstage/core-components';
+import { ApplicationLocator } from '@gitops-backstage/plugin-gitops-common';
+import Typography from '@material-ui/core/Typography';
+
+function describe(locator: ApplicationLocator): Record<string, unknown> {
+  const found =
+    locator.kind === 'names'
+      ? { 'Applications (by name)': locator.names }
+      : {
+          'Label selector': locator.selector,
+          Projects:
+            locator.projects.length > 0 ? locator.projects : 'any project',
+        };
+  return {
+    ...found,
+    'Argo CD instance': locator.instanceName ?? 'all configured instances',
+    ...(locator.appNamespace && {
+      'Application namespace': locator.appNamespace,
+    }),
+  };
+}
+
+export function ApplicationLocatorCard(props: { locator: ApplicationLocator }) {
+  return (
+    <InfoCard
+      title="Argo CD Applications"
+      subheader="How this entity's Applications are found, from its annotations"
+    >
+      <StructuredMetadataTable
+        metadata={describe(props.locator)}
+        options={{ titleFormat: key => key }}
+      />
+      <Typography variant="body2" color="textSecondary">
+        Live sync and health status per environment is shown here once the
+        GitOps backend is configured.
+      </Typography>
+    </InfoCard>
+  );
+}

@@ -1,0 +1,2 @@
+export { DeploymentsContent } from './DeploymentsContent';
+export { isGitopsAvailable } from './isGitopsAvailable';

@@ -1,0 +1,7 @@
+/**
+ * Scaffolder actions for GitOps templates.
+ *
+ * @packageDocumentation
+ */
+export { scaffolderModuleGitops as default } from './module';
+export { createValuesSetAction } from './actions/valuesSet';
