@@ -1,29 +1,48 @@
 /* eslint-disable no-console */
-// `yarn sandbox`: starts the local stand-ins on 127.0.0.1 and prints their URLs and token.
-import fs from 'node:fs/promises';
-import os from 'node:os';
+// `yarn sandbox`: starts the local stand-ins on 127.0.0.1 and prints their URLs and tokens.
 import path from 'node:path';
-import { startGitServer } from './git/GitServer';
+import { startSandbox } from './sandbox';
 
 async function main() {
-  const root =
-    process.env.SANDBOX_DIR ??
-    (await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-sandbox-')));
-  const token = process.env.SANDBOX_TOKEN ?? 'sandbox-token';
-  const git = await startGitServer({
-    root: path.join(root, 'repos'),
-    token,
-    port: Number(process.env.SANDBOX_GIT_PORT ?? 7090),
+  const gitPort = Number(process.env.SANDBOX_GIT_PORT ?? 7090);
+  const sandbox = await startSandbox({
+    dir: process.env.SANDBOX_DIR,
+    gitPort,
+    gitToken: process.env.SANDBOX_TOKEN,
+    examplesDir: path.resolve(__dirname, '../../../examples'),
+    instances: [
+      { name: 'main', environments: ['dev', 'staging'], port: gitPort + 1 },
+      { name: 'prod', environments: ['prod'], port: gitPort + 2 },
+    ],
+    scaleServices: Number(process.env.SANDBOX_SCALE_SERVICES ?? 0) || undefined,
   });
+  const { gitUrl, gitToken } = sandbox;
   console.log(
-    `Git server:  ${git.url}/git/<repo>.git  (user any, password ${token})`,
+    `Git server   ${gitUrl}/git/<repo>.git  (any user, password ${gitToken})`,
   );
   console.log(
-    `Create repo: curl -H 'Authorization: Bearer ${token}' -d '{"name":"x"}' ${git.url}/api/repos`,
+    `  git clone http://sandbox:${gitToken}@${gitUrl.slice(
+      7,
+    )}/git/service-a-config.git`,
   );
-  console.log(`Data:        ${root}`);
+  for (const instance of sandbox.instances) {
+    console.log(
+      `Argo CD ${instance.name.padEnd(5)} ${instance.url}  token ${
+        instance.token
+      }  (environments ${instance.environments.join(
+        ', ',
+      )}; user admin, password sandbox)`,
+    );
+  }
+  const main = sandbox.instances[0];
+  console.log(
+    `  curl -H 'Authorization: Bearer ${main.token}' ${main.url}/api/v1/applications`,
+  );
+  console.log(
+    `Control API  ${gitUrl}/api/sandbox  (faults: see packages/gitops-sandbox/README.md)`,
+  );
   const stop = async () => {
-    await git.close();
+    await sandbox.stop();
     process.exit(0);
   };
   process.on('SIGINT', stop);

@@ -5,3 +5,9 @@
  */
 export { startGitServer } from './git/GitServer';
 export type { GitServer, GitServerOptions } from './git/GitServer';
+export { startSandbox, DEFAULT_INSTANCES, DEFAULT_TIMING } from './sandbox';
+export type { Sandbox, SandboxOptions, InstanceOptions } from './sandbox';
+export type { InstanceFault } from './argocd/ArgoCdServer';
+export type { ApplicationFaults, Timing } from './argocd/ArgoCdInstance';
+export { helmBinary, renderChart } from './helm';
+export { ArgoContracts, CONTRACTS_DIR } from './contracts';

@@ -17,6 +17,12 @@ export interface GitServerOptions {
   token: string;
   /** 0 picks a free port. */
   port?: number;
+  /** More routes (the sandbox's control API); answers true when it handled the request. */
+  routes?: (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+  ) => Promise<boolean>;
 }
 
 export interface GitServer {
@@ -38,12 +44,16 @@ function authorized(req: http.IncomingMessage, token: string): boolean {
   return false;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown) {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+) {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }
 
-async function readJson(req: http.IncomingMessage): Promise<any> {
+export async function readJson(req: http.IncomingMessage): Promise<any> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -184,7 +194,7 @@ export async function startGitServer(
             .map(e => e.slice(0, -4))
             .sort(),
         });
-      } else {
+      } else if (!(await options.routes?.(req, res, url))) {
         sendJson(res, 404, {
           error: `no route for ${req.method} ${url.pathname}`,
         });

@@ -1,0 +1,391 @@
+import { ArgoContracts } from '../contracts';
+import { Sandbox } from '../sandbox';
+import { argo, eventually, startTestSandbox } from '../testing/testSandbox';
+
+const contracts = ArgoContracts.load();
+const describeWithContracts = contracts ? describe : describe.skip;
+
+describeWithContracts(
+  'the Argo CD stand-in answers by the upstream contract',
+  () => {
+    let sandbox: Sandbox;
+    const checked = new Set<string>();
+
+    beforeAll(async () => {
+      sandbox = await startTestSandbox();
+    });
+    afterAll(() => sandbox?.stop());
+
+    /** Calls a route and validates the answer against swagger.json (and the CRDs). */
+    async function call(
+      instance: string,
+      swaggerRoute: string,
+      url: string,
+      init: Parameters<typeof argo>[3] & { expectStatus?: number } = {},
+    ) {
+      const { status, body } = await argo(sandbox, instance, url, init);
+      expect({ url, status }).toEqual({
+        url,
+        status: init.expectStatus ?? 200,
+      });
+      const method = init.method ?? 'GET';
+      expect(
+        contracts!.responseErrors(swaggerRoute, method, status, body),
+      ).toEqual([]);
+      const applications =
+        status !== 200
+          ? []
+          : swaggerRoute === '/api/v1/applications'
+          ? body.items
+          : body?.spec
+          ? [body]
+          : [];
+      if (!url.includes('fields=')) {
+        for (const application of applications) {
+          expect(contracts!.applicationErrors(application)).toEqual([]);
+        }
+      }
+      checked.add(`${method} ${swaggerRoute} ${status}`);
+      return body;
+    }
+
+    it('version, session and userinfo', async () => {
+      await call('main', '/api/version', '/api/version', { token: null });
+      const { token } = await call(
+        'main',
+        '/api/v1/session',
+        '/api/v1/session',
+        {
+          method: 'POST',
+          body: { username: 'admin', password: 'sandbox' },
+          token: null,
+        },
+      );
+      const userinfo = await call(
+        'main',
+        '/api/v1/session/userinfo',
+        '/api/v1/session/userinfo',
+        {
+          token,
+        },
+      );
+      expect(userinfo).toEqual({
+        loggedIn: true,
+        username: 'admin',
+        iss: 'argocd',
+      });
+      const refused = await call('main', '/api/v1/session', '/api/v1/session', {
+        method: 'POST',
+        body: { username: 'admin', password: 'wrong' },
+        token: null,
+        expectStatus: 401,
+      });
+      expect(refused).toMatchObject({
+        code: 16,
+        message: 'Invalid username or password',
+      });
+    });
+
+    it('lists applications with selector, projects, appNamespace and fields', async () => {
+      const all = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications',
+      );
+      expect(all.items.map((a: any) => a.metadata.name).sort()).toEqual([
+        'service-a-dev',
+        'service-a-staging',
+        'service-b-dev',
+        'service-b-staging',
+      ]);
+      const selected = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications?selector=app.kubernetes.io/name=service-a,gitops/environment%20in%20(dev)&projects=checkout&appNamespace=argocd',
+      );
+      expect(selected.items.map((a: any) => a.metadata.name)).toEqual([
+        'service-a-dev',
+      ]);
+      const none = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications?projects=other',
+      );
+      expect(none.items).toEqual([]);
+
+      const projected = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications?selector=app.kubernetes.io/name=service-a&fields=metadata.name,metadata.labels,spec.source,status.sync.status,status.summary',
+      );
+      for (const item of projected.items) {
+        expect(Object.keys(item).sort()).toEqual([
+          'metadata',
+          'spec',
+          'status',
+        ]);
+        expect(Object.keys(item.metadata).sort()).toEqual(['labels', 'name']);
+        expect(Object.keys(item.status).sort()).toEqual(['summary', 'sync']);
+        expect(Object.keys(item.status.sync)).toEqual(['status']);
+      }
+      const withoutHistory = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications?fields=-status.history',
+      );
+      expect(withoutHistory.items[0].status.history).toBeUndefined();
+      expect(withoutHistory.items[0].status.sync).toBeDefined();
+
+      const bad = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications?selector=a%20in%20b',
+        {
+          expectStatus: 400,
+        },
+      );
+      expect(bad.message).toContain('unable to parse requirement');
+    });
+
+    it('gets an application (with refresh), its resource tree, a live Rollout and revision metadata', async () => {
+      const app = await call(
+        'main',
+        '/api/v1/applications/{name}',
+        '/api/v1/applications/service-b-dev?refresh=normal',
+      );
+      expect(app.status.summary.images).toEqual([
+        'registry.example.com/checkout/service-b:9f8e7d6',
+      ]);
+      expect(app.status.history).toHaveLength(1);
+
+      const tree = await call(
+        'main',
+        '/api/v1/applications/{applicationName}/resource-tree',
+        '/api/v1/applications/service-b-dev/resource-tree',
+      );
+      expect(tree.nodes.map((n: any) => n.kind)).toEqual(
+        expect.arrayContaining([
+          'Rollout',
+          'Service',
+          'ServiceAccount',
+          'ReplicaSet',
+          'Pod',
+        ]),
+      );
+
+      const resource = await call(
+        'main',
+        '/api/v1/applications/{name}/resource',
+        '/api/v1/applications/service-b-dev/resource?namespace=checkout-dev&resourceName=service-b&kind=Rollout&group=argoproj.io&version=v1alpha1',
+      );
+      const rollout = JSON.parse(resource.manifest);
+      expect(contracts!.rolloutErrors(rollout)).toEqual([]);
+      expect(rollout.status).toMatchObject({
+        phase: 'Healthy',
+        currentStepIndex: 4,
+      });
+
+      const revision = app.status.sync.revision;
+      const metadata = await call(
+        'main',
+        '/api/v1/applications/{name}/revisions/{revision}/metadata',
+        `/api/v1/applications/service-b-dev/revisions/${revision}/metadata`,
+      );
+      expect(metadata).toMatchObject({
+        author: 'Sandbox <sandbox@example.com>',
+        message: 'Initial service-b-config from examples',
+      });
+    });
+
+    it('syncs, terminates and rolls back with Argo CD semantics', async () => {
+      const synced = await call(
+        'prod',
+        '/api/v1/applications/{name}/sync',
+        '/api/v1/applications/service-a-prod/sync',
+        {
+          method: 'POST',
+          body: { prune: true },
+        },
+      );
+      expect(synced.status.operationState).toMatchObject({
+        phase: 'Running',
+        operation: { initiatedBy: { username: 'admin' } },
+      });
+      const busy = await call(
+        'prod',
+        '/api/v1/applications/{name}/sync',
+        '/api/v1/applications/service-a-prod/sync',
+        {
+          method: 'POST',
+          body: {},
+          expectStatus: 400,
+        },
+      );
+      expect(busy.message).toBe('another operation is already in progress');
+      await call(
+        'prod',
+        '/api/v1/applications/{name}/operation',
+        '/api/v1/applications/service-a-prod/operation',
+        {
+          method: 'DELETE',
+        },
+      );
+      await eventually(async () => {
+        const { body } = await argo(
+          sandbox,
+          'prod',
+          '/api/v1/applications/service-a-prod',
+        );
+        return body.status.operationState.phase === 'Failed' ? body : undefined;
+      }, 'the operation to be terminated');
+      const idle = await call(
+        'prod',
+        '/api/v1/applications/{name}/operation',
+        '/api/v1/applications/service-a-prod/operation',
+        {
+          method: 'DELETE',
+          expectStatus: 400,
+        },
+      );
+      expect(idle.message).toBe(
+        'Unable to terminate operation. No operation is in progress',
+      );
+
+      // prod syncs by hand: rollback to its first deployment is allowed.
+      await call(
+        'prod',
+        '/api/v1/applications/{name}/rollback',
+        '/api/v1/applications/service-a-prod/rollback',
+        {
+          method: 'POST',
+          body: { id: 0 },
+        },
+      );
+      const unknown = await call(
+        'prod',
+        '/api/v1/applications/{name}/rollback',
+        '/api/v1/applications/service-a-prod/rollback',
+        {
+          method: 'POST',
+          body: { id: 42 },
+          expectStatus: 400,
+        },
+      );
+      expect(unknown.message).toBe(
+        'application service-a-prod does not have deployment with id 42',
+      );
+
+      // dev syncs automatically: Argo CD refuses rollback.
+      const refused = await call(
+        'main',
+        '/api/v1/applications/{name}/rollback',
+        '/api/v1/applications/service-a-dev/rollback',
+        {
+          method: 'POST',
+          body: { id: 0 },
+          expectStatus: 400,
+        },
+      );
+      expect(refused).toMatchObject({
+        code: 9,
+        message: 'rollback cannot be initiated when auto-sync is enabled',
+      });
+    });
+
+    it('answers errors in the runtimeError shape', async () => {
+      const missing = await call(
+        'main',
+        '/api/v1/applications/{name}',
+        '/api/v1/applications/nope',
+        {
+          expectStatus: 404,
+        },
+      );
+      expect(missing).toMatchObject({
+        code: 5,
+        message: 'applications.argoproj.io "nope" not found',
+      });
+      const anonymous = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications',
+        {
+          token: null,
+          expectStatus: 401,
+        },
+      );
+      expect(anonymous).toMatchObject({
+        code: 16,
+        message: 'no session information',
+      });
+    });
+
+    it('has checked every route the plugins use', () => {
+      expect([...checked].sort()).toEqual(
+        [
+          'DELETE /api/v1/applications/{name}/operation 200',
+          'DELETE /api/v1/applications/{name}/operation 400',
+          'GET /api/v1/applications 200',
+          'GET /api/v1/applications 400',
+          'GET /api/v1/applications 401',
+          'GET /api/v1/applications/{applicationName}/resource-tree 200',
+          'GET /api/v1/applications/{name} 200',
+          'GET /api/v1/applications/{name} 404',
+          'GET /api/v1/applications/{name}/resource 200',
+          'GET /api/v1/applications/{name}/revisions/{revision}/metadata 200',
+          'GET /api/v1/session/userinfo 200',
+          'GET /api/version 200',
+          'POST /api/v1/applications/{name}/rollback 200',
+          'POST /api/v1/applications/{name}/rollback 400',
+          'POST /api/v1/applications/{name}/sync 200',
+          'POST /api/v1/applications/{name}/sync 400',
+          'POST /api/v1/session 200',
+          'POST /api/v1/session 401',
+        ].sort(),
+      );
+    });
+  },
+);
+
+describeWithContracts('the contract check itself', () => {
+  const application = {
+    metadata: { name: 'a', namespace: 'argocd' },
+    spec: {
+      project: 'default',
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'a' },
+      source: { repoURL: 'http://127.0.0.1/git/a.git', path: 'chart' },
+    },
+    status: {
+      sync: { status: 'Synced', revision: 'abc' },
+      health: { status: 'Healthy' },
+      history: [{ id: 0, revision: 'abc', deployedAt: '2026-11-01T12:00:00Z' }],
+    },
+  };
+
+  it('accepts a well-formed Application', () => {
+    expect(contracts!.applicationErrors(application)).toEqual([]);
+    expect(
+      contracts!.definitionErrors('v1alpha1Application', application),
+    ).toEqual([]);
+  });
+
+  it('rejects a deliberate violation: a wrong type, a missing required field, an invented field', () => {
+    const broken = structuredClone(application) as any;
+    broken.status.history[0].id = 'zero';
+    delete broken.spec.destination;
+    broken.status.sync.state = 'Synced';
+    expect(contracts!.applicationErrors(broken)).toEqual(
+      expect.arrayContaining([
+        '/status/history/0/id must be integer',
+        "/spec must have required property 'destination'",
+        '/status/sync must NOT have additional properties: state',
+      ]),
+    );
+    expect(contracts!.definitionErrors('v1alpha1Application', broken)).toEqual(
+      expect.arrayContaining([
+        '/status/history/0/id must be integer',
+        '/status/sync must NOT have additional properties: state',
+      ]),
+    );
+  });
+});

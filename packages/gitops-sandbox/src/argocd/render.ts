@@ -1,0 +1,150 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BareRepository } from '../git/repoFiles';
+import { renderChart } from '../helm';
+
+type Json = any;
+
+/** The desired (or synced) state of an Application at given commits. */
+export interface Rendered {
+  /** The first source's commit (Argo CD's `revision`). */
+  revision: string;
+  /** One commit per source (Argo CD's `revisions` for multi-source). */
+  revisions: string[];
+  sources: Json[];
+  manifests: Json[];
+}
+
+/** Container images of the workloads in `manifests`, as Argo CD's `summary.images`. */
+export function imagesOf(manifests: Json[]): string[] {
+  const images = new Set<string>();
+  for (const m of manifests) {
+    const podSpec =
+      m.kind === 'Pod'
+        ? m.spec
+        : m.kind === 'CronJob'
+        ? m.spec?.jobTemplate?.spec?.template?.spec
+        : m.spec?.template?.spec;
+    for (const c of [
+      ...(podSpec?.initContainers ?? []),
+      ...(podSpec?.containers ?? []),
+    ]) {
+      if (c.image) images.add(c.image);
+    }
+  }
+  return [...images].sort();
+}
+
+/**
+ * Renders an Application's sources from the sandbox's Git repositories with the
+ * real `helm template`, as Argo CD's repo server does; caches by commit.
+ */
+export class Renderer {
+  private readonly cache = new Map<string, Promise<Json[]>>();
+  private readonly exports = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly gitUrl: string,
+    private readonly reposDir: string,
+    private readonly workDir: string,
+  ) {}
+
+  /** The bare repository a repoURL of this sandbox's Git server names. */
+  repository(repoURL: string): BareRepository {
+    const prefix = `${this.gitUrl}/git/`;
+    const name = repoURL.startsWith(prefix)
+      ? repoURL
+          .slice(prefix.length)
+          .replace(/\.git$/, '')
+          .replace(/\/$/, '')
+      : undefined;
+    if (!name || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
+      throw new Error(
+        `repository not found: ${repoURL} is not a repository of this Git server`,
+      );
+    }
+    return new BareRepository(path.join(this.reposDir, `${name}.git`));
+  }
+
+  /**
+   * Renders at the sources' target revisions, or at `revisions` (one per source)
+   * for a sync to a given revision or a rollback.
+   */
+  async render(manifest: Json, revisions?: string[]): Promise<Rendered> {
+    const { spec, metadata } = manifest;
+    const sources: Json[] = spec.sources ?? [spec.source];
+    const commits = await Promise.all(
+      sources.map(async (source, i) => {
+        const wanted = revisions?.[i] ?? source.targetRevision ?? 'HEAD';
+        const commit = await this.repository(source.repoURL).resolve(wanted);
+        if (!commit) {
+          throw new Error(
+            `unable to resolve '${wanted}' to a commit SHA in ${source.repoURL}`,
+          );
+        }
+        return commit;
+      }),
+    );
+
+    // `$<ref>/file` in valueFiles points into the source with that `ref`.
+    const refRoots = new Map<string, string>();
+    for (const [i, source] of sources.entries()) {
+      if (source.ref) {
+        refRoots.set(
+          source.ref,
+          await this.exportAt(source.repoURL, commits[i]),
+        );
+      }
+    }
+
+    const manifests: Json[] = [];
+    for (const [i, source] of sources.entries()) {
+      if (source.path === undefined) continue;
+      const root = await this.exportAt(source.repoURL, commits[i]);
+      const chartDir = path.join(root, source.path);
+      const valueFiles = (source.helm?.valueFiles ?? []).map((file: string) => {
+        const ref = file.match(/^\$([^/]+)\/(.*)$/);
+        if (!ref) return path.join(chartDir, file);
+        const refRoot = refRoots.get(ref[1]);
+        if (!refRoot)
+          throw new Error(`source referenced by $${ref[1]} not found`);
+        return path.join(refRoot, ref[2]);
+      });
+      const cacheKey = JSON.stringify([
+        chartDir,
+        valueFiles,
+        metadata.name,
+        spec.destination.namespace,
+        source.helm?.releaseName,
+      ]);
+      if (!this.cache.has(cacheKey)) {
+        const rendering = renderChart({
+          chartDir,
+          releaseName: source.helm?.releaseName ?? metadata.name,
+          namespace: spec.destination.namespace ?? 'default',
+          valueFiles,
+        });
+        rendering.catch(() => this.cache.delete(cacheKey));
+        this.cache.set(cacheKey, rendering);
+      }
+      manifests.push(...(await this.cache.get(cacheKey)!));
+    }
+    return { revision: commits[0], revisions: commits, sources, manifests };
+  }
+
+  /** The repository's tree at `commit`, unpacked once into the work dir. */
+  private exportAt(repoURL: string, commit: string): Promise<string> {
+    const repo = this.repository(repoURL);
+    const dir = path.join(this.workDir, path.basename(repo.dir), commit);
+    if (!this.exports.has(dir)) {
+      const exporting = (async () => {
+        await fs.rm(dir, { recursive: true, force: true });
+        await repo.exportTree(commit, dir);
+        return dir;
+      })();
+      exporting.catch(() => this.exports.delete(dir));
+      this.exports.set(dir, exporting);
+    }
+    return this.exports.get(dir)!;
+  }
+}

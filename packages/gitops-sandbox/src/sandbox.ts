@@ -1,0 +1,398 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import {
+  ArgoCdInstance,
+  ApplicationFaults,
+  Timing,
+} from './argocd/ArgoCdInstance';
+import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
+import { Renderer } from './argocd/render';
+import { generateFleet } from './argocd/scale';
+import { GitServer, readJson, sendJson, startGitServer } from './git/GitServer';
+import { BareRepository } from './git/repoFiles';
+
+const exec = promisify(execFile);
+
+/** The Git base URL the example Application manifests are written with. */
+export const EXAMPLES_GIT_URL = 'http://127.0.0.1:7090';
+/** The label that names an Application's environment. */
+const ENVIRONMENT_LABEL = 'gitops/environment';
+
+export interface InstanceOptions {
+  name: string;
+  /** The environments (label `gitops/environment`) whose Applications it deploys. */
+  environments: string[];
+  port?: number;
+  token?: string;
+}
+
+export interface SandboxOptions {
+  /** Holds the repositories and rendered trees; a temporary directory by default. */
+  dir?: string;
+  gitPort?: number;
+  /** The Git server's token (password of basic auth, or bearer). */
+  gitToken?: string;
+  /** Seeds an app and a config repository per `<examplesDir>/services/<name>`. */
+  examplesDir?: string;
+  instances?: InstanceOptions[];
+  timing?: Partial<Timing>;
+  sessionTtlMs?: number;
+  /** Start with every Application synced once (default), instead of never deployed. */
+  initialSync?: boolean;
+  /** Scale mode: this many generated services (three environments each), not rendered. */
+  scaleServices?: number;
+}
+
+export interface Sandbox {
+  gitUrl: string;
+  gitToken: string;
+  instances: Array<{
+    name: string;
+    url: string;
+    token: string;
+    environments: string[];
+  }>;
+  repoUrl(name: string): string;
+  /** One reconciliation pass of every instance, now. */
+  reconcile(): Promise<void>;
+  setInstanceFault(
+    instance: string,
+    fault: InstanceFault | undefined,
+  ): Promise<void>;
+  setApplicationFaults(
+    instance: string,
+    app: string,
+    faults: ApplicationFaults,
+  ): void;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_TIMING: Timing = {
+  reconcileMs: 1000,
+  autoSyncDelayMs: 3000,
+  syncMs: 2000,
+  progressMs: 3000,
+  rolloutStepMs: 4000,
+};
+
+export const DEFAULT_INSTANCES: InstanceOptions[] = [
+  { name: 'main', environments: ['dev', 'staging'] },
+  { name: 'prod', environments: ['prod'] },
+];
+
+/**
+ * Starts the sandbox on 127.0.0.1: the Git server (seeded from the examples) and one
+ * Argo CD API per instance, reconciling the Applications found in the repositories'
+ * `argocd/` folders.
+ */
+export async function startSandbox(
+  options: SandboxOptions = {},
+): Promise<Sandbox> {
+  const dir =
+    options.dir ??
+    (await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-sandbox-')));
+  const reposDir = path.join(dir, 'repos');
+  const gitToken = options.gitToken ?? 'sandbox-git-token';
+  const timing = { ...DEFAULT_TIMING, ...options.timing };
+
+  let servers: ArgoCdServer[] = [];
+  const byName = (name: string) => {
+    const server = servers.find(s => s.name === name);
+    if (!server)
+      throw Object.assign(new Error(`unknown instance "${name}"`), {
+        status: 404,
+      });
+    return server;
+  };
+
+  const git = await startGitServer({
+    root: reposDir,
+    token: gitToken,
+    port: options.gitPort ?? 0,
+    routes: (req, res, url) => controlApi(req, res, url),
+  });
+
+  const renderer = new Renderer(git.url, reposDir, path.join(dir, 'trees'));
+  const instances = (options.instances ?? DEFAULT_INSTANCES).map(o => ({
+    options: o,
+    instance: new ArgoCdInstance(o.name, renderer, timing),
+  }));
+  servers = instances.map(
+    ({ options: o, instance }) =>
+      new ArgoCdServer({
+        instance,
+        token: o.token ?? `sandbox-${o.name}-token`,
+        username: 'admin',
+        password: 'sandbox',
+        sessionTtlMs: options.sessionTtlMs ?? 60 * 60 * 1000,
+        port: o.port,
+      }),
+  );
+  await Promise.all(servers.map(s => s.start()));
+
+  if (options.examplesDir) {
+    await seedExamples(options.examplesDir, git, reposDir);
+  }
+  if (options.scaleServices) {
+    for (const { options: o, instance } of instances) {
+      for (const { manifest, status } of generateFleet(
+        options.scaleServices,
+        o.environments,
+      )) {
+        instance.addFixed(manifest, status);
+      }
+    }
+  }
+
+  const discovery = new ApplicationDiscovery(reposDir);
+  const reconcile = async () => {
+    const manifests = await discovery.discover();
+    const first = instances[0]?.options.name;
+    for (const { options: o, instance } of instances) {
+      instance.setManifests(
+        manifests.filter(m => {
+          const env = m.metadata?.labels?.[ENVIRONMENT_LABEL];
+          return env ? o.environments.includes(env) : o.name === first;
+        }),
+      );
+      await instance.reconcile();
+    }
+  };
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const loop = () => {
+    running = reconcile()
+      .catch(error => console.error(`sandbox reconcile failed: ${error}`))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, timing.reconcileMs);
+      });
+  };
+  await reconcile();
+  if (options.initialSync ?? true) {
+    for (const { instance } of instances) await instance.syncNeverDeployed();
+  }
+  timer = setTimeout(loop, timing.reconcileMs);
+
+  async function controlApi(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+  ): Promise<boolean> {
+    const parts = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map(decodeURIComponent);
+    if (parts[0] !== 'api' || parts[1] !== 'sandbox') return false;
+    try {
+      if (req.method === 'GET' && parts.length === 2) {
+        sendJson(res, 200, { git: git.url, instances: sandbox.instances });
+      } else if (req.method === 'POST' && parts[2] === 'reconcile') {
+        await sandbox.reconcile();
+        sendJson(res, 200, {});
+      } else if (
+        req.method === 'PUT' &&
+        parts[2] === 'instances' &&
+        parts[4] === 'fault'
+      ) {
+        const { fault } = await readJson(req);
+        await sandbox.setInstanceFault(parts[3], fault ?? undefined);
+        sendJson(res, 200, { fault: fault ?? null });
+      } else if (
+        req.method === 'PUT' &&
+        parts[2] === 'instances' &&
+        parts[4] === 'applications' &&
+        parts[6] === 'faults'
+      ) {
+        const faults = await readJson(req);
+        sandbox.setApplicationFaults(parts[3], parts[5], faults);
+        sendJson(res, 200, faults);
+      } else {
+        return false;
+      }
+    } catch (error: any) {
+      sendJson(res, error.status ?? 400, { error: error.message });
+    }
+    return true;
+  }
+
+  const sandbox: Sandbox = {
+    gitUrl: git.url,
+    gitToken,
+    instances: instances.map(({ options: o }, i) => ({
+      name: o.name,
+      url: servers[i].url,
+      token: o.token ?? `sandbox-${o.name}-token`,
+      environments: o.environments,
+    })),
+    repoUrl: git.repoUrl,
+    reconcile: async () => {
+      await running;
+      await reconcile();
+    },
+    async setInstanceFault(name, fault) {
+      const valid: Array<InstanceFault | undefined> = [
+        undefined,
+        'refuse',
+        'hang',
+        'unauthorized',
+        'rate-limited',
+        'error',
+        'malformed',
+      ];
+      if (!valid.includes(fault)) {
+        throw new Error(
+          `unknown fault "${fault}"; one of ${valid
+            .filter(Boolean)
+            .join(', ')}`,
+        );
+      }
+      await byName(name).setFault(fault);
+    },
+    setApplicationFaults(name, app, faults) {
+      const { instance } = instances.find(i => i.options.name === name) ?? {};
+      if (!instance)
+        throw Object.assign(new Error(`unknown instance "${name}"`), {
+          status: 404,
+        });
+      instance.setFaults(instance.find(app), {
+        syncFails: Boolean(faults.syncFails),
+        degraded: Boolean(faults.degraded),
+      });
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await Promise.all(servers.map(s => s.stop()));
+      await git.close();
+    },
+  };
+  return sandbox;
+}
+
+/** Reads the Application manifests in every repository's `argocd/` folder at HEAD. */
+class ApplicationDiscovery {
+  private readonly byCommit = new Map<string, any[]>();
+
+  constructor(private readonly reposDir: string) {}
+
+  async discover(): Promise<any[]> {
+    const entries = (await fs.readdir(this.reposDir)).filter(e =>
+      e.endsWith('.git'),
+    );
+    const found = await Promise.all(
+      entries.map(async entry => {
+        const repo = new BareRepository(path.join(this.reposDir, entry));
+        const head = await repo.resolve('HEAD');
+        if (!head) return [];
+        const cacheKey = `${entry}@${head}`;
+        if (!this.byCommit.has(cacheKey)) {
+          const files = (await repo.listFiles(head, 'argocd')).filter(f =>
+            /\.ya?ml$/.test(f),
+          );
+          const docs = await Promise.all(
+            files.map(f => repo.readFile(head, f)),
+          );
+          this.byCommit.set(
+            cacheKey,
+            docs
+              .flatMap(text => parseAllDocuments(text).map(d => d.toJS()))
+              .filter(
+                d => d?.kind === 'Application' && d?.metadata?.name && d?.spec,
+              ),
+          );
+        }
+        return this.byCommit.get(cacheKey)!;
+      }),
+    );
+    return found.flat();
+  }
+}
+
+/**
+ * Creates `<name>-app` and `<name>-config` for each `services/<name>` of the examples,
+ * unless they exist: the app code, and the shared chart with the service's values
+ * files and Application manifests (pointed at this Git server).
+ */
+async function seedExamples(
+  examplesDir: string,
+  git: GitServer,
+  reposDir: string,
+) {
+  const servicesDir = path.join(examplesDir, 'services');
+  for (const service of (await fs.readdir(servicesDir)).sort()) {
+    const app = path.join(servicesDir, service, 'app');
+    const config = path.join(servicesDir, service, 'config');
+    if (await exists(app)) {
+      await seedRepository(git, reposDir, `${service}-app`, [
+        { from: app, to: '.' },
+      ]);
+    }
+    if (await exists(config)) {
+      await seedRepository(git, reposDir, `${service}-config`, [
+        { from: path.join(examplesDir, 'chart'), to: 'chart' },
+        { from: config, to: '.' },
+      ]);
+    }
+  }
+}
+
+async function seedRepository(
+  gitServer: GitServer,
+  reposDir: string,
+  name: string,
+  layers: Array<{ from: string; to: string }>,
+) {
+  const bare = path.join(reposDir, `${name}.git`);
+  if (await exists(bare)) return;
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), `seed-${name}-`));
+  try {
+    for (const layer of layers) {
+      await fs.cp(layer.from, path.join(work, layer.to), {
+        recursive: true,
+        filter: src => !/(__pycache__|\.pyc$)/.test(src),
+      });
+    }
+    for (const file of await fs
+      .readdir(path.join(work, 'argocd'))
+      .catch(() => [])) {
+      const manifest = path.join(work, 'argocd', file);
+      const text = await fs.readFile(manifest, 'utf8');
+      await fs.writeFile(
+        manifest,
+        text.replaceAll(EXAMPLES_GIT_URL, gitServer.url),
+      );
+    }
+    const git = (...args: string[]) =>
+      exec('git', [
+        '-C',
+        work,
+        '-c',
+        'user.name=Sandbox',
+        '-c',
+        'user.email=sandbox@example.com',
+        ...args,
+      ]);
+    await git('init', '--quiet', '--initial-branch=main');
+    await git('add', '-A');
+    await git('commit', '--quiet', '-m', `Initial ${name} from examples`);
+    await gitServer.createRepository(name);
+    await git('push', '--quiet', bare, 'main');
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+async function exists(file: string) {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
