@@ -9,6 +9,8 @@ async function main() {
     dir: process.env.SANDBOX_DIR,
     gitPort,
     gitToken: process.env.SANDBOX_TOKEN,
+    // The sandbox runs from source only, so __dirname is the src folder.
+    // eslint-disable-next-line no-restricted-syntax
     examplesDir: path.resolve(__dirname, '../../../examples'),
     instances: [
       { name: 'main', environments: ['dev', 'staging'], port: gitPort + 1 },
@@ -34,9 +36,9 @@ async function main() {
       )}; user admin, password sandbox)`,
     );
   }
-  const main = sandbox.instances[0];
+  const first = sandbox.instances[0];
   console.log(
-    `  curl -H 'Authorization: Bearer ${main.token}' ${main.url}/api/v1/applications`,
+    `  curl -H 'Authorization: Bearer ${first.token}' ${first.url}/api/v1/applications`,
   );
   console.log(
     `Control API  ${gitUrl}/api/sandbox  (faults: see packages/gitops-sandbox/README.md)`,

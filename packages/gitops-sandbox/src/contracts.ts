@@ -12,6 +12,8 @@ type Json = any;
  */
 export const CONTRACTS_DIR = path.resolve(
   process.env.GITOPS_CONTRACTS_DIR ??
+    // Run from source only (tests), so __dirname is the src folder.
+    // eslint-disable-next-line no-restricted-syntax
     path.resolve(__dirname, '../../../../shared/contracts'),
 );
 

@@ -58,6 +58,7 @@ export interface Sandbox {
     environments: string[];
   }>;
   repoUrl(name: string): string;
+  createRepository(name: string): Promise<string>;
   /** One reconciliation pass of every instance, now. */
   reconcile(): Promise<void>;
   setInstanceFault(
@@ -85,6 +86,45 @@ export const DEFAULT_INSTANCES: InstanceOptions[] = [
   { name: 'prod', environments: ['prod'] },
 ];
 
+/** Reads the Application manifests in every repository's `argocd/` folder at HEAD. */
+class ApplicationDiscovery {
+  private readonly byCommit = new Map<string, any[]>();
+
+  constructor(private readonly reposDir: string) {}
+
+  async discover(): Promise<any[]> {
+    const entries = (await fs.readdir(this.reposDir)).filter(e =>
+      e.endsWith('.git'),
+    );
+    const found = await Promise.all(
+      entries.map(async entry => {
+        const repo = new BareRepository(path.join(this.reposDir, entry));
+        const head = await repo.resolve('HEAD');
+        if (!head) return [];
+        const cacheKey = `${entry}@${head}`;
+        if (!this.byCommit.has(cacheKey)) {
+          const files = (await repo.listFiles(head, 'argocd')).filter(f =>
+            /\.ya?ml$/.test(f),
+          );
+          const docs = await Promise.all(
+            files.map(f => repo.readFile(head, f)),
+          );
+          this.byCommit.set(
+            cacheKey,
+            docs
+              .flatMap(text => parseAllDocuments(text).map(d => d.toJS()))
+              .filter(
+                d => d?.kind === 'Application' && d?.metadata?.name && d?.spec,
+              ),
+          );
+        }
+        return this.byCommit.get(cacheKey)!;
+      }),
+    );
+    return found.flat();
+  }
+}
+
 /**
  * Starts the sandbox on 127.0.0.1: the Git server (seeded from the examples) and one
  * Argo CD API per instance, reconciling the Applications found in the repositories'
@@ -101,6 +141,8 @@ export async function startSandbox(
   const timing = { ...DEFAULT_TIMING, ...options.timing };
 
   let servers: ArgoCdServer[] = [];
+  // Set once everything runs; the control API answers only after that.
+  const control: { sandbox?: Sandbox } = {};
   const byName = (name: string) => {
     const server = servers.find(s => s.name === name);
     if (!server)
@@ -114,7 +156,7 @@ export async function startSandbox(
     root: reposDir,
     token: gitToken,
     port: options.gitPort ?? 0,
-    routes: (req, res, url) => controlApi(req, res, url),
+    routes: (req, res, url) => controlApi(control.sandbox!, req, res, url),
   });
 
   const renderer = new Renderer(git.url, reposDir, path.join(dir, 'trees'));
@@ -180,48 +222,6 @@ export async function startSandbox(
   }
   timer = setTimeout(loop, timing.reconcileMs);
 
-  async function controlApi(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    url: URL,
-  ): Promise<boolean> {
-    const parts = url.pathname
-      .split('/')
-      .filter(Boolean)
-      .map(decodeURIComponent);
-    if (parts[0] !== 'api' || parts[1] !== 'sandbox') return false;
-    try {
-      if (req.method === 'GET' && parts.length === 2) {
-        sendJson(res, 200, { git: git.url, instances: sandbox.instances });
-      } else if (req.method === 'POST' && parts[2] === 'reconcile') {
-        await sandbox.reconcile();
-        sendJson(res, 200, {});
-      } else if (
-        req.method === 'PUT' &&
-        parts[2] === 'instances' &&
-        parts[4] === 'fault'
-      ) {
-        const { fault } = await readJson(req);
-        await sandbox.setInstanceFault(parts[3], fault ?? undefined);
-        sendJson(res, 200, { fault: fault ?? null });
-      } else if (
-        req.method === 'PUT' &&
-        parts[2] === 'instances' &&
-        parts[4] === 'applications' &&
-        parts[6] === 'faults'
-      ) {
-        const faults = await readJson(req);
-        sandbox.setApplicationFaults(parts[3], parts[5], faults);
-        sendJson(res, 200, faults);
-      } else {
-        return false;
-      }
-    } catch (error: any) {
-      sendJson(res, error.status ?? 400, { error: error.message });
-    }
-    return true;
-  }
-
   const sandbox: Sandbox = {
     gitUrl: git.url,
     gitToken,
@@ -232,6 +232,7 @@ export async function startSandbox(
       environments: o.environments,
     })),
     repoUrl: git.repoUrl,
+    createRepository: git.createRepository,
     reconcile: async () => {
       await running;
       await reconcile();
@@ -274,46 +275,49 @@ export async function startSandbox(
       await git.close();
     },
   };
+  control.sandbox = sandbox;
   return sandbox;
 }
 
-/** Reads the Application manifests in every repository's `argocd/` folder at HEAD. */
-class ApplicationDiscovery {
-  private readonly byCommit = new Map<string, any[]>();
-
-  constructor(private readonly reposDir: string) {}
-
-  async discover(): Promise<any[]> {
-    const entries = (await fs.readdir(this.reposDir)).filter(e =>
-      e.endsWith('.git'),
-    );
-    const found = await Promise.all(
-      entries.map(async entry => {
-        const repo = new BareRepository(path.join(this.reposDir, entry));
-        const head = await repo.resolve('HEAD');
-        if (!head) return [];
-        const cacheKey = `${entry}@${head}`;
-        if (!this.byCommit.has(cacheKey)) {
-          const files = (await repo.listFiles(head, 'argocd')).filter(f =>
-            /\.ya?ml$/.test(f),
-          );
-          const docs = await Promise.all(
-            files.map(f => repo.readFile(head, f)),
-          );
-          this.byCommit.set(
-            cacheKey,
-            docs
-              .flatMap(text => parseAllDocuments(text).map(d => d.toJS()))
-              .filter(
-                d => d?.kind === 'Application' && d?.metadata?.name && d?.spec,
-              ),
-          );
-        }
-        return this.byCommit.get(cacheKey)!;
-      }),
-    );
-    return found.flat();
+/** The sandbox's control API under `/api/sandbox` on the Git server. */
+async function controlApi(
+  sandbox: Sandbox,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<boolean> {
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] !== 'api' || parts[1] !== 'sandbox') return false;
+  try {
+    if (req.method === 'GET' && parts.length === 2) {
+      sendJson(res, 200, { git: sandbox.gitUrl, instances: sandbox.instances });
+    } else if (req.method === 'POST' && parts[2] === 'reconcile') {
+      await sandbox.reconcile();
+      sendJson(res, 200, {});
+    } else if (
+      req.method === 'PUT' &&
+      parts[2] === 'instances' &&
+      parts[4] === 'fault'
+    ) {
+      const { fault } = await readJson(req);
+      await sandbox.setInstanceFault(parts[3], fault ?? undefined);
+      sendJson(res, 200, { fault: fault ?? null });
+    } else if (
+      req.method === 'PUT' &&
+      parts[2] === 'instances' &&
+      parts[4] === 'applications' &&
+      parts[6] === 'faults'
+    ) {
+      const faults = await readJson(req);
+      sandbox.setApplicationFaults(parts[3], parts[5], faults);
+      sendJson(res, 200, faults);
+    } else {
+      return false;
+    }
+  } catch (error: any) {
+    sendJson(res, error.status ?? 400, { error: error.message });
   }
+  return true;
 }
 
 /**

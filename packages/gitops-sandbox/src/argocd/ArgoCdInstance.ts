@@ -277,7 +277,13 @@ export class ArgoCdInstance {
       phase: 'Running',
       message: 'one or more tasks are running',
       startedAt: new Date().toISOString(),
-      syncResult: { ...revision, ...source, resources: [] },
+      // syncResult.revision is required, also next to revisions for multi-source.
+      syncResult: {
+        revision: target.revision,
+        ...revision,
+        ...source,
+        resources: [],
+      },
     };
     this.touch();
   }
@@ -635,13 +641,10 @@ export class ArgoCdInstance {
       : Math.max(0, ...steps.slice(0, index).map(s => s.setWeight ?? 0));
     const paused = !done && Boolean(steps[index]?.pause);
     const replicas = rollout.spec.replicas ?? 1;
-    const phase = state.faults.degraded
-      ? 'Degraded'
-      : done
-      ? 'Healthy'
-      : paused
-      ? 'Paused'
-      : 'Progressing';
+    let phase = 'Progressing';
+    if (state.faults.degraded) phase = 'Degraded';
+    else if (done) phase = 'Healthy';
+    else if (paused) phase = 'Paused';
     return {
       phase,
       currentStepIndex: index,

@@ -43,6 +43,7 @@ const VERSION = {
 export class ArgoCdServer {
   private server?: http.Server;
   private readonly sockets = new Set<Socket>();
+  private readonly hanging = new Set<http.ServerResponse>();
   private readonly sessions = new Map<
     string,
     { username: string; expiresAt: number }
@@ -87,8 +88,9 @@ export class ArgoCdServer {
     this.fault = fault;
     if (fault === 'refuse') await this.stop();
     else {
-      // Hanging requests end when the fault changes.
-      for (const socket of this.sockets) socket.destroy();
+      // Hanging requests end (their connections drop) when the fault changes.
+      for (const res of this.hanging) res.socket?.destroy();
+      this.hanging.clear();
       if (!this.server) await this.start();
     }
   }
@@ -115,7 +117,8 @@ export class ArgoCdServer {
   private async answerFault(res: http.ServerResponse): Promise<boolean> {
     switch (this.fault) {
       case 'hang':
-        return true; // never answered; the socket is destroyed when the fault changes
+        this.hanging.add(res); // never answered
+        return true;
       case 'unauthorized':
         send(
           res,

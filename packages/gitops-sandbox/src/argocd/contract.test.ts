@@ -5,6 +5,13 @@ import { argo, eventually, startTestSandbox } from '../testing/testSandbox';
 const contracts = ArgoContracts.load();
 const describeWithContracts = contracts ? describe : describe.skip;
 
+/** The Applications in an answer: a List's items or a single Application. */
+function applicationsIn(route: string, status: number, body: any): any[] {
+  if (status !== 200) return [];
+  if (route === '/api/v1/applications') return body.items;
+  return body?.spec ? [body] : [];
+}
+
 describeWithContracts(
   'the Argo CD stand-in answers by the upstream contract',
   () => {
@@ -32,14 +39,7 @@ describeWithContracts(
       expect(
         contracts!.responseErrors(swaggerRoute, method, status, body),
       ).toEqual([]);
-      const applications =
-        status !== 200
-          ? []
-          : swaggerRoute === '/api/v1/applications'
-          ? body.items
-          : body?.spec
-          ? [body]
-          : [];
+      const applications = applicationsIn(swaggerRoute, status, body);
       if (!url.includes('fields=')) {
         for (const application of applications) {
           expect(contracts!.applicationErrors(application)).toEqual([]);

@@ -12,24 +12,23 @@ export function parseLabelSelector(selector: string): Requirement {
   const parts = selector.match(/([^,(]|\([^)]*\))+/g) ?? [];
   for (const raw of parts) {
     const part = raw.trim();
-    let match: RegExpMatchArray | null;
-    if ((match = part.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/))) {
-      const [, key, op, value] = match;
+    const equality = part.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/);
+    const set = part.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/);
+    const existence = part.match(/^(!?)([\w./-]+)$/);
+    if (equality) {
+      const [, key, op, value] = equality;
       requirements.push(labels =>
         op === '!=' ? labels[key] !== value : labels[key] === value,
       );
-    } else if (
-      (match = part.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))
-    ) {
-      const [, key, op, list] = match;
+    } else if (set) {
+      const [, key, op, list] = set;
       const values = list.split(',').map(v => v.trim());
-      requirements.push(labels =>
-        op === 'in'
-          ? key in labels && values.includes(labels[key])
-          : !(key in labels && values.includes(labels[key])),
-      );
-    } else if ((match = part.match(/^(!?)([\w./-]+)$/))) {
-      const [, not, key] = match;
+      requirements.push(labels => {
+        const inSet = key in labels && values.includes(labels[key]);
+        return op === 'in' ? inSet : !inSet;
+      });
+    } else if (existence) {
+      const [, not, key] = existence;
       requirements.push(labels => (not ? !(key in labels) : key in labels));
     } else {
       throw new ArgoError(

@@ -15,16 +15,17 @@ export interface Rendered {
   manifests: Json[];
 }
 
+function podSpecOf(m: Json): Json {
+  if (m.kind === 'Pod') return m.spec;
+  if (m.kind === 'CronJob') return m.spec?.jobTemplate?.spec?.template?.spec;
+  return m.spec?.template?.spec;
+}
+
 /** Container images of the workloads in `manifests`, as Argo CD's `summary.images`. */
 export function imagesOf(manifests: Json[]): string[] {
   const images = new Set<string>();
   for (const m of manifests) {
-    const podSpec =
-      m.kind === 'Pod'
-        ? m.spec
-        : m.kind === 'CronJob'
-        ? m.spec?.jobTemplate?.spec?.template?.spec
-        : m.spec?.template?.spec;
+    const podSpec = podSpecOf(m);
     for (const c of [
       ...(podSpec?.initContainers ?? []),
       ...(podSpec?.containers ?? []),

@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { ArgoContracts } from '../contracts';
 import { startSandbox, Sandbox } from '../sandbox';
+
+const exec = promisify(execFile);
 
 /** Fast clocks for tests: every step of a sync takes a tenth of a second. */
 export const FAST_TIMING = {
@@ -10,6 +17,8 @@ export const FAST_TIMING = {
   rolloutStepMs: 100,
 };
 
+// Tests run from source, so __dirname is the src/testing folder.
+// eslint-disable-next-line no-restricted-syntax
 export const EXAMPLES_DIR = path.resolve(__dirname, '../../../../examples');
 
 /** A sandbox seeded from the examples, on free ports, with fast clocks. */
@@ -62,4 +71,61 @@ export async function eventually<T>(
     await new Promise(resolve => setTimeout(resolve, 50));
   }
   throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/**
+ * Clones `repo` over HTTP with the sandbox's token (depth 1), changes files and
+ * pushes one commit; answers the new commit's SHA.
+ */
+export async function pushChange(
+  sandbox: Sandbox,
+  repo: string,
+  changes: Record<string, (old: string | undefined) => string>,
+  message: string,
+): Promise<string> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'sandbox-push-'));
+  const url = sandbox
+    .repoUrl(repo)
+    .replace('http://', `http://sandbox:${sandbox.gitToken}@`);
+  const git = (...args: string[]) =>
+    exec('git', [
+      '-C',
+      work,
+      '-c',
+      'user.name=CI',
+      '-c',
+      'user.email=ci@example.com',
+      ...args,
+    ]);
+  try {
+    await exec('git', ['clone', '--quiet', '--depth=1', url, work]);
+    for (const [file, change] of Object.entries(changes)) {
+      const target = path.join(work, file);
+      const old = await fs.readFile(target, 'utf8').catch(() => undefined);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.writeFile(target, change(old));
+    }
+    await git('add', '-A');
+    await git('commit', '--quiet', '-m', message);
+    await git('push', '--quiet', 'origin', 'HEAD');
+    return (await git('rev-parse', 'HEAD')).stdout.trim();
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Replaces the image tag line of a values file. */
+export const setTag = (tag: string) => (old: string | undefined) =>
+  old!.replace(/tag: .*/, `tag: "${tag}"`);
+
+const contracts = ArgoContracts.load();
+
+/**
+ * Contract errors of a value (none when the contracts are missing outside CI, where
+ * ArgoContracts.load() has printed a notice), for `expect(...).toEqual([])`.
+ */
+export function contractErrors(
+  check: (c: ArgoContracts) => string[],
+): string[] {
+  return contracts ? check(contracts) : [];
 }
