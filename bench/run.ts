@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startGitServer } from '@gitops-backstage/gitops-sandbox';
+import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
 
 const exec = promisify(execFile);
 
@@ -74,8 +74,73 @@ async function gitRoundTrip(): Promise<Result[]> {
   }
 }
 
+/** Times `run` `times` times; answers p50 and p95 rows. */
+async function timeIt(
+  scenario: string,
+  metric: string,
+  times: number,
+  run: () => Promise<unknown>,
+  target?: string,
+): Promise<Result[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const start = process.hrtime.bigint();
+    await run();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return [50, 95].map(p => ({
+    scenario,
+    metric: `${metric} p${p}`,
+    value: `${percentile(samples, p).toFixed(1)} ms`,
+    target,
+  }));
+}
+
+/** Sandbox Argo CD in scale mode: 1,000 services × 3 environments over 2 instances. */
+async function sandboxList(): Promise<Result[]> {
+  const sandbox = await startSandbox({ scaleServices: 1000 });
+  try {
+    const main = sandbox.instances.find(i => i.name === 'main')!;
+    const list = async (query: string) => {
+      const res = await fetch(`${main.url}/api/v1/applications${query}`, {
+        headers: { authorization: `Bearer ${main.token}` },
+      });
+      return res.json();
+    };
+    const all = await list('');
+    if (all.items.length !== 2000)
+      throw new Error('scale mode did not generate 2,000 apps');
+    return [
+      ...(await timeIt(
+        'sandbox argocd (2,000 apps on one instance)',
+        'List, full',
+        20,
+        () => list(''),
+      )),
+      ...(await timeIt(
+        'sandbox argocd (2,000 apps on one instance)',
+        'List, `fields` projection',
+        20,
+        () =>
+          list(
+            '?fields=metadata.name,metadata.labels,spec.source,status.sync.status,status.health,status.summary',
+          ),
+      )),
+      ...(await timeIt(
+        'sandbox argocd (2,000 apps on one instance)',
+        'List, one service by selector',
+        50,
+        () => list('?selector=app.kubernetes.io/name=fleet-0500'),
+      )),
+    ];
+  } finally {
+    await sandbox.stop();
+  }
+}
+
 async function main() {
-  const results = [...(await gitRoundTrip())];
+  const results = [...(await gitRoundTrip()), ...(await sandboxList())];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '# Benchmark results',
