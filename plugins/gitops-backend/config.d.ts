@@ -39,5 +39,40 @@ export interface Config {
   gitops?: {
     /** Environments in pipeline order. Default: dev, staging, prod. */
     environments?: string[];
+    /**
+     * Environment of an Application without the `gitops/environment` label: its
+     * destination namespace (default) or the name of its Argo CD instance.
+     */
+    environmentFallback?: 'destination-namespace' | 'instance';
+    /** How long upstream answers are cached. Default 10. */
+    cacheSeconds?: number;
+    /** Timeout of every upstream call. Default 5. */
+    timeoutSeconds?: number;
+    /** Where values files hold the image reference. */
+    image?: {
+      /** Default `image.repository`. */
+      repositoryKey?: string;
+      /** Default `image.tag`. */
+      tagKey?: string;
+      /** Default `image.digest`. */
+      digestKey?: string;
+    };
+    git?: {
+      /**
+       * Credentials for config repositories on Git servers that no Backstage
+       * integration covers (GitHub, GitLab, Bitbucket Server and Gitea use theirs).
+       */
+      credentials?: Array<{
+        /** Host, with port when not the default, e.g. git.example.com:8443 */
+        host: string;
+        /** Default `git`. */
+        username?: string;
+        /**
+         * Password or token.
+         * @visibility secret
+         */
+        password: string;
+      }>;
+    };
   };
 }

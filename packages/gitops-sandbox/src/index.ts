@@ -11,3 +11,10 @@ export type { InstanceFault } from './argocd/ArgoCdServer';
 export type { ApplicationFaults, Timing } from './argocd/ArgoCdInstance';
 export { helmBinary, renderChart } from './helm';
 export { ArgoContracts, CONTRACTS_DIR } from './contracts';
+export {
+  startTestSandbox,
+  pushChange,
+  setTag,
+  FAST_TIMING,
+  EXAMPLES_DIR,
+} from './testing/testSandbox';

@@ -70,6 +70,8 @@ export interface Sandbox {
     app: string,
     faults: ApplicationFaults,
   ): void;
+  /** How many requests an instance has received since it started. */
+  requestCount(instance: string): number;
   stop(): Promise<void>;
 }
 
@@ -267,6 +269,7 @@ export async function startSandbox(
         degraded: Boolean(faults.degraded),
       });
     },
+    requestCount: name => byName(name).requestCount,
     async stop() {
       stopped = true;
       clearTimeout(timer);

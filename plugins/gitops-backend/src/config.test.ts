@@ -45,7 +45,18 @@ describe('readGitopsConfig', () => {
     const config = readGitopsConfig(
       new ConfigReader({ gitops: { environments: ['test', 'live'] } }),
     );
-    expect(config).toEqual({ instances: [], environments: ['test', 'live'] });
+    expect(config).toEqual({
+      instances: [],
+      environments: ['test', 'live'],
+      environmentFallback: 'destination-namespace',
+      cacheSeconds: 10,
+      timeoutSeconds: 5,
+      imageKeys: {
+        repository: 'image.repository',
+        tag: 'image.tag',
+        digest: 'image.digest',
+      },
+    });
   });
 
   it.each([
@@ -80,5 +91,32 @@ describe('readGitopsConfig', () => {
         new ConfigReader({ gitops: { environments: ['dev', 'dev'] } }),
       ),
     ).toThrow(/distinct/);
+  });
+
+  it('reads the status options and names a bad one', () => {
+    const config = readGitopsConfig(
+      new ConfigReader({
+        gitops: {
+          environmentFallback: 'instance',
+          cacheSeconds: 30,
+          image: { tagKey: 'app.image.version' },
+        },
+      }),
+    );
+    expect(config).toMatchObject({
+      environmentFallback: 'instance',
+      cacheSeconds: 30,
+      imageKeys: { repository: 'image.repository', tag: 'app.image.version' },
+    });
+    expect(() =>
+      readGitopsConfig(new ConfigReader({ gitops: { timeoutSeconds: 0 } })),
+    ).toThrow('gitops.timeoutSeconds must be a positive number, got 0');
+    expect(() =>
+      readGitopsConfig(
+        new ConfigReader({ gitops: { environmentFallback: 'label' } }),
+      ),
+    ).toThrow(
+      'gitops.environmentFallback must be destination-namespace or instance, got "label"',
+    );
   });
 });

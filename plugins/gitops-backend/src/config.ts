@@ -14,6 +14,17 @@ export interface ArgoCdInstanceConfig {
 export interface GitopsConfig {
   instances: ArgoCdInstanceConfig[];
   environments: string[];
+  environmentFallback: 'destination-namespace' | 'instance';
+  cacheSeconds: number;
+  timeoutSeconds: number;
+  imageKeys: { repository: string; tag: string; digest: string };
+}
+
+function positiveNumber(config: Config, key: string, fallback: number): number {
+  const value = config.getOptionalNumber(key) ?? fallback;
+  if (!(value > 0))
+    throw new Error(`${key} must be a positive number, got ${value}`);
+  return value;
 }
 
 const NAME = /^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
@@ -90,5 +101,30 @@ export function readGitopsConfig(config: Config): GitopsConfig {
   ) {
     throw new Error('gitops.environments must list distinct environment names');
   }
-  return { instances, environments };
+  const environmentFallback =
+    config.getOptionalString('gitops.environmentFallback') ??
+    'destination-namespace';
+  if (
+    environmentFallback !== 'destination-namespace' &&
+    environmentFallback !== 'instance'
+  ) {
+    throw new Error(
+      `gitops.environmentFallback must be destination-namespace or instance, got "${environmentFallback}"`,
+    );
+  }
+  return {
+    instances,
+    environments,
+    environmentFallback,
+    cacheSeconds: positiveNumber(config, 'gitops.cacheSeconds', 10),
+    timeoutSeconds: positiveNumber(config, 'gitops.timeoutSeconds', 5),
+    imageKeys: {
+      repository:
+        config.getOptionalString('gitops.image.repositoryKey') ??
+        'image.repository',
+      tag: config.getOptionalString('gitops.image.tagKey') ?? 'image.tag',
+      digest:
+        config.getOptionalString('gitops.image.digestKey') ?? 'image.digest',
+    },
+  };
 }

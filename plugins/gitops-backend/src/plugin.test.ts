@@ -58,7 +58,7 @@ describe('gitopsPlugin', () => {
       status: 'ok',
       environments: ['dev', 'staging', 'prod'],
       instances: ['main', 'edge'],
-      liveStateSources: ['test'],
+      liveStateSources: ['test', 'main', 'edge'],
     });
     expect(JSON.stringify(res.body)).not.toMatch(/very-secret/);
   });

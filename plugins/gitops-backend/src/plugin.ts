@@ -7,8 +7,15 @@ import {
   gitopsLiveStateSourcesExtensionPoint,
 } from '@gitops-backstage/plugin-gitops-node';
 import { gitopsPermissions } from '@gitops-backstage/plugin-gitops-common';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { readGitopsConfig } from './config';
 import { createRouter } from './router';
+import { ArgoCdApiSource } from './services/ArgoCdApiSource/ArgoCdApiSource';
+import { GitConfigRepoReader } from './services/ConfigRepo/GitConfigRepoReader';
+import { GitCredentialsResolver } from './services/ConfigRepo/gitCredentials';
+import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
+import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
+import { UpstreamCache } from './services/UpstreamCache';
 
 /**
  * The GitOps backend plugin.
@@ -38,14 +45,56 @@ export const gitopsPlugin = createBackendPlugin({
         logger: coreServices.logger,
         httpRouter: coreServices.httpRouter,
         permissionsRegistry: coreServices.permissionsRegistry,
+        cache: coreServices.cache,
+        httpAuth: coreServices.httpAuth,
+        catalog: catalogServiceRef,
       },
-      async init({ config, logger, httpRouter, permissionsRegistry }) {
+      async init({
+        config,
+        logger,
+        httpRouter,
+        permissionsRegistry,
+        cache,
+        httpAuth,
+        catalog,
+      }) {
         const gitopsConfig = readGitopsConfig(config);
         permissionsRegistry.addPermissions(gitopsPermissions);
+        const timeoutMs = gitopsConfig.timeoutSeconds * 1000;
+        for (const instance of gitopsConfig.instances) {
+          if (sources.has(instance.name)) {
+            throw new Error(
+              `Live-state source "${instance.name}" is already registered`,
+            );
+          }
+          sources.set(
+            instance.name,
+            new ArgoCdApiSource({ instance, logger, timeoutMs }),
+          );
+        }
+        const upstream = new UpstreamCache(cache);
+        const status = new DeploymentStatusService({
+          sources: () => [...sources.values()],
+          cache: upstream,
+          desired: new DesiredStateReader(
+            new GitConfigRepoReader(
+              new GitCredentialsResolver(config),
+              timeoutMs,
+            ),
+            upstream,
+            gitopsConfig.imageKeys,
+            gitopsConfig.cacheSeconds * 1000,
+          ),
+          config: gitopsConfig,
+          logger,
+        });
         httpRouter.use(
           await createRouter({
             config: gitopsConfig,
             liveStateSourceIds: () => [...sources.keys()],
+            status,
+            catalog,
+            httpAuth,
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });

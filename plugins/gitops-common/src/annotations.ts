@@ -32,3 +32,11 @@ export const DEFAULT_ENVIRONMENTS: readonly string[] = [
   'staging',
   'prod',
 ];
+
+/**
+ * Entity annotation overriding the pipeline order for this entity, e.g.
+ * `gitops/environments: dev,qa,prod`.
+ *
+ * @public
+ */
+export const ENVIRONMENTS_ANNOTATION = 'gitops/environments';

@@ -53,7 +53,8 @@ function splitList(value: string): string[] {
     .filter(v => v.length > 0);
 }
 
-function splitSelector(selector: string): string[] {
+/** Splits a label selector into its terms. @internal */
+export function splitSelector(selector: string): string[] {
   // Commas inside `in (...)` do not separate terms.
   const terms: string[] = [];
   let depth = 0;

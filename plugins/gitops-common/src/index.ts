@@ -6,3 +6,6 @@
 export * from './annotations';
 export * from './permissions';
 export * from './applicationLocator';
+export * from './labelSelector';
+export * from './types';
+export * from './imageReference';

@@ -1,5 +1,88 @@
 import { createExtensionPoint } from '@backstage/backend-plugin-api';
-import type { ApplicationLocator } from '@gitops-backstage/plugin-gitops-common';
+import type {
+  GitopsErrorCode,
+  RevisionMetadata,
+} from '@gitops-backstage/plugin-gitops-common';
+
+/**
+ * The parts of an Argo CD Application (argoproj.io/v1alpha1) the plugin reads; sources
+ * return the objects as Argo CD's API does.
+ *
+ * @public
+ */
+export interface ArgoApplication {
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: {
+    project: string;
+    source?: ArgoApplicationSource;
+    sources?: ArgoApplicationSource[];
+    destination: { server?: string; name?: string; namespace?: string };
+    syncPolicy?: { automated?: { enabled?: boolean } | null };
+  };
+  status?: {
+    sync?: { status?: string; revision?: string; revisions?: string[] };
+    health?: { status?: string; message?: string };
+    operationState?: {
+      phase: string;
+      message?: string;
+      startedAt?: string;
+      finishedAt?: string;
+    };
+    summary?: { images?: string[] };
+    history?: Array<{
+      id: number;
+      revision?: string;
+      revisions?: string[];
+      deployedAt: string;
+      deployStartedAt?: string;
+      initiatedBy?: { username?: string; automated?: boolean };
+    }>;
+    resources?: Array<{
+      group?: string;
+      version?: string;
+      kind?: string;
+      namespace?: string;
+      name?: string;
+    }>;
+  };
+}
+
+/** @public */
+export interface ArgoApplicationSource {
+  repoURL: string;
+  targetRevision?: string;
+  path?: string;
+  chart?: string;
+  ref?: string;
+  helm?: { valueFiles?: string[]; releaseName?: string };
+}
+
+/**
+ * Which Applications to list: by label selector or by names, narrowed by projects and
+ * the Applications' namespace.
+ *
+ * @public
+ */
+export type ApplicationQuery =
+  | { selector: string; projects: string[]; appNamespace?: string }
+  | { names: string[]; appNamespace?: string };
+
+/**
+ * Thrown by a live-state source that cannot answer; `code` tells the user why.
+ *
+ * @public
+ */
+export class GitopsSourceError extends Error {
+  constructor(readonly code: GitopsErrorCode, message: string) {
+    super(message);
+    this.name = 'GitopsSourceError';
+  }
+}
 
 /**
  * Where the live state of Argo CD Applications comes from: the Argo CD REST API of one
@@ -8,17 +91,36 @@ import type { ApplicationLocator } from '@gitops-backstage/plugin-gitops-common'
  * @public
  */
 export interface GitopsLiveStateSource {
-  /** Unique and stable, e.g. `argocd:main`; it names the source in errors and logs. */
+  /** Unique and stable, e.g. the Argo CD instance name; `argocd/instance-name` selects it. */
   readonly id: string;
+  /** Base URL of the Argo CD UI for links to Applications, when there is one. */
+  readonly frontendUrl?: string;
   /**
-   * The Argo CD Applications (argoproj.io/v1alpha1 objects, as the Argo CD API returns
-   * them) that match the locator. Throws when the source cannot answer; the caller keeps
-   * other sources' answers.
+   * The Applications matching the query. Throws {@link GitopsSourceError} when the
+   * source cannot answer; the caller keeps other sources' answers.
    */
   listApplications(
-    locator: ApplicationLocator,
+    query: ApplicationQuery,
     options?: { signal?: AbortSignal },
-  ): Promise<unknown[]>;
+  ): Promise<ArgoApplication[]>;
+  /** One live resource of an Application (for Argo Rollouts progress), when supported. */
+  getResource?(
+    application: { name: string; namespace?: string },
+    resource: {
+      group: string;
+      version: string;
+      kind: string;
+      namespace: string;
+      name: string;
+    },
+    options?: { signal?: AbortSignal },
+  ): Promise<unknown>;
+  /** Author, date and message of a config-repository commit, when supported. */
+  getRevisionMetadata?(
+    application: { name: string; namespace?: string },
+    revision: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<RevisionMetadata>;
 }
 
 /**

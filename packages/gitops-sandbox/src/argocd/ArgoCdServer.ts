@@ -3,7 +3,7 @@ import http from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { ArgoCdInstance } from './ArgoCdInstance';
 import { ArgoError } from './errors';
-import { parseLabelSelector } from './labelSelector';
+import { compileLabelSelector } from '@gitops-backstage/plugin-gitops-common';
 import { projectList } from './fields';
 
 type Json = any;
@@ -49,6 +49,8 @@ export class ArgoCdServer {
     { username: string; expiresAt: number }
   >();
   private fault?: InstanceFault;
+  /** Requests answered or refused by this instance, for tests and benchmarks. */
+  requestCount = 0;
   private port = 0;
 
   constructor(private readonly options: ArgoCdServerOptions) {}
@@ -101,6 +103,7 @@ export class ArgoCdServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    this.requestCount++;
     if (this.fault && (await this.answerFault(res))) return;
     try {
       const body = await this.route(req, url);
@@ -308,7 +311,15 @@ export class ArgoCdServer {
   private list(query: URLSearchParams): Json {
     const instance = this.options.instance;
     const selector = query.get('selector');
-    const matches = selector ? parseLabelSelector(selector) : () => true;
+    let matches: (labels: Record<string, string>) => boolean = () => true;
+    try {
+      if (selector) matches = compileLabelSelector(selector);
+    } catch (error) {
+      throw new ArgoError(
+        'InvalidArgument',
+        `error parsing labels: ${(error as Error).message}`,
+      );
+    }
     const projects = query
       .getAll('projects')
       .flatMap(p => p.split(','))

@@ -1,0 +1,303 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  ApplicationQuery,
+  ArgoApplication,
+  GitopsLiveStateSource,
+  GitopsSourceError,
+} from '@gitops-backstage/plugin-gitops-node';
+import { RevisionMetadata } from '@gitops-backstage/plugin-gitops-common';
+import { z } from 'zod';
+import { ArgoCdInstanceConfig } from '../../config';
+
+/** Only what the plugin relies on is checked; Argo CD adds fields freely. */
+const applicationSchema = z
+  .object({
+    metadata: z.object({ name: z.string() }).passthrough(),
+    spec: z.object({ project: z.string() }).passthrough(),
+  })
+  .passthrough();
+const listSchema = z.object({
+  items: z.array(applicationSchema).nullish(),
+});
+const resourceSchema = z.object({ manifest: z.string() });
+const revisionMetadataSchema = z.object({
+  author: z.string().optional(),
+  date: z.string().optional(),
+  message: z.string().optional(),
+  tags: z.array(z.string()).nullish(),
+});
+
+/** A 5xx answer; 502, 503 and 504 are worth another try. */
+class UpstreamStatusError extends GitopsSourceError {
+  constructor(message: string, readonly retriable: boolean) {
+    super('upstream-error', message);
+  }
+}
+
+export interface ArgoCdApiSourceOptions {
+  instance: ArgoCdInstanceConfig;
+  logger: LoggerService;
+  /** Per attempt. */
+  timeoutMs: number;
+  /** Retries of idempotent reads after a refused connection, 429 or 502/503/504. */
+  retries?: number;
+  /** The first retry's delay; it doubles with each retry. */
+  backoffMs?: number;
+}
+
+const RETRIED_STATUSES = [429, 502, 503, 504];
+
+/**
+ * The live state of one Argo CD instance, through its REST API: token or session
+ * auth (renewed on 401), a timeout on every call, retries with backoff for reads,
+ * and errors as {@link GitopsSourceError} codes that never carry credentials.
+ */
+export class ArgoCdApiSource implements GitopsLiveStateSource {
+  readonly id: string;
+  readonly frontendUrl: string;
+  private session?: Promise<string>;
+
+  constructor(private readonly options: ArgoCdApiSourceOptions) {
+    this.id = options.instance.name;
+    this.frontendUrl = options.instance.frontendUrl;
+  }
+
+  async listApplications(
+    query: ApplicationQuery,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ArgoApplication[]> {
+    const lists =
+      'names' in query
+        ? query.names.map(name =>
+            this.get('/api/v1/applications', listSchema, options.signal, {
+              name,
+              ...(query.appNamespace && { appNamespace: query.appNamespace }),
+            }),
+          )
+        : [
+            this.get('/api/v1/applications', listSchema, options.signal, {
+              ...(query.selector && { selector: query.selector }),
+              projects: query.projects,
+              ...(query.appNamespace && { appNamespace: query.appNamespace }),
+            }),
+          ];
+    const answers = await Promise.all(lists);
+    return answers.flatMap(
+      list => (list.items ?? []) as unknown as ArgoApplication[],
+    );
+  }
+
+  async getResource(
+    application: { name: string; namespace?: string },
+    resource: {
+      group: string;
+      version: string;
+      kind: string;
+      namespace: string;
+      name: string;
+    },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    const { manifest } = await this.get(
+      `/api/v1/applications/${encodeURIComponent(application.name)}/resource`,
+      resourceSchema,
+      options.signal,
+      {
+        ...(application.namespace && { appNamespace: application.namespace }),
+        namespace: resource.namespace,
+        resourceName: resource.name,
+        group: resource.group,
+        version: resource.version,
+        kind: resource.kind,
+      },
+    );
+    try {
+      return JSON.parse(manifest);
+    } catch {
+      throw this.error(
+        'invalid-response',
+        'answered a resource manifest that is not JSON',
+      );
+    }
+  }
+
+  async getRevisionMetadata(
+    application: { name: string; namespace?: string },
+    revision: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RevisionMetadata> {
+    const metadata = await this.get(
+      `/api/v1/applications/${encodeURIComponent(
+        application.name,
+      )}/revisions/${encodeURIComponent(revision)}/metadata`,
+      revisionMetadataSchema,
+      options.signal,
+      application.namespace ? { appNamespace: application.namespace } : {},
+    );
+    return { ...metadata, tags: metadata.tags ?? [] };
+  }
+
+  /** A GET, validated against `schema`, retried on transient failures. */
+  private async get<T>(
+    path: string,
+    schema: z.ZodType<T>,
+    signal: AbortSignal | undefined,
+    query: Record<string, string | string[]>,
+  ): Promise<T> {
+    const url = new URL(`${this.options.instance.url}${path}`);
+    for (const [key, value] of Object.entries(query)) {
+      for (const v of Array.isArray(value) ? value : [value]) {
+        url.searchParams.append(key, v);
+      }
+    }
+    const retries = this.options.retries ?? 2;
+    const backoffMs = this.options.backoffMs ?? 200;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const body = await this.request(url, signal);
+        const parsed = schema.safeParse(body);
+        if (!parsed.success) {
+          throw this.error(
+            'invalid-response',
+            `answered ${path} with an unexpected shape: ${parsed.error.issues[0]?.path.join(
+              '.',
+            )} ${parsed.error.issues[0]?.message}`,
+          );
+        }
+        return parsed.data;
+      } catch (error) {
+        const transient =
+          error instanceof GitopsSourceError &&
+          (error.code === 'unreachable' ||
+            error.code === 'rate-limited' ||
+            (error instanceof UpstreamStatusError && error.retriable));
+        if (!transient || attempt >= retries || signal?.aborted) throw error;
+        this.options.logger.warn(`${(error as Error).message}; retrying`);
+        await sleep(backoffMs * 2 ** attempt, signal);
+      }
+    }
+  }
+
+  /** One authenticated call; renews an expired session once. */
+  private async request(url: URL, signal?: AbortSignal): Promise<unknown> {
+    const first = await this.fetchJson(url, await this.token(), signal);
+    if (
+      first.status !== 401 ||
+      this.options.instance.credentials.kind !== 'password'
+    ) {
+      return this.answer(first);
+    }
+    this.session = undefined;
+    return this.answer(await this.fetchJson(url, await this.token(), signal));
+  }
+
+  private token(): Promise<string> {
+    const credentials = this.options.instance.credentials;
+    if (credentials.kind === 'token') return Promise.resolve(credentials.token);
+    this.session ??= (async () => {
+      const url = new URL(`${this.options.instance.url}/api/v1/session`);
+      const answer = await this.fetchJson(url, undefined, undefined, {
+        username: credentials.username,
+        password: credentials.password,
+      });
+      const body = this.answer(answer) as { token?: unknown };
+      if (typeof body?.token !== 'string') {
+        throw this.error(
+          'invalid-response',
+          'answered a session without a token',
+        );
+      }
+      return body.token;
+    })();
+    // A failed login is not cached: the next call tries again.
+    this.session.catch(() => {
+      this.session = undefined;
+    });
+    return this.session;
+  }
+
+  private async fetchJson(
+    url: URL,
+    token: string | undefined,
+    signal?: AbortSignal,
+    body?: unknown,
+  ): Promise<{ status: number; text: string; retryAfter?: string }> {
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    try {
+      const res = await fetch(url, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: {
+          accept: 'application/json',
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      return { status: res.status, text: await res.text() };
+    } catch (error) {
+      if (timeout.aborted) {
+        throw this.error(
+          'timeout',
+          `did not answer within ${this.options.timeoutMs / 1000} s`,
+        );
+      }
+      if (signal?.aborted) throw error;
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      throw this.error(
+        'unreachable',
+        `is unreachable${cause ? ` (${cause})` : ''}`,
+      );
+    }
+  }
+
+  private answer(answer: { status: number; text: string }): unknown {
+    const { status, text } = answer;
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (status >= 200 && status < 300) {
+        throw this.error(
+          'invalid-response',
+          'answered with a body that is not JSON',
+        );
+      }
+    }
+    if (status >= 200 && status < 300) return body;
+    const upstream = (body as { message?: unknown })?.message;
+    const detail = typeof upstream === 'string' ? `: ${upstream}` : '';
+    if (status === 401)
+      throw this.error(
+        'unauthorized',
+        `refused the credentials (401)${detail}`,
+      );
+    if (status === 403)
+      throw this.error('forbidden', `denied access (403)${detail}`);
+    if (status === 404)
+      throw this.error('not-found', `has no such object (404)${detail}`);
+    if (status === 429)
+      throw this.error('rate-limited', `is rate limiting requests (429)`);
+    throw new UpstreamStatusError(
+      `Argo CD instance "${this.id}" answered ${status}${detail}`,
+      RETRIED_STATUSES.includes(status),
+    );
+  }
+
+  private error(code: GitopsSourceError['code'], message: string) {
+    return new GitopsSourceError(
+      code,
+      `Argo CD instance "${this.id}" ${message}`,
+    );
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal) {
+  return new Promise<void>(resolve => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,333 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  ApplicationLocator,
+  compileLabelSelector,
+  ENVIRONMENT_LABEL,
+  ENVIRONMENTS_ANNOTATION,
+  EntityDeploymentStatus,
+  EnvironmentStatus,
+  FleetStatus,
+  InstanceError,
+  isImageRunning,
+  readApplicationLocator,
+  RevisionMetadata,
+} from '@gitops-backstage/plugin-gitops-common';
+import {
+  ApplicationQuery,
+  ArgoApplication,
+  GitopsLiveStateSource,
+  GitopsSourceError,
+} from '@gitops-backstage/plugin-gitops-node';
+import { GitopsConfig } from '../../config';
+import { UpstreamCache } from '../UpstreamCache';
+import { DesiredStateReader } from './desiredState';
+import { liveState, rolloutProgress } from './liveState';
+
+export interface DeploymentStatusServiceOptions {
+  sources: () => GitopsLiveStateSource[];
+  cache: UpstreamCache;
+  desired: DesiredStateReader;
+  config: GitopsConfig;
+  logger: LoggerService;
+}
+
+/**
+ * Joins, per entity and environment, what Argo CD runs (live) with what the config
+ * repository says (desired). Upstream answers are cached for `gitops.cacheSeconds`,
+ * failures included, and identical concurrent loads share one upstream call.
+ */
+export class DeploymentStatusService {
+  constructor(private readonly options: DeploymentStatusServiceOptions) {}
+
+  async entityStatus(entity: Entity): Promise<EntityDeploymentStatus> {
+    const locator = this.locatorOf(entity);
+    const order = this.environmentOrder(entity);
+    const sources = this.sourcesFor(locator);
+    const answers = await Promise.all(
+      sources.map(async source => ({
+        source,
+        answer: await this.list(source, queryOf(locator)),
+      })),
+    );
+
+    const errors: InstanceError[] = [];
+    const found: Array<{
+      source: GitopsLiveStateSource;
+      app: ArgoApplication;
+    }> = [];
+    for (const { source, answer } of answers) {
+      if ('error' in answer)
+        errors.push({ instance: source.id, ...answer.error });
+      else found.push(...answer.value.map(app => ({ source, app })));
+    }
+
+    const environments = await Promise.all(
+      found.map(async ({ source, app }) => {
+        const status = this.environmentStatus(source, app);
+        const [desired, rollout] = await Promise.all([
+          this.options.desired.read(app),
+          this.rollout(source, app),
+        ]);
+        status.desired = desired;
+        if (rollout) status.live.rollout = rollout;
+        if (desired.image && status.live.images.length > 0) {
+          status.drift = !isImageRunning(desired.image, status.live.images);
+        }
+        return status;
+      }),
+    );
+    return {
+      entityRef: stringifyEntityRef(entity),
+      environmentOrder: order,
+      environments: sortByOrder(environments, order),
+      errors,
+    };
+  }
+
+  /**
+   * Every annotated entity's environments, from one List per instance (live state
+   * only: the config repositories are read in the entity view).
+   */
+  async fleetStatus(entities: Entity[]): Promise<FleetStatus> {
+    const order = this.options.config.environments;
+    const sources = this.options.sources();
+    const lists = await Promise.all(
+      sources.map(async source => ({
+        source,
+        answer: await this.list(source, { selector: '', projects: [] }),
+      })),
+    );
+    const errors: InstanceError[] = lists.flatMap(({ source, answer }) =>
+      'error' in answer ? [{ instance: source.id, ...answer.error }] : [],
+    );
+
+    return {
+      environmentOrder: order,
+      errors,
+      entities: entities.map(entity => {
+        const summary = {
+          entityRef: stringifyEntityRef(entity),
+          title: entity.metadata.title,
+          owner: entity.spec?.owner as string | undefined,
+          system: entity.spec?.system as string | undefined,
+        };
+        let locator: ApplicationLocator;
+        try {
+          locator = this.locatorOf(entity);
+        } catch (error) {
+          return {
+            ...summary,
+            environments: [],
+            error: {
+              code: 'invalid-annotation' as const,
+              message: (error as Error).message,
+            },
+          };
+        }
+        const matches = matcherOf(locator);
+        const environments = lists.flatMap(({ source, answer }) =>
+          'error' in answer ||
+          (locator.instanceName && locator.instanceName !== source.id)
+            ? []
+            : answer.value
+                .filter(matches)
+                .map(app => this.environmentStatus(source, app)),
+        );
+        return {
+          ...summary,
+          environments: sortByOrder(
+            environments,
+            this.environmentOrder(entity),
+          ),
+        };
+      }),
+    };
+  }
+
+  /** Metadata of a deployed revision of one of the entity's environments. */
+  async revisionMetadata(
+    entity: Entity,
+    environment: string,
+    revision: string,
+  ): Promise<RevisionMetadata> {
+    const status = await this.entityStatus(entity);
+    const env = status.environments.find(e => e.environment === environment);
+    if (!env) {
+      throw new NotFoundError(
+        `${status.entityRef} has no environment "${environment}"; it has ${
+          status.environments.map(e => e.environment).join(', ') || 'none'
+        }`,
+      );
+    }
+    const source = this.options.sources().find(s => s.id === env.instance);
+    if (!source?.getRevisionMetadata) {
+      throw new NotFoundError(
+        `Instance "${env.instance}" gives no revision metadata`,
+      );
+    }
+    const app = {
+      name: env.application.name,
+      namespace: env.application.namespace,
+    };
+    // Commits never change: cache for a day.
+    const answer = await this.options.cache.get(
+      `revision:${source.id}:${app.namespace}/${app.name}:${revision}`,
+      24 * 60 * 60 * 1000,
+      () => source.getRevisionMetadata!(app, revision),
+    );
+    if ('error' in answer)
+      throw new GitopsSourceError(answer.error.code, answer.error.message);
+    return answer.value;
+  }
+
+  private locatorOf(entity: Entity): ApplicationLocator {
+    try {
+      const locator = readApplicationLocator(entity.metadata.annotations);
+      if (!locator) {
+        throw new NotFoundError(
+          `${stringifyEntityRef(
+            entity,
+          )} has no argocd/app-selector or argocd/app-name annotation`,
+        );
+      }
+      return locator;
+    } catch (error) {
+      if (error instanceof NotFoundError) throw error;
+      throw new InputError((error as Error).message);
+    }
+  }
+
+  private environmentOrder(entity: Entity): string[] {
+    const own = entity.metadata.annotations?.[ENVIRONMENTS_ANNOTATION];
+    const listed = own
+      ?.split(',')
+      .map(e => e.trim())
+      .filter(Boolean);
+    return listed?.length ? listed : this.options.config.environments;
+  }
+
+  private sourcesFor(locator: ApplicationLocator): GitopsLiveStateSource[] {
+    const all = this.options.sources();
+    if (!locator.instanceName) return all;
+    const named = all.filter(s => s.id === locator.instanceName);
+    if (named.length === 0) {
+      throw new InputError(
+        `argocd/instance-name "${
+          locator.instanceName
+        }" names no configured Argo CD instance; configured: ${
+          all.map(s => s.id).join(', ') || 'none'
+        }`,
+      );
+    }
+    return named;
+  }
+
+  private environmentStatus(
+    source: GitopsLiveStateSource,
+    app: ArgoApplication,
+  ): EnvironmentStatus {
+    const namespace = app.metadata.namespace ?? 'argocd';
+    const environment =
+      app.metadata.labels?.[ENVIRONMENT_LABEL] ??
+      (this.options.config.environmentFallback === 'instance'
+        ? source.id
+        : app.spec.destination.namespace ?? source.id);
+    return {
+      environment,
+      instance: source.id,
+      application: {
+        name: app.metadata.name,
+        namespace,
+        project: app.spec.project,
+        ...(source.frontendUrl && {
+          url: `${source.frontendUrl}/applications/${encodeURIComponent(
+            namespace,
+          )}/${encodeURIComponent(app.metadata.name)}`,
+        }),
+      },
+      live: liveState(app),
+    };
+  }
+
+  private list(source: GitopsLiveStateSource, query: ApplicationQuery) {
+    return this.options.cache.get(
+      `list:${source.id}:${JSON.stringify(query)}`,
+      this.options.config.cacheSeconds * 1000,
+      () => source.listApplications(query),
+    );
+  }
+
+  private async rollout(source: GitopsLiveStateSource, app: ArgoApplication) {
+    const resource = app.status?.resources?.find(
+      r => r.kind === 'Rollout' && r.group === 'argoproj.io',
+    );
+    if (!resource || !source.getResource) return undefined;
+    const ref = {
+      group: 'argoproj.io',
+      version: resource.version ?? 'v1alpha1',
+      kind: 'Rollout',
+      namespace: resource.namespace ?? app.spec.destination.namespace ?? '',
+      name: resource.name ?? '',
+    };
+    const appRef = {
+      name: app.metadata.name,
+      namespace: app.metadata.namespace,
+    };
+    const answer = await this.options.cache.get(
+      `rollout:${source.id}:${appRef.namespace}/${appRef.name}`,
+      this.options.config.cacheSeconds * 1000,
+      () => source.getResource!(appRef, ref),
+    );
+    if ('error' in answer) {
+      this.options.logger.warn(
+        `Rollout of ${appRef.name}: ${answer.error.message}`,
+      );
+      return undefined;
+    }
+    return rolloutProgress(answer.value);
+  }
+}
+
+function queryOf(locator: ApplicationLocator): ApplicationQuery {
+  return locator.kind === 'names'
+    ? { names: locator.names, appNamespace: locator.appNamespace }
+    : {
+        selector: locator.selector,
+        projects: locator.projects,
+        appNamespace: locator.appNamespace,
+      };
+}
+
+/** The same filter as the List query, for matching a whole instance's list locally. */
+function matcherOf(
+  locator: ApplicationLocator,
+): (app: ArgoApplication) => boolean {
+  const inNamespace = (app: ArgoApplication) =>
+    !locator.appNamespace ||
+    (app.metadata.namespace ?? 'argocd') === locator.appNamespace;
+  if (locator.kind === 'names') {
+    return app => locator.names.includes(app.metadata.name) && inNamespace(app);
+  }
+  const selects = compileLabelSelector(locator.selector);
+  return app =>
+    selects(app.metadata.labels) &&
+    (locator.projects.length === 0 ||
+      locator.projects.includes(app.spec.project)) &&
+    inNamespace(app);
+}
+
+/** Environments in pipeline order; unknown ones after, by name. */
+function sortByOrder(environments: EnvironmentStatus[], order: string[]) {
+  const rank = (e: EnvironmentStatus) => {
+    const i = order.indexOf(e.environment);
+    return i < 0 ? order.length : i;
+  };
+  return [...environments].sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      a.environment.localeCompare(b.environment) ||
+      a.instance.localeCompare(b.instance),
+  );
+}

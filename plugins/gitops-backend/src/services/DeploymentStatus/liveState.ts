@@ -1,0 +1,67 @@
+import {
+  DeploymentRecord,
+  LiveState,
+  RolloutProgress,
+} from '@gitops-backstage/plugin-gitops-common';
+import { ArgoApplication } from '@gitops-backstage/plugin-gitops-node';
+
+/** What runs, from an Application's status; history newest first. */
+export function liveState(app: ArgoApplication): LiveState {
+  const status = app.status ?? {};
+  const history: DeploymentRecord[] = (status.history ?? [])
+    .map(h => ({
+      id: h.id,
+      revision: h.revision || h.revisions?.[0] || '',
+      deployedAt: h.deployedAt,
+      ...(h.deployStartedAt && { deployStartedAt: h.deployStartedAt }),
+      ...(h.initiatedBy && { initiatedBy: h.initiatedBy }),
+    }))
+    .reverse();
+  const operation = status.operationState;
+  return {
+    syncStatus: status.sync?.status ?? 'Unknown',
+    comparedRevision: status.sync?.revision ?? status.sync?.revisions?.[0],
+    health: {
+      status: status.health?.status ?? 'Unknown',
+      ...(status.health?.message && { message: status.health.message }),
+    },
+    ...(operation && {
+      operation: {
+        phase: operation.phase,
+        ...(operation.message && { message: operation.message }),
+        ...(operation.startedAt && { startedAt: operation.startedAt }),
+        ...(operation.finishedAt && { finishedAt: operation.finishedAt }),
+      },
+    }),
+    images: status.summary?.images ?? [],
+    ...(history[0] && { deployed: history[0] }),
+    history,
+  };
+}
+
+/** Progress of an Argo Rollouts Rollout, from the live object. */
+export function rolloutProgress(rollout: any): RolloutProgress | undefined {
+  const strategy = rollout?.spec?.strategy;
+  if (!strategy) return undefined;
+  const status = rollout.status ?? {};
+  if (strategy.blueGreen) {
+    return {
+      name: rollout.metadata?.name,
+      phase: status.phase,
+      strategy: 'blueGreen',
+      activeSelector: status.blueGreen?.activeSelector,
+      previewSelector: status.blueGreen?.previewSelector,
+      ...(status.message && { message: status.message }),
+    };
+  }
+  return {
+    name: rollout.metadata?.name,
+    phase: status.phase,
+    strategy: 'canary',
+    currentStepIndex: status.currentStepIndex,
+    stepCount: strategy.canary?.steps?.length ?? 0,
+    canaryWeight: status.canary?.weights?.canary?.weight,
+    stableWeight: status.canary?.weights?.stable?.weight,
+    ...(status.message && { message: status.message }),
+  };
+}

@@ -1,0 +1,313 @@
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import {
+  EntityDeploymentStatus,
+  FleetStatus,
+} from '@gitops-backstage/plugin-gitops-common';
+import {
+  InstanceFault,
+  pushChange,
+  Sandbox,
+  setTag,
+  startTestSandbox,
+} from '@gitops-backstage/gitops-sandbox';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { parse } from 'yaml';
+import { gitopsPlugin } from './plugin';
+
+const exec = promisify(execFile);
+jest.setTimeout(60_000);
+
+function component(name: string, annotations: Record<string, string>): Entity {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name, namespace: 'default', annotations },
+    spec: {
+      type: 'service',
+      owner: 'team-checkout',
+      lifecycle: 'production',
+      system: 'checkout',
+    },
+  };
+}
+
+const entities = [
+  component('service-a', {
+    'argocd/app-selector': 'app.kubernetes.io/name=service-a',
+  }),
+  component('service-b', {
+    'argocd/app-selector': 'app.kubernetes.io/name=service-b',
+  }),
+  component('service-a-prod-only', {
+    'argocd/app-name': 'service-a-prod',
+    'argocd/instance-name': 'prod',
+  }),
+  component('bad-selector', { 'argocd/app-selector': 'app in b' }),
+  component('unknown-instance', {
+    'argocd/app-selector': 'app.kubernetes.io/name=service-a',
+    'argocd/instance-name': 'nowhere',
+  }),
+  component('not-annotated', {}),
+];
+
+/** Reads a values file's tag straight from the sandbox's bare repository. */
+async function tagInGit(sandboxDir: string, repo: string, file: string) {
+  const { stdout } = await exec('git', [
+    '-C',
+    path.join(sandboxDir, 'repos', `${repo}.git`),
+    'show',
+    `main:${file}`,
+  ]);
+  return parse(stdout).image.tag;
+}
+
+describe('deployment status against the sandbox (two Argo CD instances, real Git)', () => {
+  let sandbox: Sandbox;
+  let sandboxDir: string;
+  let server: any;
+
+  beforeAll(async () => {
+    sandboxDir = await fs.mkdtemp(
+      path.join(os.tmpdir(), 'gitops-backend-test-'),
+    );
+    sandbox = await startTestSandbox({ dir: sandboxDir });
+    const gitHost = new URL(sandbox.gitUrl).host;
+    ({ server } = await startTestBackend({
+      features: [
+        gitopsPlugin,
+        catalogServiceMock.factory({ entities }),
+        mockServices.rootConfig.factory({
+          data: {
+            argocd: {
+              appLocatorMethods: [
+                {
+                  type: 'config',
+                  instances: sandbox.instances.map(i => ({
+                    name: i.name,
+                    url: i.url,
+                    ...(i.name === 'prod'
+                      ? { username: 'admin', password: 'sandbox' }
+                      : { token: i.token }),
+                  })),
+                },
+              ],
+            },
+            gitops: {
+              cacheSeconds: 0.2,
+              timeoutSeconds: 0.5,
+              git: {
+                credentials: [{ host: gitHost, password: sandbox.gitToken }],
+              },
+            },
+          },
+        }),
+      ],
+    }));
+    // Wait for the initial deployments to settle.
+    await new Promise(resolve => setTimeout(resolve, 1000));
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    await fs.rm(sandboxDir, { recursive: true, force: true });
+  });
+
+  const status = async (name: string, expected = 200) => {
+    const res = await request(server).get(
+      `/api/gitops/entities/component/default/${name}/status`,
+    );
+    expect({ name, status: res.status, body: res.body }).toMatchObject({
+      status: expected,
+    });
+    return res.body as EntityDeploymentStatus;
+  };
+  const expire = () => new Promise(resolve => setTimeout(resolve, 300));
+
+  it('answers every environment, in pipeline order, across both instances', async () => {
+    const body = await status('service-a');
+    expect(body.errors).toEqual([]);
+    expect(body.environmentOrder).toEqual(['dev', 'staging', 'prod']);
+    expect(
+      body.environments.map(e => [
+        e.environment,
+        e.instance,
+        e.application.name,
+      ]),
+    ).toEqual([
+      ['dev', 'main', 'service-a-dev'],
+      ['staging', 'main', 'service-a-staging'],
+      ['prod', 'prod', 'service-a-prod'],
+    ]);
+    for (const env of body.environments) {
+      const tag = await tagInGit(
+        sandboxDir,
+        'service-a-config',
+        `chart/values-${env.environment}.yaml`,
+      );
+      expect(env.desired).toMatchObject({
+        repoURL: sandbox.repoUrl('service-a-config'),
+        targetRevision: 'main',
+        valuesFile: `chart/values-${env.environment}.yaml`,
+        image: { repository: 'registry.example.com/checkout/service-a', tag },
+      });
+      expect(env.live.images).toEqual([
+        `registry.example.com/checkout/service-a:${tag}`,
+      ]);
+      expect(env.live).toMatchObject({
+        syncStatus: 'Synced',
+        health: { status: 'Healthy' },
+      });
+      expect(env.live.deployed).toMatchObject({
+        id: 0,
+        revision: expect.stringMatching(/^[0-9a-f]{40}$/),
+      });
+      expect(env.drift).toBe(false);
+      expect(env.application.url).toBe(
+        `${
+          sandbox.instances.find(i => i.name === env.instance)!.url
+        }/applications/argocd/${env.application.name}`,
+      );
+    }
+  });
+
+  it('shows drift when Git moves ahead of what runs, until it is synced', async () => {
+    await pushChange(
+      sandbox,
+      'service-a-config',
+      { 'chart/values-prod.yaml': setTag('v9.9.9') },
+      'release v9.9.9 to prod',
+    );
+    await expire();
+    const body = await status('service-a');
+    const prod = body.environments.find(e => e.environment === 'prod')!;
+    expect(prod.desired?.image?.tag).toBe('v9.9.9');
+    expect(prod.live.images).toEqual([
+      'registry.example.com/checkout/service-a:v1.4.0',
+    ]);
+    expect(prod.drift).toBe(true);
+  });
+
+  it('reads Argo Rollouts progress and revision metadata', async () => {
+    const body = await status('service-b');
+    const dev = body.environments.find(e => e.environment === 'dev')!;
+    expect(dev.live.rollout).toEqual({
+      name: 'service-b',
+      phase: 'Healthy',
+      strategy: 'canary',
+      currentStepIndex: 4,
+      stepCount: 4,
+      canaryWeight: 0,
+      stableWeight: 100,
+    });
+    const res = await request(server).get(
+      `/api/gitops/entities/component/default/service-b/environments/dev/revisions/${
+        dev.live.deployed!.revision
+      }`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      author: 'Sandbox <sandbox@example.com>',
+      message: 'Initial service-b-config from examples',
+    });
+  });
+
+  it('finds Applications by name in the named instance only', async () => {
+    const body = await status('service-a-prod-only');
+    expect(body.environments.map(e => e.application.name)).toEqual([
+      'service-a-prod',
+    ]);
+  });
+
+  it('refuses bad input with a clear error and changes nothing', async () => {
+    const bad = await request(server).get(
+      '/api/gitops/entities/component/default/bad-selector/status',
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toBe(
+      'Invalid annotation argocd/app-selector: "app in b" is not a valid label selector term',
+    );
+    const unknown = await request(server).get(
+      '/api/gitops/entities/component/default/unknown-instance/status',
+    );
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toBe(
+      'argocd/instance-name "nowhere" names no configured Argo CD instance; configured: main, prod',
+    );
+    const missing = await request(server).get(
+      '/api/gitops/entities/component/default/nope/status',
+    );
+    expect(missing.status).toBe(404);
+    const plain = await request(server).get(
+      '/api/gitops/entities/component/default/not-annotated/status',
+    );
+    expect(plain.status).toBe(404);
+    expect(plain.body.error.message).toContain(
+      'has no argocd/app-selector or argocd/app-name annotation',
+    );
+    const badName = await request(server).get(
+      '/api/gitops/entities/component/default/..%2Fx/status',
+    );
+    expect(badName.status).toBe(400);
+  });
+
+  it.each<[InstanceFault, string]>([
+    ['refuse', 'unreachable'],
+    ['hang', 'timeout'],
+    ['unauthorized', 'unauthorized'],
+    ['rate-limited', 'rate-limited'],
+    ['error', 'upstream-error'],
+    ['malformed', 'invalid-response'],
+  ])(
+    'keeps the other environments when prod is made to %s (%s)',
+    async (fault, code) => {
+      await sandbox.setInstanceFault('prod', fault);
+      await expire();
+      try {
+        const body = await status('service-a');
+        expect(body.environments.map(e => e.environment)).toEqual([
+          'dev',
+          'staging',
+        ]);
+        expect(body.errors).toEqual([
+          {
+            instance: 'prod',
+            code,
+            message: expect.stringContaining('Argo CD instance "prod"'),
+          },
+        ]);
+        expect(JSON.stringify(body)).not.toContain('sandbox-prod-token');
+      } finally {
+        await sandbox.setInstanceFault('prod', undefined);
+        await expire();
+      }
+    },
+  );
+
+  it('serves the fleet from one List per instance', async () => {
+    await expire();
+    const before = sandbox.requestCount('main');
+    const res = await request(server).get('/api/gitops/fleet');
+    expect(res.status).toBe(200);
+    const fleet = res.body as FleetStatus;
+    expect(sandbox.requestCount('main') - before).toBe(1);
+    const byRef = Object.fromEntries(fleet.entities.map(e => [e.entityRef, e]));
+    expect(
+      byRef['component:default/service-b'].environments.map(e => e.environment),
+    ).toEqual(['dev', 'staging', 'prod']);
+    expect(byRef['component:default/bad-selector'].error?.code).toBe(
+      'invalid-annotation',
+    );
+    expect(byRef['component:default/not-annotated']).toBeUndefined();
+
+    // Warm: served from the cache, no upstream call.
+    const warm = sandbox.requestCount('main');
+    expect((await request(server).get('/api/gitops/fleet')).status).toBe(200);
+    expect(sandbox.requestCount('main')).toBe(warm);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The GitOps backend's REST answers (see the plugin's openapi.yaml).
+ */
+
+/**
+ * Why a source (an Argo CD instance, a cluster) or a file could not answer.
+ *
+ * @public
+ */
+export type GitopsErrorCode =
+  | 'unreachable'
+  | 'timeout'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'rate-limited'
+  | 'invalid-response'
+  | 'invalid-annotation'
+  | 'upstream-error';
+
+/** @public */
+export interface GitopsError {
+  code: GitopsErrorCode;
+  /** For people; never holds credentials. */
+  message: string;
+}
+
+/**
+ * A container image reference split in parts: `repository[:tag][@digest]`.
+ *
+ * @public
+ */
+export interface ImageReference {
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** @public */
+export interface DeploymentRecord {
+  /** Argo CD history id. */
+  id: number;
+  /** The config-repository commit that was deployed. */
+  revision: string;
+  deployedAt: string;
+  deployStartedAt?: string;
+  initiatedBy?: { username?: string; automated?: boolean };
+}
+
+/**
+ * Argo Rollouts progress of the Application's Rollout.
+ *
+ * @public
+ */
+export interface RolloutProgress {
+  name: string;
+  /** Healthy | Progressing | Paused | Degraded */
+  phase?: string;
+  strategy: 'canary' | 'blueGreen';
+  /** Canary: the current step (0-based; equals stepCount when done) of stepCount. */
+  currentStepIndex?: number;
+  stepCount?: number;
+  canaryWeight?: number;
+  stableWeight?: number;
+  /** Blue/green: the ReplicaSet hashes behind the active and preview services. */
+  activeSelector?: string;
+  previewSelector?: string;
+  message?: string;
+}
+
+/**
+ * What Argo CD reports for one Application: what runs.
+ *
+ * @public
+ */
+export interface LiveState {
+  /** Synced | OutOfSync | Unknown */
+  syncStatus: string;
+  /** The commit Argo CD compared with (the target revision, resolved). */
+  comparedRevision?: string;
+  /** Healthy | Progressing | Degraded | Suspended | Missing | Unknown */
+  health: { status: string; message?: string };
+  operation?: {
+    /** Running | Terminating | Failed | Error | Succeeded */
+    phase: string;
+    message?: string;
+    startedAt?: string;
+    finishedAt?: string;
+  };
+  /** The images of the running workloads (`status.summary.images`). */
+  images: string[];
+  /** The last deployment, newest first in `history`. */
+  deployed?: DeploymentRecord;
+  history: DeploymentRecord[];
+  rollout?: RolloutProgress;
+}
+
+/**
+ * What the config repository says should run: the image in the Application's values
+ * file at its target revision.
+ *
+ * @public
+ */
+export interface DesiredState {
+  repoURL: string;
+  targetRevision: string;
+  /** Path of the values file in the repository. */
+  valuesFile?: string;
+  image?: ImageReference;
+  /** Why the desired state could not be read; live state is still shown. */
+  error?: GitopsError;
+}
+
+/**
+ * One environment of an entity: one Argo CD Application.
+ *
+ * @public
+ */
+export interface EnvironmentStatus {
+  environment: string;
+  /** The Argo CD instance (or other live-state source) the Application lives in. */
+  instance: string;
+  application: {
+    name: string;
+    namespace: string;
+    project: string;
+    /** The Application in the Argo CD UI, when the instance has one. */
+    url?: string;
+  };
+  live: LiveState;
+  desired?: DesiredState;
+  /**
+   * True when the desired image is not among the running images; undefined when either
+   * side is unknown.
+   */
+  drift?: boolean;
+}
+
+/**
+ * An instance that could not answer: its environments are missing from the answer.
+ *
+ * @public
+ */
+export interface InstanceError extends GitopsError {
+  instance: string;
+}
+
+/**
+ * The deployment status of one catalog entity, environments in pipeline order.
+ *
+ * @public
+ */
+export interface EntityDeploymentStatus {
+  entityRef: string;
+  /** Pipeline order for this entity (config, or the entity's own annotation). */
+  environmentOrder: string[];
+  environments: EnvironmentStatus[];
+  errors: InstanceError[];
+}
+
+/**
+ * Every annotated entity's environments in one answer.
+ *
+ * @public
+ */
+export interface FleetStatus {
+  environmentOrder: string[];
+  entities: Array<{
+    entityRef: string;
+    title?: string;
+    owner?: string;
+    system?: string;
+    environments: EnvironmentStatus[];
+    /** The entity's annotations could not be read. */
+    error?: GitopsError;
+  }>;
+  errors: InstanceError[];
+}
+
+/**
+ * A commit of the config repository, as Argo CD's revision metadata gives it.
+ *
+ * @public
+ */
+export interface RevisionMetadata {
+  author?: string;
+  date?: string;
+  message?: string;
+  tags?: string[];
+}
