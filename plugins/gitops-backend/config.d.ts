@@ -57,6 +57,30 @@ export interface Config {
       /** Default `image.digest`. */
       digestKey?: string;
     };
+    /**
+     * Clusters whose Argo CD Application resources are read directly (Argo CD in core
+     * mode, or where no Argo CD API token may be given).
+     */
+    kubernetes?: {
+      clusters?: Array<{
+        /** Unique among clusters and Argo CD instances; `argocd/instance-name` selects it. */
+        name: string;
+        /** Kubernetes API server URL. */
+        url: string;
+        /**
+         * Token of a service account allowed to get and list applications.argoproj.io.
+         * @visibility secret
+         */
+        serviceAccountToken: string;
+        /** Base64 PEM of the API server's CA. */
+        caData?: string;
+        skipTLSVerify?: boolean;
+        /** An Argo CD UI for links, if any. */
+        frontendUrl?: string;
+        /** Namespace of Applications named by `argocd/app-name`. Default `argocd`. */
+        applicationNamespace?: string;
+      }>;
+    };
     git?: {
       /**
        * Credentials for config repositories on Git servers that no Backstage

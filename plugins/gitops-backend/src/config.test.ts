@@ -47,6 +47,7 @@ describe('readGitopsConfig', () => {
     );
     expect(config).toEqual({
       instances: [],
+      clusters: [],
       environments: ['test', 'live'],
       environmentFallback: 'destination-namespace',
       cacheSeconds: 10,

@@ -11,8 +11,21 @@ export interface ArgoCdInstanceConfig {
     | { kind: 'password'; username: string; password: string };
 }
 
+/** A cluster whose Application resources are read directly. Holds a secret. */
+export interface KubernetesClusterConfig {
+  name: string;
+  url: string;
+  token: string;
+  caData?: string;
+  skipTLSVerify?: boolean;
+  frontendUrl?: string;
+  /** Where Applications live when an entity names them (`argocd/app-name`). */
+  applicationNamespace: string;
+}
+
 export interface GitopsConfig {
   instances: ArgoCdInstanceConfig[];
+  clusters: KubernetesClusterConfig[];
   environments: string[];
   environmentFallback: 'destination-namespace' | 'instance';
   cacheSeconds: number;
@@ -112,8 +125,40 @@ export function readGitopsConfig(config: Config): GitopsConfig {
       `gitops.environmentFallback must be destination-namespace or instance, got "${environmentFallback}"`,
     );
   }
+  const clusters = (
+    config.getOptionalConfigArray('gitops.kubernetes.clusters') ?? []
+  ).map((cluster, i) => {
+    const key = `gitops.kubernetes.clusters[${i}]`;
+    const name = cluster.getString('name');
+    if (!NAME.test(name)) throw new Error(`Invalid ${key}.name "${name}"`);
+    if (instances.some(instance => instance.name === name)) {
+      throw new Error(
+        `${key}.name "${name}" is also an Argo CD instance name; source names must be unique`,
+      );
+    }
+    const url = httpUrl(cluster.getString('url'), `${key}.url`);
+    const skipTLSVerify = cluster.getOptionalBoolean('skipTLSVerify');
+    if (url.startsWith('http:') && !skipTLSVerify) {
+      throw new Error(
+        `${key}.url is plain http; the Kubernetes client allows that only with skipTLSVerify: true`,
+      );
+    }
+    return {
+      name,
+      url,
+      token: cluster.getString('serviceAccountToken'),
+      caData: cluster.getOptionalString('caData'),
+      skipTLSVerify,
+      frontendUrl: cluster.has('frontendUrl')
+        ? httpUrl(cluster.getString('frontendUrl'), `${key}.frontendUrl`)
+        : undefined,
+      applicationNamespace:
+        cluster.getOptionalString('applicationNamespace') ?? 'argocd',
+    };
+  });
   return {
     instances,
+    clusters,
     environments,
     environmentFallback,
     cacheSeconds: positiveNumber(config, 'gitops.cacheSeconds', 10),

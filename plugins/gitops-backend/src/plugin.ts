@@ -16,6 +16,7 @@ import { GitCredentialsResolver } from './services/ConfigRepo/gitCredentials';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
 import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
 import { UpstreamCache } from './services/UpstreamCache';
+import { KubernetesApplicationSource } from './services/KubernetesSource/KubernetesApplicationSource';
 
 /**
  * The GitOps backend plugin.
@@ -70,6 +71,12 @@ export const gitopsPlugin = createBackendPlugin({
           sources.set(
             instance.name,
             new ArgoCdApiSource({ instance, logger, timeoutMs }),
+          );
+        }
+        for (const cluster of gitopsConfig.clusters) {
+          sources.set(
+            cluster.name,
+            new KubernetesApplicationSource(cluster, timeoutMs),
           );
         }
         const upstream = new UpstreamCache(cache);

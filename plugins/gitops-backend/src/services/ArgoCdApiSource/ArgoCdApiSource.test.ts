@@ -284,7 +284,9 @@ describe('ArgoCdApiSource', () => {
         s.listApplications({ selector: '', projects: [] }),
       ).rejects.toMatchObject({
         code: 'unreachable',
-        message: expect.stringMatching(/^Argo CD instance "gone" is unreachable/),
+        message: expect.stringMatching(
+          /^Argo CD instance "gone" is unreachable/,
+        ),
       });
     } finally {
       server.listen();

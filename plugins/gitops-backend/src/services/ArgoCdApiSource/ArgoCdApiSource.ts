@@ -8,17 +8,12 @@ import {
 import { RevisionMetadata } from '@gitops-backstage/plugin-gitops-common';
 import { z } from 'zod';
 import { ArgoCdInstanceConfig } from '../../config';
+import {
+  applicationListSchema,
+  firstIssue,
+  itemsOf,
+} from '../applicationSchema';
 
-/** Only what the plugin relies on is checked; Argo CD adds fields freely. */
-const applicationSchema = z
-  .object({
-    metadata: z.object({ name: z.string() }).passthrough(),
-    spec: z.object({ project: z.string() }).passthrough(),
-  })
-  .passthrough();
-const listSchema = z.object({
-  items: z.array(applicationSchema).nullish(),
-});
 const resourceSchema = z.object({ manifest: z.string() });
 const revisionMetadataSchema = z.object({
   author: z.string().optional(),
@@ -69,22 +64,30 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     const lists =
       'names' in query
         ? query.names.map(name =>
-            this.get('/api/v1/applications', listSchema, options.signal, {
-              name,
-              ...(query.appNamespace && { appNamespace: query.appNamespace }),
-            }),
+            this.get(
+              '/api/v1/applications',
+              applicationListSchema,
+              options.signal,
+              {
+                name,
+                ...(query.appNamespace && { appNamespace: query.appNamespace }),
+              },
+            ),
           )
         : [
-            this.get('/api/v1/applications', listSchema, options.signal, {
-              ...(query.selector && { selector: query.selector }),
-              projects: query.projects,
-              ...(query.appNamespace && { appNamespace: query.appNamespace }),
-            }),
+            this.get(
+              '/api/v1/applications',
+              applicationListSchema,
+              options.signal,
+              {
+                ...(query.selector && { selector: query.selector }),
+                projects: query.projects,
+                ...(query.appNamespace && { appNamespace: query.appNamespace }),
+              },
+            ),
           ];
     const answers = await Promise.all(lists);
-    return answers.flatMap(
-      list => (list.items ?? []) as unknown as ArgoApplication[],
-    );
+    return answers.flatMap(itemsOf);
   }
 
   async getResource(
@@ -159,9 +162,9 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
         if (!parsed.success) {
           throw this.error(
             'invalid-response',
-            `answered ${path} with an unexpected shape: ${parsed.error.issues[0]?.path.join(
-              '.',
-            )} ${parsed.error.issues[0]?.message}`,
+            `answered ${path} with an unexpected shape: ${firstIssue(
+              parsed.error,
+            )}`,
           );
         }
         return parsed.data;
