@@ -12,7 +12,10 @@ import {
   setTag,
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +25,18 @@ import { parse } from 'yaml';
 import { gitopsPlugin } from './plugin';
 
 const exec = promisify(execFile);
+
+// Every answer is checked against the plugin's own OpenAPI spec.
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(
+  parse(readFileSync(path.resolve(__dirname, 'schema/openapi.yaml'), 'utf8')),
+  'openapi',
+);
+function specErrors(schema: string, body: unknown) {
+  const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`)!;
+  return validate(body) ? [] : validate.errors;
+}
 jest.setTimeout(60_000);
 
 function component(name: string, annotations: Record<string, string>): Entity {
@@ -125,6 +140,9 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
     expect({ name, status: res.status, body: res.body }).toMatchObject({
       status: expected,
     });
+    expect(
+      expected === 200 ? specErrors('EntityDeploymentStatus', res.body) : [],
+    ).toEqual([]);
     return res.body as EntityDeploymentStatus;
   };
   const expire = () => new Promise(resolve => setTimeout(resolve, 300));
@@ -215,6 +233,7 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
       author: 'Sandbox <sandbox@example.com>',
       message: 'Initial service-b-config from examples',
     });
+    expect(specErrors('RevisionMetadata', res.body)).toEqual([]);
   });
 
   it('finds Applications by name in the named instance only', async () => {
@@ -295,6 +314,7 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
     const res = await request(server).get('/api/gitops/fleet');
     expect(res.status).toBe(200);
     const fleet = res.body as FleetStatus;
+    expect(specErrors('FleetStatus', fleet)).toEqual([]);
     expect(sandbox.requestCount('main') - before).toBe(1);
     const byRef = Object.fromEntries(fleet.entities.map(e => [e.entityRef, e]));
     expect(

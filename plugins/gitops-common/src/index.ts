@@ -9,3 +9,4 @@ export * from './applicationLocator';
 export * from './labelSelector';
 export * from './types';
 export * from './imageReference';
+export * from './client';

@@ -1,0 +1,85 @@
+import { CompoundEntityRef, parseEntityRef } from '@backstage/catalog-model';
+import { ResponseError } from '@backstage/errors';
+import { EntityDeploymentStatus, FleetStatus, RevisionMetadata } from './types';
+
+/**
+ * The GitOps backend's REST API (plugins/gitops-backend/src/schema/openapi.yaml).
+ *
+ * @public
+ */
+export interface GitopsApi {
+  getEntityStatus(
+    entityRef: string | CompoundEntityRef,
+    options?: { signal?: AbortSignal },
+  ): Promise<EntityDeploymentStatus>;
+  getRevisionMetadata(
+    entityRef: string | CompoundEntityRef,
+    environment: string,
+    revision: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<RevisionMetadata>;
+  getFleet(options?: { signal?: AbortSignal }): Promise<FleetStatus>;
+}
+
+/**
+ * A typed client of the GitOps backend, on Backstage's discovery and fetch APIs (the
+ * fetch API adds the user's token).
+ *
+ * @public
+ */
+export class GitopsClient implements GitopsApi {
+  constructor(
+    private readonly options: {
+      discoveryApi: { getBaseUrl(pluginId: string): Promise<string> };
+      fetchApi: { fetch: typeof fetch };
+    },
+  ) {}
+
+  getEntityStatus(
+    entityRef: string | CompoundEntityRef,
+    options: { signal?: AbortSignal } = {},
+  ) {
+    return this.get<EntityDeploymentStatus>(
+      `${entityPath(entityRef)}/status`,
+      options,
+    );
+  }
+
+  getRevisionMetadata(
+    entityRef: string | CompoundEntityRef,
+    environment: string,
+    revision: string,
+    options: { signal?: AbortSignal } = {},
+  ) {
+    return this.get<RevisionMetadata>(
+      `${entityPath(entityRef)}/environments/${encodeURIComponent(
+        environment,
+      )}/revisions/${encodeURIComponent(revision)}`,
+      options,
+    );
+  }
+
+  getFleet(options: { signal?: AbortSignal } = {}) {
+    return this.get<FleetStatus>('/fleet', options);
+  }
+
+  private async get<T>(
+    path: string,
+    options: { signal?: AbortSignal },
+  ): Promise<T> {
+    const base = await this.options.discoveryApi.getBaseUrl('gitops');
+    const res = await this.options.fetchApi.fetch(`${base}${path}`, {
+      signal: options.signal,
+    });
+    if (!res.ok) throw await ResponseError.fromResponse(res);
+    return res.json();
+  }
+}
+
+function entityPath(entityRef: string | CompoundEntityRef) {
+  const ref =
+    typeof entityRef === 'string' ? parseEntityRef(entityRef) : entityRef;
+  return `/entities/${encodeURIComponent(
+    ref.kind.toLocaleLowerCase('en-US'),
+  )}/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.name)}`;
+}
