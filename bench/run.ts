@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
+import { statusScenario } from './status';
 
 const exec = promisify(execFile);
 
@@ -140,7 +141,12 @@ async function sandboxList(): Promise<Result[]> {
 }
 
 async function main() {
-  const results = [...(await gitRoundTrip()), ...(await sandboxList())];
+  const results = [
+    ...(await gitRoundTrip()),
+    ...(await sandboxList()),
+    ...(await statusScenario(0)),
+    ...(await statusScenario(25)),
+  ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '# Benchmark results',

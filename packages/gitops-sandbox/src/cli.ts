@@ -17,6 +17,7 @@ async function main() {
       { name: 'prod', environments: ['prod'], port: gitPort + 2 },
     ],
     scaleServices: Number(process.env.SANDBOX_SCALE_SERVICES ?? 0) || undefined,
+    latencyMs: Number(process.env.SANDBOX_LATENCY_MS ?? 0) || undefined,
   });
   const { gitUrl, gitToken } = sandbox;
   console.log(

@@ -44,6 +44,8 @@ export interface SandboxOptions {
   sessionTtlMs?: number;
   /** Start with every Application synced once (default), instead of never deployed. */
   initialSync?: boolean;
+  /** Added before every Argo CD answer, to stand in for a remote instance. */
+  latencyMs?: number;
   /** Scale mode: this many generated services (three environments each), not rendered. */
   scaleServices?: number;
 }
@@ -158,7 +160,11 @@ export async function startSandbox(
     root: reposDir,
     token: gitToken,
     port: options.gitPort ?? 0,
-    routes: (req, res, url) => controlApi(control.sandbox!, req, res, url),
+    routes: async (req, res, url) => {
+      if (control.sandbox) return controlApi(control.sandbox, req, res, url);
+      sendJson(res, 503, { error: 'the sandbox is starting' });
+      return true;
+    },
   });
 
   const renderer = new Renderer(git.url, reposDir, path.join(dir, 'trees'));
@@ -174,6 +180,7 @@ export async function startSandbox(
         username: 'admin',
         password: 'sandbox',
         sessionTtlMs: options.sessionTtlMs ?? 60 * 60 * 1000,
+        latencyMs: options.latencyMs,
         port: o.port,
       }),
   );
@@ -293,7 +300,13 @@ async function controlApi(
   if (parts[0] !== 'api' || parts[1] !== 'sandbox') return false;
   try {
     if (req.method === 'GET' && parts.length === 2) {
-      sendJson(res, 200, { git: sandbox.gitUrl, instances: sandbox.instances });
+      sendJson(res, 200, {
+        git: sandbox.gitUrl,
+        instances: sandbox.instances.map(i => ({
+          ...i,
+          requests: sandbox.requestCount(i.name),
+        })),
+      });
     } else if (req.method === 'POST' && parts[2] === 'reconcile') {
       await sandbox.reconcile();
       sendJson(res, 200, {});

@@ -43,3 +43,20 @@ export function compileLabelSelector(
   const requirements = splitSelector(selector).filter(Boolean).map(requirement);
   return labels => requirements.every(r => r(labels ?? {}));
 }
+
+/**
+ * The `key=value` terms of a selector, which every match must have: lets a caller look
+ * up candidates in an index before matching.
+ *
+ * @public
+ */
+export function labelSelectorEqualities(
+  selector: string,
+): Array<[string, string]> {
+  return splitSelector(selector).flatMap(term => {
+    const equality = term.match(EQUALITY);
+    return equality && equality[2] !== '!='
+      ? [[equality[1], equality[3]] as [string, string]]
+      : [];
+  });
+}

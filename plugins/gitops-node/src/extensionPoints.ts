@@ -101,7 +101,14 @@ export interface GitopsLiveStateSource {
    */
   listApplications(
     query: ApplicationQuery,
-    options?: { signal?: AbortSignal },
+    options?: {
+      signal?: AbortSignal;
+      /**
+       * Only what a fleet view needs (names, labels, project, sources, destination,
+       * sync, health, operation phase, images): sources may leave out history.
+       */
+      summary?: boolean;
+    },
   ): Promise<ArgoApplication[]>;
   /** One live resource of an Application (for Argo Rollouts progress), when supported. */
   getResource?(

@@ -26,6 +26,8 @@ export interface ArgoCdServerOptions {
   password: string;
   /** How long session tokens live; expired ones get 401, as in Argo CD. */
   sessionTtlMs: number;
+  /** Added before every answer, to stand in for a remote Argo CD (benchmarks). */
+  latencyMs?: number;
   port?: number;
 }
 
@@ -105,6 +107,9 @@ export class ArgoCdServer {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     this.requestCount++;
     if (this.fault && (await this.answerFault(res))) return;
+    if (this.options.latencyMs) {
+      await new Promise(resolve => setTimeout(resolve, this.options.latencyMs));
+    }
     try {
       const body = await this.route(req, url);
       send(res, 200, body);

@@ -42,6 +42,24 @@ export interface ArgoCdApiSourceOptions {
 
 const RETRIED_STATUSES = [429, 502, 503, 504];
 
+/** Argo CD's List `fields` projection for a fleet view (history cannot be listed). */
+const SUMMARY_FIELDS = [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.labels',
+  'spec.project',
+  'spec.source',
+  'spec.sources',
+  'spec.destination',
+  'status.sync.status',
+  'status.sync.revision',
+  'status.health',
+  'status.summary',
+  'status.operationState.phase',
+  'status.operationState.startedAt',
+  'status.operationState.finishedAt',
+];
+
 /**
  * The live state of one Argo CD instance, through its REST API: token or session
  * auth (renewed on 401), a timeout on every call, retries with backoff for reads,
@@ -59,33 +77,30 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
 
   async listApplications(
     query: ApplicationQuery,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; summary?: boolean } = {},
   ): Promise<ArgoApplication[]> {
-    const lists =
+    const common = {
+      ...(query.appNamespace && { appNamespace: query.appNamespace }),
+      ...(options.summary && { fields: SUMMARY_FIELDS.join(',') }),
+    };
+    const queries =
       'names' in query
-        ? query.names.map(name =>
-            this.get(
-              '/api/v1/applications',
-              applicationListSchema,
-              options.signal,
-              {
-                name,
-                ...(query.appNamespace && { appNamespace: query.appNamespace }),
-              },
-            ),
-          )
+        ? query.names.map(name => ({ name, ...common }))
         : [
-            this.get(
-              '/api/v1/applications',
-              applicationListSchema,
-              options.signal,
-              {
-                ...(query.selector && { selector: query.selector }),
-                projects: query.projects,
-                ...(query.appNamespace && { appNamespace: query.appNamespace }),
-              },
-            ),
+            {
+              ...(query.selector && { selector: query.selector }),
+              projects: query.projects,
+              ...common,
+            },
           ];
+    const lists = queries.map(q =>
+      this.get(
+        '/api/v1/applications',
+        applicationListSchema,
+        options.signal,
+        q,
+      ),
+    );
     const answers = await Promise.all(lists);
     return answers.flatMap(itemsOf);
   }

@@ -3,7 +3,6 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
   ApplicationLocator,
-  compileLabelSelector,
   ENVIRONMENT_LABEL,
   ENVIRONMENTS_ANNOTATION,
   EntityDeploymentStatus,
@@ -22,6 +21,7 @@ import {
 } from '@gitops-backstage/plugin-gitops-node';
 import { GitopsConfig } from '../../config';
 import { UpstreamCache } from '../UpstreamCache';
+import { ApplicationIndex } from './applicationIndex';
 import { DesiredStateReader } from './desiredState';
 import { liveState, rolloutProgress } from './liveState';
 
@@ -39,7 +39,19 @@ export interface DeploymentStatusServiceOptions {
  * failures included, and identical concurrent loads share one upstream call.
  */
 export class DeploymentStatusService {
+  /** Indexes of cached lists: a warm fleet answer does not index again. */
+  private readonly indexes = new WeakMap<ArgoApplication[], ApplicationIndex>();
+
   constructor(private readonly options: DeploymentStatusServiceOptions) {}
+
+  private indexOf(apps: ArgoApplication[]) {
+    let index = this.indexes.get(apps);
+    if (!index) {
+      index = new ApplicationIndex(apps);
+      this.indexes.set(apps, index);
+    }
+    return index;
+  }
 
   async entityStatus(entity: Entity): Promise<EntityDeploymentStatus> {
     const locator = this.locatorOf(entity);
@@ -96,12 +108,16 @@ export class DeploymentStatusService {
     const lists = await Promise.all(
       sources.map(async source => ({
         source,
-        answer: await this.list(source, { selector: '', projects: [] }),
+        answer: await this.list(source, { selector: '', projects: [] }, true),
       })),
     );
     const errors: InstanceError[] = lists.flatMap(({ source, answer }) =>
       'error' in answer ? [{ instance: source.id, ...answer.error }] : [],
     );
+    const indexes = lists.map(({ source, answer }) => ({
+      source,
+      index: 'error' in answer ? undefined : this.indexOf(answer.value),
+    }));
 
     return {
       environmentOrder: order,
@@ -126,13 +142,11 @@ export class DeploymentStatusService {
             },
           };
         }
-        const matches = matcherOf(locator);
-        const environments = lists.flatMap(({ source, answer }) =>
-          'error' in answer ||
-          (locator.instanceName && locator.instanceName !== source.id)
+        const environments = indexes.flatMap(({ source, index }) =>
+          !index || (locator.instanceName && locator.instanceName !== source.id)
             ? []
-            : answer.value
-                .filter(matches)
+            : index
+                .find(locator)
                 .map(app => this.environmentStatus(source, app)),
         );
         return {
@@ -251,11 +265,15 @@ export class DeploymentStatusService {
     };
   }
 
-  private list(source: GitopsLiveStateSource, query: ApplicationQuery) {
+  private list(
+    source: GitopsLiveStateSource,
+    query: ApplicationQuery,
+    summary = false,
+  ) {
     return this.options.cache.get(
-      `list:${source.id}:${JSON.stringify(query)}`,
+      `list:${source.id}:${summary ? 'summary:' : ''}${JSON.stringify(query)}`,
       this.options.config.cacheSeconds * 1000,
-      () => source.listApplications(query),
+      () => source.listApplications(query, { summary }),
     );
   }
 
@@ -298,24 +316,6 @@ function queryOf(locator: ApplicationLocator): ApplicationQuery {
         projects: locator.projects,
         appNamespace: locator.appNamespace,
       };
-}
-
-/** The same filter as the List query, for matching a whole instance's list locally. */
-function matcherOf(
-  locator: ApplicationLocator,
-): (app: ArgoApplication) => boolean {
-  const inNamespace = (app: ArgoApplication) =>
-    !locator.appNamespace ||
-    (app.metadata.namespace ?? 'argocd') === locator.appNamespace;
-  if (locator.kind === 'names') {
-    return app => locator.names.includes(app.metadata.name) && inNamespace(app);
-  }
-  const selects = compileLabelSelector(locator.selector);
-  return app =>
-    selects(app.metadata.labels) &&
-    (locator.projects.length === 0 ||
-      locator.projects.includes(app.spec.project)) &&
-    inNamespace(app);
 }
 
 /** Environments in pipeline order; unknown ones after, by name. */
