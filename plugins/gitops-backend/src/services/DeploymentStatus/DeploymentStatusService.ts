@@ -75,21 +75,19 @@ export class DeploymentStatusService {
       else found.push(...answer.value.map(app => ({ source, app })));
     }
 
-    const environments = await Promise.all(
-      found.map(async ({ source, app }) => {
-        const status = this.environmentStatus(source, app);
-        const [desired, rollout] = await Promise.all([
-          this.options.desired.read(app),
-          this.rollout(source, app),
-        ]);
-        status.desired = desired;
-        if (rollout) status.live.rollout = rollout;
-        if (desired.image && status.live.images.length > 0) {
-          status.drift = !isImageRunning(desired.image, status.live.images);
-        }
-        return status;
-      }),
-    );
+    const [desired, rollouts] = await Promise.all([
+      this.options.desired.readAll(found.map(f => f.app)),
+      Promise.all(found.map(({ source, app }) => this.rollout(source, app))),
+    ]);
+    const environments = found.map(({ source, app }, i) => {
+      const status = this.environmentStatus(source, app);
+      status.desired = desired[i];
+      if (rollouts[i]) status.live.rollout = rollouts[i];
+      if (desired[i].image && status.live.images.length > 0) {
+        status.drift = !isImageRunning(desired[i].image!, status.live.images);
+      }
+      return status;
+    });
     return {
       entityRef: stringifyEntityRef(entity),
       environmentOrder: order,

@@ -37,6 +37,8 @@ function scalar(value: unknown): string | undefined {
   return undefined;
 }
 
+type ValuesFile = { source: ArgoApplicationSource; path: string };
+
 /**
  * The image an Application's config says should run: its Helm values files, read at
  * the target revision in the order Helm merges them (the chart's values.yaml, then
@@ -50,52 +52,101 @@ export class DesiredStateReader {
     private readonly ttlMs: number,
   ) {}
 
-  async read(app: ArgoApplication): Promise<DesiredState> {
+  /**
+   * The desired state of each Application. Each config repository is read once for
+   * all of them (one shallow fetch for an entity's environments); the results are
+   * cached, so a warm view parses no YAML.
+   */
+  async readAll(apps: ArgoApplication[]): Promise<DesiredState[]> {
+    const plans = apps.map(app => this.plan(app));
+    const byRepo = new Map<string, Set<string>>();
+    for (const plan of plans) {
+      for (const file of 'files' in plan ? plan.files : []) {
+        const repo = repoKey(file.source);
+        byRepo.set(repo, (byRepo.get(repo) ?? new Set()).add(file.path));
+      }
+    }
+    // Started on first need: a cached desired state needs no read at all.
+    const reads = new Map<string, ReturnType<typeof this.readRepo>>();
+    const read = (repo: string) => {
+      if (!reads.has(repo))
+        reads.set(repo, this.readRepo(repo, byRepo.get(repo)!));
+      return reads.get(repo)!;
+    };
+    return Promise.all(
+      plans.map(async plan => {
+        if (!('files' in plan)) return plan.result;
+        const answer = await this.cache.get(
+          `desired:${JSON.stringify(
+            plan.files.map(f => [repoKey(f.source), f.path]),
+          )}`,
+          this.ttlMs,
+          async () => {
+            const contents: Array<string | undefined> = [];
+            for (const file of plan.files) {
+              const files = await read(repoKey(file.source));
+              if ('error' in files) return { ...plan.base, error: files.error };
+              contents.push(files.value.files[file.path]);
+            }
+            return this.imageOf(plan.base, plan.files, contents);
+          },
+        );
+        // The computation itself never fails: its answer is always a value.
+        return 'value' in answer
+          ? answer.value
+          : { ...plan.base, error: answer.error };
+      }),
+    );
+  }
+
+  private readRepo(repo: string, paths: Set<string>) {
+    const [repoURL, ref] = JSON.parse(repo);
+    const sorted = [...paths].sort();
+    return this.cache.get(
+      `values:${repoURL}:${ref}:${sorted.join(',')}`,
+      this.ttlMs,
+      () => this.reader.readFiles(repoURL, ref, sorted),
+    );
+  }
+
+  /** Which files to read for an Application, or why there are none. */
+  private plan(
+    app: ArgoApplication,
+  ): { base: DesiredState; files: ValuesFile[] } | { result: DesiredState } {
     const sources =
       app.spec.sources ?? (app.spec.source ? [app.spec.source] : []);
     const chart = sources.find(s => s.path !== undefined);
     if (!chart) {
       return {
-        repoURL: sources[0]?.repoURL ?? '',
-        targetRevision: sources[0]?.targetRevision ?? 'HEAD',
-        error: {
-          code: 'not-found',
-          message: `Application ${app.metadata.name} has no source with a path (a chart from a Helm repository has no values file in Git)`,
+        result: {
+          repoURL: sources[0]?.repoURL ?? '',
+          targetRevision: sources[0]?.targetRevision ?? 'HEAD',
+          error: {
+            code: 'not-found',
+            message: `Application ${app.metadata.name} has no source with a path (a chart from a Helm repository has no values file in Git)`,
+          },
         },
       };
     }
-    const files = valuesFiles(chart, sources);
-    const base: DesiredState = {
-      repoURL: chart.repoURL,
-      targetRevision: chart.targetRevision ?? 'HEAD',
+    return {
+      base: {
+        repoURL: chart.repoURL,
+        targetRevision: chart.targetRevision ?? 'HEAD',
+      },
+      files: valuesFiles(chart, sources),
     };
+  }
 
-    // One read per repository and revision, for all of its files.
-    const byRepo = new Map<string, typeof files>();
-    for (const file of files) {
-      const key = JSON.stringify([
-        file.source.repoURL,
-        file.source.targetRevision ?? 'HEAD',
-      ]);
-      byRepo.set(key, [...(byRepo.get(key) ?? []), file]);
-    }
-    const contents = new Map<(typeof files)[number], string | undefined>();
-    for (const [key, repoFiles] of byRepo) {
-      const [repoURL, ref] = JSON.parse(key);
-      const paths = repoFiles.map(f => f.path).sort();
-      const answer = await this.cache.get(
-        `values:${repoURL}:${ref}:${paths.join(',')}`,
-        this.ttlMs,
-        () => this.reader.readFiles(repoURL, ref, paths),
-      );
-      if ('error' in answer) return { ...base, error: answer.error };
-      repoFiles.forEach(f => contents.set(f, answer.value.files[f.path]));
-    }
-
+  /** Merges the image keys over the files in order; the last file setting a tag is the one to change. */
+  private imageOf(
+    base: DesiredState,
+    files: ValuesFile[],
+    contents: Array<string | undefined>,
+  ): DesiredState {
     const image: Partial<ImageReference> = {};
     let valuesFile: string | undefined;
-    for (const file of files) {
-      const text = contents.get(file);
+    for (const [i, file] of files.entries()) {
+      const text = contents[i];
       if (text === undefined) continue;
       let values: unknown;
       try {
@@ -134,6 +185,10 @@ export class DesiredStateReader {
     }
     return { ...base, valuesFile, image: image as ImageReference };
   }
+}
+
+function repoKey(source: ArgoApplicationSource) {
+  return JSON.stringify([source.repoURL, source.targetRevision ?? 'HEAD']);
 }
 
 /** The values files of a chart source in Helm's merge order, with their repository. */
