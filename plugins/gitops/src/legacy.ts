@@ -4,16 +4,20 @@
  * @packageDocumentation
  */
 import {
+  createComponentExtension,
   createPlugin,
   createRoutableExtension,
   createRouteRef,
 } from '@backstage/core-plugin-api';
+import { gitopsApiFactory } from './api';
 
 export { isGitopsAvailable } from './components/DeploymentsContent/isGitopsAvailable';
+export { gitopsApiRef } from './api';
 
 const entityContentRouteRef = createRouteRef({
   id: 'gitops:entity-deployments',
 });
+const fleetRouteRef = createRouteRef({ id: 'gitops:fleet' });
 
 /**
  * The GitOps frontend plugin, for the legacy frontend system.
@@ -22,8 +26,10 @@ const entityContentRouteRef = createRouteRef({
  */
 export const gitopsPlugin = createPlugin({
   id: 'gitops',
+  apis: [gitopsApiFactory],
   routes: {
     entityContent: entityContentRouteRef,
+    fleet: fleetRouteRef,
   },
 });
 
@@ -40,5 +46,36 @@ export const EntityGitopsDeploymentsContent = gitopsPlugin.provide(
         m => m.DeploymentsContent,
       ),
     mountPoint: entityContentRouteRef,
+  }),
+);
+
+/**
+ * The overview card: one line per environment.
+ *
+ * @public
+ */
+export const EntityGitopsDeploymentsCard = gitopsPlugin.provide(
+  createComponentExtension({
+    name: 'EntityGitopsDeploymentsCard',
+    component: {
+      lazy: () =>
+        import('./components/DeploymentsCard/EntityDeploymentsCard').then(
+          m => m.EntityDeploymentsCard,
+        ),
+    },
+  }),
+);
+
+/**
+ * The fleet page: every service × environment. Mount it on a route, e.g. `/gitops`.
+ *
+ * @public
+ */
+export const GitopsFleetPage = gitopsPlugin.provide(
+  createRoutableExtension({
+    name: 'GitopsFleetPage',
+    component: () =>
+      import('./components/FleetPage/FleetPage').then(m => m.FleetPage),
+    mountPoint: fleetRouteRef,
   }),
 );

@@ -4,9 +4,16 @@ import {
   type FrontendPlugin,
 } from '@backstage/frontend-plugin-api';
 import { createExtensionTester } from '@backstage/frontend-test-utils';
-import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import {
+  EntityCardBlueprint,
+  EntityContentBlueprint,
+} from '@backstage/plugin-catalog-react/alpha';
 import plugin from './index';
-import { entityDeploymentsContent } from './plugin';
+import {
+  entityDeploymentsCard,
+  entityDeploymentsContent,
+  fleetPage,
+} from './plugin';
 
 function entity(kind: string): Entity {
   return {
@@ -37,5 +44,31 @@ describe('gitops frontend plugin', () => {
     const filter = tester.get(EntityContentBlueprint.dataRefs.filterFunction)!;
     expect(filter(entity('Component'))).toBe(true);
     expect(filter(entity('API'))).toBe(false);
+  });
+
+  it('has the API, the overview card for annotated entities and the fleet page in the nav', () => {
+    for (const id of [
+      'api:gitops',
+      'entity-card:gitops/deployments',
+      'page:gitops',
+    ] as const) {
+      expect(plugin.getExtension(id)).toBeDefined();
+    }
+    const page = createExtensionTester(fleetPage);
+    expect(page.get(coreExtensionData.routePath)).toBe('/gitops');
+    expect(page.get(coreExtensionData.title)).toBe('GitOps');
+    const card = createExtensionTester(entityDeploymentsCard);
+    const filter = card.get(EntityCardBlueprint.dataRefs.filterFunction)!;
+    expect(
+      filter({
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: {
+          name: 'a',
+          annotations: { 'argocd/app-selector': 'app=a' },
+        },
+      }),
+    ).toBe(true);
+    expect(filter(entity('Component'))).toBe(false);
   });
 });

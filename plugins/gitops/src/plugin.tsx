@@ -1,5 +1,20 @@
-import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
-import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import {
+  ApiBlueprint,
+  createFrontendPlugin,
+  PageBlueprint,
+} from '@backstage/frontend-plugin-api';
+import {
+  EntityCardBlueprint,
+  EntityContentBlueprint,
+} from '@backstage/plugin-catalog-react/alpha';
+import DeviceHubIcon from '@material-ui/icons/DeviceHub';
+import { gitopsApiFactory } from './api';
+import { isGitopsAvailable } from './components/DeploymentsContent/isGitopsAvailable';
+
+/** The GitOps backend's client. @public */
+export const gitopsApi = ApiBlueprint.make({
+  params: defineParams => defineParams(gitopsApiFactory),
+});
 
 /**
  * The "Deployments" tab on component entity pages.
@@ -24,6 +39,29 @@ export const entityDeploymentsContent = EntityContentBlueprint.make({
   },
 });
 
+/** The overview card: one line per environment. @public */
+export const entityDeploymentsCard = EntityCardBlueprint.make({
+  name: 'deployments',
+  params: {
+    filter: isGitopsAvailable,
+    loader: () =>
+      import('./components/DeploymentsCard/EntityDeploymentsCard').then(m => (
+        <m.EntityDeploymentsCard />
+      )),
+  },
+});
+
+/** The fleet page at /gitops, in the sidebar. @public */
+export const fleetPage = PageBlueprint.make({
+  params: {
+    path: '/gitops',
+    title: 'GitOps',
+    icon: <DeviceHubIcon />,
+    loader: () =>
+      import('./components/FleetPage/FleetPage').then(m => <m.FleetPage />),
+  },
+});
+
 /**
  * The GitOps frontend plugin, for the new frontend system.
  *
@@ -32,7 +70,12 @@ export const entityDeploymentsContent = EntityContentBlueprint.make({
 export const gitopsPlugin = createFrontendPlugin({
   pluginId: 'gitops',
   title: 'GitOps',
-  extensions: [entityDeploymentsContent],
+  extensions: [
+    gitopsApi,
+    entityDeploymentsContent,
+    entityDeploymentsCard,
+    fleetPage,
+  ],
 });
 
 export default gitopsPlugin;

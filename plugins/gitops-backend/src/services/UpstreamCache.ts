@@ -57,6 +57,19 @@ export class UpstreamCache {
     return pending;
   }
 
+  /** A value this process holds now, without loading anything. */
+  peek<T>(key: string): T | undefined {
+    const memoized = this.memo.get(key);
+    if (
+      !memoized ||
+      memoized.expires <= Date.now() ||
+      !('value' in memoized.answer)
+    ) {
+      return undefined;
+    }
+    return memoized.answer.value as T;
+  }
+
   private remember(key: string, answer: Cached<unknown>, ttlMs: number) {
     this.memo.delete(key);
     this.memo.set(key, { expires: Date.now() + ttlMs, answer });

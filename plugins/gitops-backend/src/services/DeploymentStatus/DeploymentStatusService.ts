@@ -145,7 +145,12 @@ export class DeploymentStatusService {
             ? []
             : index
                 .find(locator)
-                .map(app => this.environmentStatus(source, app)),
+                .map(app =>
+                  this.withCachedDesired(
+                    this.environmentStatus(source, app),
+                    app,
+                  ),
+                ),
         );
         return {
           ...summary,
@@ -156,6 +161,18 @@ export class DeploymentStatusService {
         };
       }),
     };
+  }
+
+  /** Adds the desired state and drift when a recent entity view read them (no Git read). */
+  private withCachedDesired(status: EnvironmentStatus, app: ArgoApplication) {
+    const desired = this.options.desired.peek(app);
+    if (desired) {
+      status.desired = desired;
+      if (desired.image && status.live.images.length > 0) {
+        status.drift = !isImageRunning(desired.image, status.live.images);
+      }
+    }
+    return status;
   }
 
   /** Metadata of a deployed revision of one of the entity's environments. */

@@ -77,9 +77,7 @@ export class DesiredStateReader {
       plans.map(async plan => {
         if (!('files' in plan)) return plan.result;
         const answer = await this.cache.get(
-          `desired:${JSON.stringify(
-            plan.files.map(f => [repoKey(f.source), f.path]),
-          )}`,
+          desiredKey(plan.files),
           this.ttlMs,
           async () => {
             const contents: Array<string | undefined> = [];
@@ -97,6 +95,14 @@ export class DesiredStateReader {
           : { ...plan.base, error: answer.error };
       }),
     );
+  }
+
+  /** The desired state if a recent entity view computed it; never reads Git. */
+  peek(app: ArgoApplication): DesiredState | undefined {
+    const plan = this.plan(app);
+    return 'files' in plan
+      ? this.cache.peek<DesiredState>(desiredKey(plan.files))
+      : undefined;
   }
 
   private readRepo(repo: string, paths: Set<string>) {
@@ -185,6 +191,12 @@ export class DesiredStateReader {
     }
     return { ...base, valuesFile, image: image as ImageReference };
   }
+}
+
+function desiredKey(files: ValuesFile[]) {
+  return `desired:${JSON.stringify(
+    files.map(f => [repoKey(f.source), f.path]),
+  )}`;
 }
 
 function repoKey(source: ArgoApplicationSource) {

@@ -1,6 +1,5 @@
 import { InfoCard, StructuredMetadataTable } from '@backstage/core-components';
 import { ApplicationLocator } from '@gitops-backstage/plugin-gitops-common';
-import Typography from '@material-ui/core/Typography';
 
 function describe(locator: ApplicationLocator): Record<string, unknown> {
   const found =
@@ -24,16 +23,13 @@ export function ApplicationLocatorCard(props: { locator: ApplicationLocator }) {
   return (
     <InfoCard
       title="Argo CD Applications"
+      variant="gridItem"
       subheader="How this entity's Applications are found, from its annotations"
     >
       <StructuredMetadataTable
         metadata={describe(props.locator)}
         options={{ titleFormat: key => key }}
       />
-      <Typography variant="body2" color="textSecondary">
-        Live sync and health status per environment is shown here once the
-        GitOps backend is configured.
-      </Typography>
     </InfoCard>
   );
 }

@@ -1,5 +1,17 @@
 import { Entity } from '@backstage/catalog-model';
-import { renderInTestApp } from '@backstage/frontend-test-utils';
+import {
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { http, HttpResponse } from 'msw';
+import { gitopsApiRef } from '../../api';
+import { entityStatus } from '../../__testUtils__/fixtures';
+import {
+  BASE,
+  server,
+  testClient,
+  registerMswServer,
+} from '../../__testUtils__/server';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { screen, waitFor, within } from '@testing-library/react';
 import { DeploymentsContent } from './DeploymentsContent';
@@ -13,11 +25,26 @@ function component(annotations?: Record<string, string>): Entity {
   };
 }
 
+registerMswServer();
+beforeEach(() =>
+  server.use(
+    http.get(`${BASE}/entities/component/default/service-a/status`, () =>
+      HttpResponse.json(entityStatus),
+    ),
+    http.get(
+      `${BASE}/entities/component/default/service-a/environments/:env/revisions/:rev`,
+      () => HttpResponse.json({}),
+    ),
+  ),
+);
+
 async function renderContent(entity: Entity) {
   await renderInTestApp(
-    <EntityProvider entity={entity}>
-      <DeploymentsContent />
-    </EntityProvider>,
+    <TestApiProvider apis={[[gitopsApiRef, testClient]]}>
+      <EntityProvider entity={entity}>
+        <DeploymentsContent />
+      </EntityProvider>
+    </TestApiProvider>,
   );
 }
 

@@ -3,8 +3,11 @@ import {
   InvalidAnnotationError,
   readApplicationLocator,
 } from '@gitops-backstage/plugin-gitops-common';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
+import Box from '@material-ui/core/Box';
 import { ApplicationLocatorCard } from './ApplicationLocatorCard';
+import { EntityDeployments } from './EntityDeployments';
 import { InvalidAnnotationPanel } from './InvalidAnnotationPanel';
 import { MissingAnnotationsState } from './MissingAnnotationsState';
 
@@ -48,5 +51,10 @@ export function DeploymentsContent() {
   if (!locator) {
     return <MissingAnnotationsState entityName={entity.metadata.name} />;
   }
-  return <ApplicationLocatorCard locator={locator} />;
+  return (
+    <Box display="flex" flexDirection="column" style={{ gap: 16 }}>
+      <EntityDeployments entityRef={stringifyEntityRef(entity)} />
+      <ApplicationLocatorCard locator={locator} />
+    </Box>
+  );
 }

@@ -1,0 +1,192 @@
+import { Link } from '@backstage/core-components';
+import {
+  EnvironmentStatus,
+  formatImageReference,
+  InstanceError,
+  parseImageReference,
+} from '@gitops-backstage/plugin-gitops-common';
+import Box from '@material-ui/core/Box';
+import Card from '@material-ui/core/Card';
+import CardContent from '@material-ui/core/CardContent';
+import CardHeader from '@material-ui/core/CardHeader';
+import Chip from '@material-ui/core/Chip';
+import Typography from '@material-ui/core/Typography';
+import Alert from '@material-ui/lab/Alert';
+import { HealthBadge, SyncBadge } from '../common/StatusBadges';
+import { RelativeTime } from '../common/RelativeTime';
+import { Revision } from '../common/Revision';
+import { versionOf } from '../common/format';
+import { RolloutProgressView } from './RolloutProgressView';
+
+/** The running images, the one the config names first. */
+function runningImages(env: EnvironmentStatus): string[] {
+  const repository = env.desired?.image?.repository;
+  return [...env.live.images].sort(
+    (a, b) =>
+      Number(parseImageReference(b).repository === repository) -
+      Number(parseImageReference(a).repository === repository),
+  );
+}
+
+const OPERATION_SEVERITY: Record<string, 'info' | 'error'> = {
+  Running: 'info',
+  Terminating: 'info',
+  Failed: 'error',
+  Error: 'error',
+};
+
+/** One environment: what runs, what Git says, and how the last deployment went. */
+export function EnvironmentLane(props: {
+  entityRef: string;
+  env: EnvironmentStatus;
+}) {
+  const { entityRef, env } = props;
+  const { live, desired } = env;
+  const running = runningImages(env);
+  const operationSeverity =
+    live.operation && OPERATION_SEVERITY[live.operation.phase];
+  return (
+    <Card
+      variant="outlined"
+      data-testid={`lane-${env.environment}`}
+      style={{ height: '100%' }}
+    >
+      <CardHeader
+        title={env.environment}
+        subheader={`${env.application.name} · Argo CD ${env.instance}`}
+        action={
+          env.application.url && (
+            <Link
+              to={env.application.url}
+              aria-label={`${env.application.name} in Argo CD`}
+            >
+              Argo CD
+            </Link>
+          )
+        }
+      />
+      <CardContent>
+        <Box display="flex" flexWrap="wrap" style={{ gap: 16 }} mb={1}>
+          <SyncBadge status={live.syncStatus} />
+          <HealthBadge
+            status={live.health.status}
+            message={live.health.message}
+          />
+        </Box>
+        {operationSeverity && (
+          <Alert severity={operationSeverity} style={{ marginBottom: 8 }}>
+            Operation {live.operation!.phase}
+            {live.operation!.message && `: ${live.operation!.message}`}
+          </Alert>
+        )}
+        {live.health.message && live.health.status === 'Degraded' && (
+          <Alert severity="error" style={{ marginBottom: 8 }}>
+            {live.health.message}
+          </Alert>
+        )}
+        <Typography
+          variant="body2"
+          component="div"
+          data-testid="running-version"
+        >
+          Running:{' '}
+          {running.length > 0 ? (
+            running.map(image => (
+              <Chip
+                key={image}
+                size="small"
+                label={versionOf(image)}
+                title={image}
+              />
+            ))
+          ) : (
+            <em>nothing</em>
+          )}
+        </Typography>
+        <Typography
+          variant="body2"
+          component="div"
+          data-testid="desired-version"
+        >
+          In Git:{' '}
+          {desired?.image ? (
+            <Chip
+              size="small"
+              variant="outlined"
+              label={versionOf(formatImageReference(desired.image))}
+              title={`${formatImageReference(desired.image)} (${
+                desired.valuesFile
+              })`}
+            />
+          ) : (
+            <em>
+              {desired?.error
+                ? `unknown — ${desired.error.message}`
+                : 'unknown'}
+            </em>
+          )}{' '}
+          {env.drift && (
+            <Chip
+              size="small"
+              color="secondary"
+              label="Drift: Git differs from what runs"
+            />
+          )}
+        </Typography>
+        {live.deployed && (
+          <Typography variant="body2" component="div">
+            Deployed <RelativeTime iso={live.deployed.deployedAt} />
+            {live.deployed.initiatedBy?.automated ? ' by automated sync' : ''}
+            {live.deployed.initiatedBy?.username
+              ? ` by ${live.deployed.initiatedBy.username}`
+              : ''}
+            :{' '}
+            <Revision
+              entityRef={entityRef}
+              environment={env.environment}
+              repoURL={desired?.repoURL}
+              revision={live.deployed.revision}
+            />
+          </Typography>
+        )}
+        {live.rollout && <RolloutProgressView rollout={live.rollout} />}
+      </CardContent>
+    </Card>
+  );
+}
+
+/** An environment no instance answered for, and why. */
+export function MissingLane(props: {
+  environment: string;
+  errors: InstanceError[];
+}) {
+  const { environment, errors } = props;
+  return (
+    <Card
+      variant="outlined"
+      data-testid={`lane-${environment}`}
+      style={{ height: '100%' }}
+    >
+      <CardHeader title={environment} subheader="No answer" />
+      <CardContent>
+        {errors.length > 0 ? (
+          errors.map(error => (
+            <Alert
+              key={error.instance}
+              severity="warning"
+              data-testid="instance-error"
+            >
+              Argo CD instance <strong>{error.instance}</strong>: {error.code} —{' '}
+              {error.message}
+            </Alert>
+          ))
+        ) : (
+          <Typography variant="body2">
+            No Argo CD Application of this entity is labelled{' '}
+            <code>gitops/environment: {environment}</code>.
+          </Typography>
+        )}
+      </CardContent>
+    </Card>
+  );
+}

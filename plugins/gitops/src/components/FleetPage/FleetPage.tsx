@@ -1,0 +1,240 @@
+import {
+  Content,
+  Header,
+  Link,
+  Page,
+  ResponseErrorPanel,
+  Table,
+  TableColumn,
+} from '@backstage/core-components';
+import { useApi, useRouteRef } from '@backstage/core-plugin-api';
+import { parseEntityRef } from '@backstage/catalog-model';
+import { entityRouteRef } from '@backstage/plugin-catalog-react';
+import {
+  EnvironmentStatus,
+  FleetStatus,
+} from '@gitops-backstage/plugin-gitops-common';
+import Box from '@material-ui/core/Box';
+import Checkbox from '@material-ui/core/Checkbox';
+import FormControl from '@material-ui/core/FormControl';
+import FormControlLabel from '@material-ui/core/FormControlLabel';
+import InputLabel from '@material-ui/core/InputLabel';
+import MenuItem from '@material-ui/core/MenuItem';
+import Select from '@material-ui/core/Select';
+import Alert from '@material-ui/lab/Alert';
+import { useCallback, useMemo, useState } from 'react';
+import { gitopsApiRef } from '../../api';
+import { usePolling } from '../../hooks/usePolling';
+import { statusColor } from '../common/StatusBadges';
+import { versionOf } from '../common/format';
+
+type Row = FleetStatus['entities'][number] & { id: string; name: string };
+
+const FLAGS = {
+  outOfSync: {
+    label: 'Out of sync',
+    test: (e: EnvironmentStatus) => e.live.syncStatus === 'OutOfSync',
+  },
+  degraded: {
+    label: 'Degraded',
+    test: (e: EnvironmentStatus) => e.live.health.status === 'Degraded',
+  },
+  drift: { label: 'Drift', test: (e: EnvironmentStatus) => e.drift === true },
+};
+type Flag = keyof typeof FLAGS;
+
+function EnvironmentCell(props: { envs: EnvironmentStatus[] }) {
+  if (props.envs.length === 0) return <span>—</span>;
+  return (
+    <>
+      {props.envs.map(env => (
+        <Box
+          key={`${env.instance}/${env.application.name}`}
+          component="span"
+          px={1}
+          py={0.25}
+          mr={0.5}
+          borderRadius={4}
+          color="#fff"
+          style={{
+            background: statusColor(
+              env.live.syncStatus,
+              env.live.health.status,
+            ),
+          }}
+          title={`${env.live.syncStatus}, ${env.live.health.status}${
+            env.drift ? ', drift' : ''
+          } (Argo CD ${env.instance})`}
+          data-testid={`fleet-${env.environment}`}
+        >
+          {env.live.images[0] ? versionOf(env.live.images[0]) : '—'}
+          {env.drift ? ' ≠ Git' : ''}
+        </Box>
+      ))}
+    </>
+  );
+}
+
+/** Every annotated service × environment, coloured by status; filter, sort and page. */
+export function FleetPage() {
+  const api = useApi(gitopsApiRef);
+  const entityRoute = useRouteRef(entityRouteRef);
+  const load = useCallback(
+    (signal: AbortSignal) => api.getFleet({ signal }),
+    [api],
+  );
+  const { value: fleet, error, loading } = usePolling(load, 30_000);
+  const [owner, setOwner] = useState('');
+  const [system, setSystem] = useState('');
+  const [flags, setFlags] = useState<Record<Flag, boolean>>({
+    outOfSync: false,
+    degraded: false,
+    drift: false,
+  });
+
+  const rows: Row[] = useMemo(
+    () =>
+      (fleet?.entities ?? []).map(e => ({
+        ...e,
+        id: e.entityRef,
+        name: e.title ?? parseEntityRef(e.entityRef).name,
+      })),
+    [fleet],
+  );
+  const owners = useMemo(
+    () => [...new Set(rows.flatMap(r => (r.owner ? [r.owner] : [])))].sort(),
+    [rows],
+  );
+  const systems = useMemo(
+    () => [...new Set(rows.flatMap(r => (r.system ? [r.system] : [])))].sort(),
+    [rows],
+  );
+  const visible = rows.filter(
+    r =>
+      (!owner || r.owner === owner) &&
+      (!system || r.system === system) &&
+      (Object.keys(FLAGS) as Flag[]).every(
+        flag => !flags[flag] || r.environments.some(FLAGS[flag].test),
+      ),
+  );
+
+  const columns: TableColumn<Row>[] = [
+    {
+      title: 'Service',
+      field: 'name',
+      highlight: true,
+      render: row => {
+        const ref = parseEntityRef(row.entityRef);
+        return <Link to={`${entityRoute(ref)}/deployments`}>{row.name}</Link>;
+      },
+    },
+    { title: 'Owner', field: 'owner' },
+    { title: 'System', field: 'system' },
+    ...(fleet?.environmentOrder ?? []).map(
+      (environment): TableColumn<Row> => ({
+        title: environment,
+        sorting: true,
+        customSort: (a, b) =>
+          (
+            a.environments.find(e => e.environment === environment)?.live
+              .images[0] ?? ''
+          ).localeCompare(
+            b.environments.find(e => e.environment === environment)?.live
+              .images[0] ?? '',
+          ),
+        render: row => (
+          <EnvironmentCell
+            envs={row.environments.filter(e => e.environment === environment)}
+          />
+        ),
+      }),
+    ),
+  ];
+
+  return (
+    <Page themeId="tool">
+      <Header
+        title="GitOps fleet"
+        subtitle="Every service in every environment"
+      />
+      <Content>
+        {error && !fleet && <ResponseErrorPanel error={error} />}
+        {fleet?.errors.map(e => (
+          <Alert
+            key={e.instance}
+            severity="warning"
+            data-testid="instance-error"
+          >
+            Argo CD instance <strong>{e.instance}</strong> did not answer:{' '}
+            {e.code} — {e.message}
+          </Alert>
+        ))}
+        <Box
+          display="flex"
+          alignItems="center"
+          flexWrap="wrap"
+          style={{ gap: 16 }}
+          my={2}
+        >
+          <FormControl style={{ minWidth: 180 }}>
+            <InputLabel id="owner-filter">Owner</InputLabel>
+            <Select
+              labelId="owner-filter"
+              value={owner}
+              onChange={e => setOwner(e.target.value as string)}
+            >
+              <MenuItem value="">All</MenuItem>
+              {owners.map(o => (
+                <MenuItem key={o} value={o}>
+                  {o}
+                </MenuItem>
+              ))}
+            </Select>
+          </FormControl>
+          <FormControl style={{ minWidth: 180 }}>
+            <InputLabel id="system-filter">System</InputLabel>
+            <Select
+              labelId="system-filter"
+              value={system}
+              onChange={e => setSystem(e.target.value as string)}
+            >
+              <MenuItem value="">All</MenuItem>
+              {systems.map(s => (
+                <MenuItem key={s} value={s}>
+                  {s}
+                </MenuItem>
+              ))}
+            </Select>
+          </FormControl>
+          {(Object.keys(FLAGS) as Flag[]).map(flag => (
+            <FormControlLabel
+              key={flag}
+              control={
+                <Checkbox
+                  checked={flags[flag]}
+                  onChange={e =>
+                    setFlags({ ...flags, [flag]: e.target.checked })
+                  }
+                />
+              }
+              label={FLAGS[flag].label}
+            />
+          ))}
+        </Box>
+        <Table<Row>
+          title={`${visible.length} of ${rows.length} services`}
+          isLoading={loading && !fleet}
+          columns={columns}
+          data={visible}
+          options={{
+            paging: true,
+            pageSize: 20,
+            pageSizeOptions: [20, 50, 100],
+            search: true,
+            padding: 'dense',
+          }}
+        />
+      </Content>
+    </Page>
+  );
+}
