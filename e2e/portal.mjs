@@ -1,9 +1,14 @@
 // Starts the portal the way README's first command does (`yarn start`: app dev server on
 // :3000, backend on :7007) and drives it with Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
+
+const exec = promisify(execFile);
 
 export const APP_URL = 'http://localhost:3000';
 export const BACKEND_URL = 'http://localhost:7007';
@@ -83,5 +88,66 @@ export async function signIn(page, path = '/') {
   await enter.or(sidebar).first().waitFor();
   if (await enter.isVisible()) {
     await enter.click();
+  }
+}
+
+export const SANDBOX_GIT = 'http://127.0.0.1:7090';
+const SANDBOX_TOKEN = 'sandbox-git-token';
+
+/** Sets (or clears, with null) a fault of a sandbox Argo CD instance. */
+export async function setInstanceFault(instance, fault) {
+  const res = await fetch(
+    `${SANDBOX_GIT}/api/sandbox/instances/${instance}/fault`,
+    {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${SANDBOX_TOKEN}` },
+      body: JSON.stringify({ fault }),
+    },
+  );
+  if (!res.ok)
+    throw new Error(`sandbox fault: ${res.status} ${await res.text()}`);
+}
+
+/** Clones a sandbox repository (shallow) into a temporary directory. */
+export async function cloneSandboxRepo(repo) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `e2e-${repo}-`));
+  await exec('git', [
+    'clone',
+    '--quiet',
+    '--depth=1',
+    `http://sandbox:${SANDBOX_TOKEN}@127.0.0.1:7090/git/${repo}.git`,
+    dir,
+  ]);
+  return dir;
+}
+
+/** Commits and pushes everything changed in a clone. */
+export async function pushClone(dir, message) {
+  const git = (...args) =>
+    exec('git', [
+      '-C',
+      dir,
+      '-c',
+      'user.name=e2e',
+      '-c',
+      'user.email=e2e@example.com',
+      ...args,
+    ]);
+  await git('commit', '--quiet', '-am', message);
+  await git('push', '--quiet', 'origin', 'HEAD');
+}
+
+/** Reloads until `check` passes (the backend caches upstream answers for a while). */
+export async function eventually(page, check, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await page.waitForTimeout(2000);
+      await page.reload();
+    }
   }
 }

@@ -76,7 +76,7 @@ describe('EntityDeployments', () => {
     // Between lanes: what a promotion would change.
     expect(
       screen.getAllByTestId('promotion-step').map(s => s.textContent),
-    ).toEqual(['1a2b3c4 → 4c5d6e7', 'v1.4.0 → 1a2b3c4']);
+    ).toEqual(['promote: 1a2b3c4 → 4c5d6e7', 'promote: v1.4.0 → 1a2b3c4']);
   });
 
   it('marks drift, a failed operation, a degraded app and Rollout progress', async () => {

@@ -24,7 +24,7 @@ function PromotionStep(props: {
   const from = versionIn(props.from);
   const to = versionIn(props.to);
   let text = '';
-  if (from && to) text = from === to ? 'in step' : `${to} → ${from}`;
+  if (from && to) text = from === to ? 'in step' : `promote: ${to} → ${from}`;
   return (
     <Box
       display="flex"

@@ -1,0 +1,163 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import {
+  cloneSandboxRepo,
+  eventually,
+  launchBrowser,
+  OUTPUT_DIR,
+  pushClone,
+  setInstanceFault,
+  signIn,
+  startPortal,
+} from './portal.mjs';
+
+let portal;
+let browser;
+let page;
+
+before(async () => {
+  portal = await startPortal();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(60_000);
+});
+
+after(async () => {
+  await browser?.close();
+  await portal?.stop();
+});
+
+test('the catalog lists the example services', async () => {
+  await signIn(page);
+  const table = page.getByRole('table');
+  for (const name of ['service-a', 'service-b']) {
+    await table.getByRole('link', { name, exact: true }).waitFor();
+  }
+  await page.screenshot({ path: `${OUTPUT_DIR}/catalog.png` });
+});
+
+test("service-a's entity page renders with its owner, system and the Deployments tab", async () => {
+  await page.getByRole('link', { name: 'service-a', exact: true }).click();
+  await page.waitForURL(/\/catalog\/default\/component\/service-a/);
+  await page.getByRole('heading', { name: 'service-a' }).first().waitFor();
+  await page.getByRole('link', { name: 'team-checkout' }).first().waitFor();
+  await page.getByRole('link', { name: 'checkout' }).first().waitFor();
+  // Entity page tabs are links in the new frontend system.
+  const deployments = page.getByRole('link', {
+    name: 'Deployments',
+    exact: true,
+  });
+  await deployments.waitFor();
+  await page.screenshot({ path: `${OUTPUT_DIR}/entity-page.png` });
+  await deployments.click();
+  await page.waitForURL(/\/deployments$/);
+  // The tab reads the entity's annotations: the selector the example carries.
+  await page.getByText('app.kubernetes.io/name=service-a').first().waitFor();
+  await page.screenshot({ path: `${OUTPUT_DIR}/deployments-tab.png` });
+  assert.match(
+    page.url(),
+    /\/catalog\/default\/component\/service-a\/deployments$/,
+  );
+});
+
+test('the scaffolder lists the gitops:values:set action', async () => {
+  await signIn(page, '/create/actions');
+  await page.getByText('gitops:values:set', { exact: true }).waitFor();
+  await page.getByText(/^Sets keys in a YAML file of the workspace/).waitFor();
+  await page.screenshot({ path: `${OUTPUT_DIR}/scaffolder-actions.png` });
+});
+
+test("service-a's Deployments tab shows, per environment, the tag its config repo pins", async () => {
+  const config = await cloneSandboxRepo('service-a-config');
+  await signIn(page, '/catalog/default/component/service-a/deployments');
+  for (const env of ['dev', 'staging', 'prod']) {
+    const values = parse(
+      await readFile(path.join(config, `chart/values-${env}.yaml`), 'utf8'),
+    );
+    const lane = page.getByTestId(`lane-${env}`);
+    await lane
+      .getByTestId('running-version')
+      .getByText(values.image.tag, { exact: true })
+      .waitFor();
+    await lane
+      .getByTestId('desired-version')
+      .getByText(values.image.tag, { exact: true })
+      .waitFor();
+    await lane.getByTestId('sync-status').getByText('Synced').waitFor();
+  }
+  await page.screenshot({
+    path: `${OUTPUT_DIR}/deployments-tab.png`,
+    fullPage: true,
+  });
+});
+
+test("service-a's overview shows one line per environment", async () => {
+  await signIn(page, '/catalog/default/component/service-a');
+  for (const env of ['dev', 'staging', 'prod']) {
+    await page.getByTestId(`card-${env}`).getByText('Synced').waitFor();
+  }
+  await page.screenshot({
+    path: `${OUTPUT_DIR}/overview-card.png`,
+    fullPage: true,
+  });
+});
+
+test('one failing Argo CD instance leaves the other environments and names its error', async () => {
+  await signIn(page, '/catalog/default/component/service-a/deployments');
+  await setInstanceFault('prod', 'unauthorized');
+  try {
+    await eventually(page, async () => {
+      await page
+        .getByTestId('lane-prod')
+        .getByTestId('instance-error')
+        .getByText(/prod: unauthorized/)
+        .waitFor({ timeout: 3000 });
+    });
+    await page.getByTestId('lane-dev').getByTestId('running-version').waitFor();
+    await page
+      .getByTestId('lane-staging')
+      .getByTestId('running-version')
+      .waitFor();
+    await page.screenshot({
+      path: `${OUTPUT_DIR}/instance-fault.png`,
+      fullPage: true,
+    });
+  } finally {
+    await setInstanceFault('prod', null);
+  }
+});
+
+test('the fleet page lists the services and filters the out-of-sync ones', async () => {
+  // A release waiting in Git: prod syncs by hand, so service-b's prod turns OutOfSync.
+  const config = await cloneSandboxRepo('service-b-config');
+  const file = path.join(config, 'chart/values-prod.yaml');
+  await writeFile(
+    file,
+    (await readFile(file, 'utf8')).replace(/tag: .*/, "tag: 'v1.0.0'"),
+  );
+  await pushClone(config, 'release service-b v1.0.0 to prod');
+
+  await signIn(page, '/gitops');
+  await page.getByRole('link', { name: 'service-a', exact: true }).waitFor();
+  await eventually(page, async () => {
+    const row = page.getByRole('row').filter({
+      has: page.getByRole('link', { name: 'service-b', exact: true }),
+    });
+    await row
+      .getByTestId('fleet-prod')
+      .filter({ hasText: 'v0.9.2' })
+      .waitFor({ timeout: 3000 });
+    await row.getByTitle(/^OutOfSync/).waitFor({ timeout: 3000 });
+  });
+  await page.getByRole('checkbox', { name: 'Out of sync' }).check();
+  await page.getByText('1 of 2 services').waitFor();
+  await page.getByRole('link', { name: 'service-b', exact: true }).waitFor();
+  assert.equal(
+    await page.getByRole('link', { name: 'service-a', exact: true }).count(),
+    0,
+  );
+  await page.screenshot({ path: `${OUTPUT_DIR}/fleet.png`, fullPage: true });
+});
