@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
+import { frontendScenario } from './frontend';
 import { statusScenario } from './status';
 
 const exec = promisify(execFile);
@@ -146,6 +147,7 @@ async function main() {
     ...(await sandboxList()),
     ...(await statusScenario(0)),
     ...(await statusScenario(25)),
+    ...(await frontendScenario()),
   ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
