@@ -75,6 +75,33 @@ function EnvironmentCell(props: { envs: EnvironmentStatus[] }) {
   );
 }
 
+/** A filter by one field: "All", or one of the values the fleet has. */
+function FilterSelect(props: {
+  label: string;
+  value: string;
+  options: string[];
+  onChange: (value: string) => void;
+}) {
+  const id = `${props.label.toLocaleLowerCase('en-US')}-filter`;
+  return (
+    <FormControl style={{ minWidth: 180 }}>
+      <InputLabel id={id}>{props.label}</InputLabel>
+      <Select
+        labelId={id}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value as string)}
+      >
+        <MenuItem value="">All</MenuItem>
+        {props.options.map(option => (
+          <MenuItem key={option} value={option}>
+            {option}
+          </MenuItem>
+        ))}
+      </Select>
+    </FormControl>
+  );
+}
+
 /** Every annotated service × environment, coloured by status; filter, sort and page. */
 export function FleetPage() {
   const api = useApi(gitopsApiRef);
@@ -176,36 +203,18 @@ export function FleetPage() {
           style={{ gap: 16 }}
           my={2}
         >
-          <FormControl style={{ minWidth: 180 }}>
-            <InputLabel id="owner-filter">Owner</InputLabel>
-            <Select
-              labelId="owner-filter"
-              value={owner}
-              onChange={e => setOwner(e.target.value as string)}
-            >
-              <MenuItem value="">All</MenuItem>
-              {owners.map(o => (
-                <MenuItem key={o} value={o}>
-                  {o}
-                </MenuItem>
-              ))}
-            </Select>
-          </FormControl>
-          <FormControl style={{ minWidth: 180 }}>
-            <InputLabel id="system-filter">System</InputLabel>
-            <Select
-              labelId="system-filter"
-              value={system}
-              onChange={e => setSystem(e.target.value as string)}
-            >
-              <MenuItem value="">All</MenuItem>
-              {systems.map(s => (
-                <MenuItem key={s} value={s}>
-                  {s}
-                </MenuItem>
-              ))}
-            </Select>
-          </FormControl>
+          <FilterSelect
+            label="Owner"
+            value={owner}
+            options={owners}
+            onChange={setOwner}
+          />
+          <FilterSelect
+            label="System"
+            value={system}
+            options={systems}
+            onChange={setSystem}
+          />
           {(Object.keys(FLAGS) as Flag[]).map(flag => (
             <FormControlLabel
               key={flag}
