@@ -15,6 +15,7 @@ export {
   startTestSandbox,
   pushChange,
   setTag,
+  eventually,
   FAST_TIMING,
   EXAMPLES_DIR,
 } from './testing/testSandbox';

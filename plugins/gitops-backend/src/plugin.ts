@@ -49,6 +49,8 @@ export const gitopsPlugin = createBackendPlugin({
         cache: coreServices.cache,
         httpAuth: coreServices.httpAuth,
         catalog: catalogServiceRef,
+        permissions: coreServices.permissions,
+        auditor: coreServices.auditor,
       },
       async init({
         config,
@@ -58,6 +60,8 @@ export const gitopsPlugin = createBackendPlugin({
         cache,
         httpAuth,
         catalog,
+        permissions,
+        auditor,
       }) {
         const gitopsConfig = readGitopsConfig(config);
         permissionsRegistry.addPermissions(gitopsPermissions);
@@ -102,6 +106,8 @@ export const gitopsPlugin = createBackendPlugin({
             status,
             catalog,
             httpAuth,
+            permissions,
+            auditor,
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });

@@ -1,8 +1,29 @@
-import { HttpAuthService } from '@backstage/backend-plugin-api';
+import {
+  AuditorService,
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
 import { Entity } from '@backstage/catalog-model';
-import { InputError, NotFoundError } from '@backstage/errors';
-import { ARGOCD_ANNOTATIONS } from '@gitops-backstage/plugin-gitops-common';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import {
+  AuthorizeResult,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
+import {
+  ARGOCD_ANNOTATIONS,
+  gitopsApplicationRollbackPermission,
+  gitopsApplicationSyncPermission,
+} from '@gitops-backstage/plugin-gitops-common';
+import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
+import { UpstreamStatusError } from './services/ArgoCdApiSource/ArgoCdApiSource';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
 import Router from 'express-promise-router';
@@ -16,6 +37,8 @@ export interface RouterOptions {
   status: DeploymentStatusService;
   catalog: CatalogService;
   httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  auditor: AuditorService;
 }
 
 const entityParams = z.object({
@@ -32,10 +55,12 @@ const entityParams = z.object({
       'name must be a catalog name',
     ),
 });
-const revisionParams = entityParams.extend({
+const environmentParams = entityParams.extend({
   environment: z
     .string()
     .regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, 'environment must be a name'),
+});
+const revisionParams = environmentParams.extend({
   revision: z
     .string()
     .regex(
@@ -56,7 +81,15 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { config, liveStateSourceIds, status, catalog, httpAuth } = options;
+  const {
+    config,
+    liveStateSourceIds,
+    status,
+    catalog,
+    httpAuth,
+    permissions,
+    auditor,
+  } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
 
@@ -103,6 +136,91 @@ export async function createRouter(
     },
   );
 
+  /**
+   * An action on one environment's Application: checked against the entity permission,
+   * audited, and the entity's cached view forgotten so the next one shows the effect.
+   */
+  const action = (
+    name: 'sync' | 'refresh' | 'rollback',
+    permission: ResourcePermission<'catalog-entity'>,
+    run: (
+      located: Awaited<ReturnType<DeploymentStatusService['locate']>>,
+      body: unknown,
+    ) => Promise<unknown>,
+  ) =>
+    router.post(
+      `/entities/:kind/:namespace/:name/environments/:environment/${name}`,
+      async (req, res) => {
+        const { environment } = parse(environmentParams, req.params);
+        const entity = await entityOf(req);
+        const entityRef = stringifyEntityRef(entity);
+        const credentials = await httpAuth.credentials(req);
+        const [decision] = await permissions.authorize(
+          [{ permission, resourceRef: entityRef }],
+          { credentials },
+        );
+        if (decision.result !== AuthorizeResult.ALLOW) {
+          throw new NotAllowedError(
+            `You may not ${name} ${entityRef} (permission ${permission.name})`,
+          );
+        }
+        const located = await status.locate(entity, environment);
+        const event = await auditor.createEvent({
+          eventId: `application-${name}`,
+          severityLevel: 'medium',
+          request: req,
+          meta: {
+            entityRef,
+            environment,
+            instance: located.source.id,
+            application: located.application.name,
+          },
+        });
+        try {
+          const application = await run(located, req.body);
+          await status.forget(entity);
+          await event.success();
+          res.json({
+            application: located.application,
+            instance: located.source.id,
+            result: summary(application),
+          });
+        } catch (error) {
+          await event.fail({ error: error as Error });
+          throw asHttpError(error, located.source.id);
+        }
+      },
+    );
+
+  action('sync', gitopsApplicationSyncPermission, ({ source, application }) => {
+    if (!source.syncApplication)
+      throw new InputError(`Instance "${source.id}" cannot sync Applications`);
+    return source.syncApplication(application);
+  });
+  action(
+    'refresh',
+    gitopsApplicationSyncPermission,
+    ({ source, application }) => {
+      if (!source.refreshApplication)
+        throw new InputError(
+          `Instance "${source.id}" cannot refresh Applications`,
+        );
+      return source.refreshApplication(application);
+    },
+  );
+  action(
+    'rollback',
+    gitopsApplicationRollbackPermission,
+    ({ source, application }, body) => {
+      const { id } = parse(z.object({ id: z.number().int().min(0) }), body);
+      if (!source.rollbackApplication)
+        throw new InputError(
+          `Instance "${source.id}" cannot roll back Applications`,
+        );
+      return source.rollbackApplication(application, id);
+    },
+  );
+
   router.get('/fleet', async (req, res) => {
     const { items } = await catalog.getEntities(
       {
@@ -132,4 +250,30 @@ export async function createRouter(
   });
 
   return router;
+}
+
+/** What an action answers about the Application: its operation, sync and health. */
+function summary(application: unknown) {
+  const status =
+    (application as { status?: Record<string, any> })?.status ?? {};
+  return {
+    syncStatus: status.sync?.status ?? 'Unknown',
+    health: status.health?.status ?? 'Unknown',
+    ...(status.operationState && {
+      operation: {
+        phase: status.operationState.phase,
+        message: status.operationState.message,
+      },
+    }),
+  };
+}
+
+/** Argo CD refusing an action is a conflict the user can read; it being down is a 503. */
+function asHttpError(error: unknown, instance: string): unknown {
+  if (!(error instanceof GitopsSourceError)) return error;
+  if (error instanceof UpstreamStatusError && error.status < 500) {
+    return new ConflictError(error.message);
+  }
+  if (error.code === 'not-found') return new NotFoundError(error.message);
+  return new ServiceUnavailableError(`${error.message} (instance ${instance})`);
 }

@@ -11,6 +11,7 @@ import {
   Sandbox,
   setTag,
   startTestSandbox,
+  eventually,
 } from '@gitops-backstage/gitops-sandbox';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -20,6 +21,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { gitopsPlugin } from './plugin';
@@ -88,41 +90,45 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
   let sandboxDir: string;
   let server: any;
 
+  /** The plugin's config for the sandbox: a token for main, a user for prod. */
+  const backendConfig = () => {
+    const gitHost = new URL(sandbox.gitUrl).host;
+    return {
+      argocd: {
+        appLocatorMethods: [
+          {
+            type: 'config',
+            instances: sandbox.instances.map(i => ({
+              name: i.name,
+              url: i.url,
+              ...(i.name === 'prod'
+                ? { username: 'admin', password: 'sandbox' }
+                : { token: i.token }),
+            })),
+          },
+        ],
+      },
+      gitops: {
+        cacheSeconds: 0.2,
+        timeoutSeconds: 0.5,
+        git: {
+          credentials: [{ host: gitHost, password: sandbox.gitToken }],
+        },
+      },
+    };
+  };
+
   beforeAll(async () => {
     sandboxDir = await fs.mkdtemp(
       path.join(os.tmpdir(), 'gitops-backend-test-'),
     );
     sandbox = await startTestSandbox({ dir: sandboxDir });
-    const gitHost = new URL(sandbox.gitUrl).host;
     ({ server } = await startTestBackend({
       features: [
         gitopsPlugin,
         catalogServiceMock.factory({ entities }),
-        mockServices.rootConfig.factory({
-          data: {
-            argocd: {
-              appLocatorMethods: [
-                {
-                  type: 'config',
-                  instances: sandbox.instances.map(i => ({
-                    name: i.name,
-                    url: i.url,
-                    ...(i.name === 'prod'
-                      ? { username: 'admin', password: 'sandbox' }
-                      : { token: i.token }),
-                  })),
-                },
-              ],
-            },
-            gitops: {
-              cacheSeconds: 0.2,
-              timeoutSeconds: 0.5,
-              git: {
-                credentials: [{ host: gitHost, password: sandbox.gitToken }],
-              },
-            },
-          },
-        }),
+        mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+        mockServices.rootConfig.factory({ data: backendConfig() }),
       ],
     }));
     // Wait for the initial deployments to settle.
@@ -329,5 +335,94 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
     const warm = sandbox.requestCount('main');
     expect((await request(server).get('/api/gitops/fleet')).status).toBe(200);
     expect(sandbox.requestCount('main')).toBe(warm);
+  });
+
+  describe('actions', () => {
+    const post = (env: string, action: string, body: object = {}) =>
+      request(server)
+        .post(
+          `/api/gitops/entities/component/default/service-a/environments/${env}/${action}`,
+        )
+        .send(body);
+    const prodImages = async () =>
+      (await status('service-a')).environments.find(
+        e => e.environment === 'prod',
+      )!.live.images;
+
+    it('syncs prod to what Git says, and the next view shows it', async () => {
+      const res = await post('prod', 'sync');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        instance: 'prod',
+        application: { name: 'service-a-prod' },
+        result: { operation: { phase: 'Running' } },
+      });
+      expect(specErrors('ActionResult', res.body)).toEqual([]);
+      await eventually(async () => {
+        const images = await prodImages();
+        return images[0]?.endsWith(':v9.9.9') ? true : undefined;
+      }, 'prod to run v9.9.9');
+    });
+
+    it('rolls prod back by history id, and refuses where automated sync is on', async () => {
+      const refused = await post('dev', 'rollback', { id: 0 });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.message).toContain(
+        'rollback cannot be initiated when auto-sync is enabled',
+      );
+      const bad = await post('prod', 'rollback', { id: 'first' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toContain('Invalid id');
+
+      expect((await post('prod', 'rollback', { id: 0 })).status).toBe(200);
+      await eventually(async () => {
+        const images = await prodImages();
+        return images[0]?.endsWith(':v1.4.0') ? true : undefined;
+      }, 'prod to run v1.4.0 again');
+    });
+
+    it('refreshes, and names an unknown environment', async () => {
+      expect((await post('dev', 'refresh')).status).toBe(200);
+      const unknown = await post('qa', 'sync');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.message).toBe(
+        'component:default/service-a has no environment "qa"; it has dev, staging, prod',
+      );
+    });
+
+    it('answers 503 when the instance is down, and changes nothing', async () => {
+      await sandbox.setInstanceFault('prod', 'error');
+      try {
+        const res = await post('prod', 'sync');
+        expect(res.status).toBe(503);
+        expect(res.body.error.message).toContain(
+          'Argo CD instance "prod" answered 500',
+        );
+      } finally {
+        await sandbox.setInstanceFault('prod', undefined);
+      }
+    });
+  });
+
+  it('refuses an action the permission policy denies', async () => {
+    const denied = await startTestBackend({
+      features: [
+        gitopsPlugin,
+        catalogServiceMock.factory({ entities }),
+        mockServices.permissions.factory({ result: AuthorizeResult.DENY }),
+        mockServices.rootConfig.factory({ data: backendConfig() }),
+      ],
+    });
+    try {
+      const res = await request(denied.server).post(
+        '/api/gitops/entities/component/default/service-a/environments/prod/sync',
+      );
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toBe(
+        'You may not sync component:default/service-a (permission gitops.application.sync)',
+      );
+    } finally {
+      denied.server.close();
+    }
   });
 });

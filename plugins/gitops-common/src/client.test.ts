@@ -30,11 +30,18 @@ describe('GitopsClient', () => {
       'abc1234',
     );
     await client(ok()).getFleet();
+    await client(ok()).actOnApplication(
+      'component:default/service-a',
+      'prod',
+      'rollback',
+      3,
+    );
     expect(calls).toEqual([
       'http://backstage.test/api/gitops/entities/component/default/service-a/status',
       'http://backstage.test/api/gitops/entities/component/team%20a/x/status',
       'http://backstage.test/api/gitops/entities/component/default/service-a/environments/dev/revisions/abc1234',
       'http://backstage.test/api/gitops/fleet',
+      'http://backstage.test/api/gitops/entities/component/default/service-a/environments/prod/rollback',
     ]);
   });
 

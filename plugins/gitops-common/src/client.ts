@@ -1,6 +1,11 @@
 import { CompoundEntityRef, parseEntityRef } from '@backstage/catalog-model';
 import { ResponseError } from '@backstage/errors';
-import { EntityDeploymentStatus, FleetStatus, RevisionMetadata } from './types';
+import {
+  ApplicationActionResult,
+  EntityDeploymentStatus,
+  FleetStatus,
+  RevisionMetadata,
+} from './types';
 
 /**
  * The GitOps backend's REST API (plugins/gitops-backend/src/schema/openapi.yaml).
@@ -19,6 +24,13 @@ export interface GitopsApi {
     options?: { signal?: AbortSignal },
   ): Promise<RevisionMetadata>;
   getFleet(options?: { signal?: AbortSignal }): Promise<FleetStatus>;
+  /** Syncs, refreshes or rolls back (to `historyId`) one environment's Application. */
+  actOnApplication(
+    entityRef: string | CompoundEntityRef,
+    environment: string,
+    action: 'sync' | 'refresh' | 'rollback',
+    historyId?: number,
+  ): Promise<ApplicationActionResult>;
 }
 
 /**
@@ -61,6 +73,27 @@ export class GitopsClient implements GitopsApi {
 
   getFleet(options: { signal?: AbortSignal } = {}) {
     return this.get<FleetStatus>('/fleet', options);
+  }
+
+  async actOnApplication(
+    entityRef: string | CompoundEntityRef,
+    environment: string,
+    action: 'sync' | 'refresh' | 'rollback',
+    historyId?: number,
+  ): Promise<ApplicationActionResult> {
+    const base = await this.options.discoveryApi.getBaseUrl('gitops');
+    const res = await this.options.fetchApi.fetch(
+      `${base}${entityPath(entityRef)}/environments/${encodeURIComponent(
+        environment,
+      )}/${action}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(historyId === undefined ? {} : { id: historyId }),
+      },
+    );
+    if (!res.ok) throw await ResponseError.fromResponse(res);
+    return res.json();
   }
 
   private async get<T>(

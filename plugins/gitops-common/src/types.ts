@@ -188,3 +188,18 @@ export interface RevisionMetadata {
   message?: string;
   tags?: string[];
 }
+
+/**
+ * What an action (sync, refresh, rollback) answers.
+ *
+ * @public
+ */
+export interface ApplicationActionResult {
+  application: { name: string; namespace: string };
+  instance: string;
+  result: {
+    syncStatus: string;
+    health: string;
+    operation?: { phase: string; message?: string };
+  };
+}

@@ -122,6 +122,25 @@ export interface GitopsLiveStateSource {
     },
     options?: { signal?: AbortSignal },
   ): Promise<unknown>;
+  /**
+   * Starts a sync of the Application to its target revision (Argo CD's sync), when
+   * supported. Answers the Application as it is then.
+   */
+  syncApplication?(
+    application: { name: string; namespace?: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<ArgoApplication>;
+  /** Compares the Application with Git now (Argo CD's refresh), when supported. */
+  refreshApplication?(
+    application: { name: string; namespace?: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<ArgoApplication>;
+  /** Rolls the Application back to a history entry (Argo CD's rollback), when supported. */
+  rollbackApplication?(
+    application: { name: string; namespace?: string },
+    historyId: number,
+    options?: { signal?: AbortSignal },
+  ): Promise<ArgoApplication>;
   /** Author, date and message of a config-repository commit, when supported. */
   getRevisionMetadata?(
     application: { name: string; namespace?: string },

@@ -57,6 +57,12 @@ export class UpstreamCache {
     return pending;
   }
 
+  /** Drops a cached answer (after an action changed what it describes). */
+  async forget(key: string) {
+    this.memo.delete(key);
+    await this.cache.delete(key);
+  }
+
   /** A value this process holds now, without loading anything. */
   peek<T>(key: string): T | undefined {
     const memoized = this.memo.get(key);

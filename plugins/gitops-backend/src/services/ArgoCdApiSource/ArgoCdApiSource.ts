@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ArgoCdInstanceConfig } from '../../config';
 import {
   applicationListSchema,
+  applicationSchema,
   firstIssue,
   itemsOf,
 } from '../applicationSchema';
@@ -22,10 +23,16 @@ const revisionMetadataSchema = z.object({
   tags: z.array(z.string()).nullish(),
 });
 
-/** A 5xx answer; 502, 503 and 504 are worth another try. */
-class UpstreamStatusError extends GitopsSourceError {
-  constructor(message: string, readonly retriable: boolean) {
+const RETRIED_STATUSES = [429, 502, 503, 504];
+
+/** An error status Argo CD answered with; after 502, 503 or 504 another try may work. */
+export class UpstreamStatusError extends GitopsSourceError {
+  constructor(message: string, readonly status: number) {
     super('upstream-error', message);
+  }
+
+  get retriable() {
+    return RETRIED_STATUSES.includes(this.status);
   }
 }
 
@@ -39,8 +46,6 @@ export interface ArgoCdApiSourceOptions {
   /** The first retry's delay; it doubles with each retry. */
   backoffMs?: number;
 }
-
-const RETRIED_STATUSES = [429, 502, 503, 504];
 
 /** Argo CD's List `fields` projection for a fleet view (history cannot be listed). */
 const SUMMARY_FIELDS = [
@@ -155,24 +160,92 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     return { ...metadata, tags: metadata.tags ?? [] };
   }
 
+  syncApplication(
+    application: { name: string; namespace?: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ArgoApplication> {
+    return this.act(application, '/sync', options.signal, {
+      ...(application.namespace && { appNamespace: application.namespace }),
+    });
+  }
+
+  async refreshApplication(
+    application: { name: string; namespace?: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ArgoApplication> {
+    // Argo CD has no refresh route: a GET with refresh=normal refreshes and waits.
+    return (await this.call(
+      `/api/v1/applications/${encodeURIComponent(application.name)}`,
+      applicationSchema,
+      {
+        signal: options.signal,
+        query: {
+          refresh: 'normal',
+          ...(application.namespace && { appNamespace: application.namespace }),
+        },
+      },
+    )) as unknown as ArgoApplication;
+  }
+
+  rollbackApplication(
+    application: { name: string; namespace?: string },
+    historyId: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ArgoApplication> {
+    return this.act(application, '/rollback', options.signal, {
+      id: historyId,
+      ...(application.namespace && { appNamespace: application.namespace }),
+    });
+  }
+
+  private async act(
+    application: { name: string },
+    action: string,
+    signal: AbortSignal | undefined,
+    body: object,
+  ): Promise<ArgoApplication> {
+    return (await this.call(
+      `/api/v1/applications/${encodeURIComponent(application.name)}${action}`,
+      applicationSchema,
+      { signal, body },
+    )) as unknown as ArgoApplication;
+  }
+
   /** A GET, validated against `schema`, retried on transient failures. */
-  private async get<T>(
+  private get<T>(
     path: string,
     schema: z.ZodType<T>,
     signal: AbortSignal | undefined,
     query: Record<string, string | string[]>,
   ): Promise<T> {
+    return this.call(path, schema, { signal, query });
+  }
+
+  /**
+   * One call, its answer validated against `schema`. A read (no body) is retried on
+   * transient failures; a write (a POST body) never is.
+   */
+  private async call<T>(
+    path: string,
+    schema: z.ZodType<T>,
+    options: {
+      signal?: AbortSignal;
+      query?: Record<string, string | string[]>;
+      body?: unknown;
+    },
+  ): Promise<T> {
+    const { signal, query = {}, body: requestBody } = options;
     const url = new URL(`${this.options.instance.url}${path}`);
     for (const [key, value] of Object.entries(query)) {
       for (const v of Array.isArray(value) ? value : [value]) {
         url.searchParams.append(key, v);
       }
     }
-    const retries = this.options.retries ?? 2;
+    const retries = requestBody === undefined ? this.options.retries ?? 2 : 0;
     const backoffMs = this.options.backoffMs ?? 200;
     for (let attempt = 0; ; attempt++) {
       try {
-        const body = await this.request(url, signal);
+        const body = await this.request(url, signal, requestBody);
         const parsed = schema.safeParse(body);
         if (!parsed.success) {
           throw this.error(
@@ -197,8 +270,12 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
   }
 
   /** One authenticated call; renews an expired session once. */
-  private async request(url: URL, signal?: AbortSignal): Promise<unknown> {
-    const first = await this.fetchJson(url, await this.token(), signal);
+  private async request(
+    url: URL,
+    signal?: AbortSignal,
+    body?: unknown,
+  ): Promise<unknown> {
+    const first = await this.fetchJson(url, await this.token(), signal, body);
     if (
       first.status !== 401 ||
       this.options.instance.credentials.kind !== 'password'
@@ -206,7 +283,10 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
       return this.answer(first);
     }
     this.session = undefined;
-    return this.answer(await this.fetchJson(url, await this.token(), signal));
+    // A 401 was not acted on: the same call again after a new login is safe.
+    return this.answer(
+      await this.fetchJson(url, await this.token(), signal, body),
+    );
   }
 
   private token(): Promise<string> {
@@ -298,7 +378,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
       throw this.error('rate-limited', `is rate limiting requests (429)`);
     throw new UpstreamStatusError(
       `Argo CD instance "${this.id}" answered ${status}${detail}`,
-      RETRIED_STATUSES.includes(status),
+      status,
     );
   }
 

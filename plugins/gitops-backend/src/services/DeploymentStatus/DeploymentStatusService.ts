@@ -175,12 +175,8 @@ export class DeploymentStatusService {
     return status;
   }
 
-  /** Metadata of a deployed revision of one of the entity's environments. */
-  async revisionMetadata(
-    entity: Entity,
-    environment: string,
-    revision: string,
-  ): Promise<RevisionMetadata> {
+  /** An environment's Application and the source it lives in, for an action. */
+  async locate(entity: Entity, environment: string) {
     const status = await this.entityStatus(entity);
     const env = status.environments.find(e => e.environment === environment);
     if (!env) {
@@ -190,24 +186,50 @@ export class DeploymentStatusService {
         }`,
       );
     }
-    const source = this.options.sources().find(s => s.id === env.instance);
-    if (!source?.getRevisionMetadata) {
+    const source = this.options.sources().find(s => s.id === env.instance)!;
+    return {
+      env,
+      source,
+      application: {
+        name: env.application.name,
+        namespace: env.application.namespace,
+      },
+    };
+  }
+
+  /** Forgets the cached lists behind an entity's view, so the next one reads anew. */
+  async forget(entity: Entity) {
+    const locator = this.locatorOf(entity);
+    await Promise.all(
+      this.sourcesFor(locator).map(source =>
+        this.options.cache.forget(
+          this.listKey(source, queryOf(locator), false),
+        ),
+      ),
+    );
+  }
+
+  /** Metadata of a deployed revision of one of the entity's environments. */
+  async revisionMetadata(
+    entity: Entity,
+    environment: string,
+    revision: string,
+  ): Promise<RevisionMetadata> {
+    const { source, application } = await this.locate(entity, environment);
+    if (!source.getRevisionMetadata) {
       throw new NotFoundError(
-        `Instance "${env.instance}" gives no revision metadata`,
+        `Instance "${source.id}" gives no revision metadata`,
       );
     }
-    const app = {
-      name: env.application.name,
-      namespace: env.application.namespace,
-    };
     // Commits never change: cache for a day.
     const answer = await this.options.cache.get(
-      `revision:${source.id}:${app.namespace}/${app.name}:${revision}`,
+      `revision:${source.id}:${application.namespace}/${application.name}:${revision}`,
       24 * 60 * 60 * 1000,
-      () => source.getRevisionMetadata!(app, revision),
+      () => source.getRevisionMetadata!(application, revision),
     );
-    if ('error' in answer)
+    if ('error' in answer) {
       throw new GitopsSourceError(answer.error.code, answer.error.message);
+    }
     return answer.value;
   }
 
@@ -280,13 +302,23 @@ export class DeploymentStatusService {
     };
   }
 
+  private listKey(
+    source: GitopsLiveStateSource,
+    query: ApplicationQuery,
+    summary: boolean,
+  ) {
+    return `list:${source.id}:${summary ? 'summary:' : ''}${JSON.stringify(
+      query,
+    )}`;
+  }
+
   private list(
     source: GitopsLiveStateSource,
     query: ApplicationQuery,
     summary = false,
   ) {
     return this.options.cache.get(
-      `list:${source.id}:${summary ? 'summary:' : ''}${JSON.stringify(query)}`,
+      this.listKey(source, query, summary),
       this.options.config.cacheSeconds * 1000,
       () => source.listApplications(query, { summary }),
     );
