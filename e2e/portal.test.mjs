@@ -161,3 +161,30 @@ test('the fleet page lists the services and filters the out-of-sync ones', async
   );
   await page.screenshot({ path: `${OUTPUT_DIR}/fleet.png`, fullPage: true });
 });
+
+test("an owner syncs service-b's prod from its lane, and the lane then runs the release", async () => {
+  // The guest is in team-checkout, which owns service-b: the policy allows the sync.
+  await signIn(page, '/catalog/default/component/service-b/deployments');
+  const prod = page.getByTestId('lane-prod');
+  await prod
+    .getByTestId('desired-version')
+    .getByText('v1.0.0', { exact: true })
+    .waitFor();
+  await prod.getByRole('button', { name: 'Sync' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Sync' }).click();
+  await prod
+    .getByTestId('action-outcome')
+    .getByText(/Sync: operation/)
+    .waitFor();
+  await eventually(page, async () => {
+    await page
+      .getByTestId('lane-prod')
+      .getByTestId('running-version')
+      .getByText('v1.0.0', { exact: true })
+      .waitFor({ timeout: 3000 });
+  });
+  await page.screenshot({
+    path: `${OUTPUT_DIR}/after-sync.png`,
+    fullPage: true,
+  });
+});

@@ -8,6 +8,7 @@ import { gitopsApiRef } from '../../api';
 import { usePolling } from '../../hooks/usePolling';
 import { EnvironmentPipeline } from '../EnvironmentPipeline/EnvironmentPipeline';
 import { DeploymentHistory } from '../History/DeploymentHistory';
+import { StatusRefreshContext } from './StatusRefreshContext';
 
 /** How often the tab refreshes while visible (failures back off). */
 export const REFRESH_MS = 15_000;
@@ -20,7 +21,7 @@ export function EntityDeployments(props: { entityRef: string }) {
     (signal: AbortSignal) => api.getEntityStatus(entityRef, { signal }),
     [api, entityRef],
   );
-  const { value: status, error, loading } = usePolling(load, REFRESH_MS);
+  const { value: status, error, loading, retry } = usePolling(load, REFRESH_MS);
 
   if (!status) {
     if (error) return <ResponseErrorPanel error={error} />;
@@ -34,20 +35,26 @@ export function EntityDeployments(props: { entityRef: string }) {
     );
   }
   return (
-    <Box display="flex" flexDirection="column" style={{ gap: 16 }}>
-      {error && (
-        <Alert severity="warning">
-          Could not refresh ({error.message}); showing the last answer.
-        </Alert>
-      )}
-      {status.errors.map(e => (
-        <Alert key={e.instance} severity="warning" data-testid="instance-error">
-          Argo CD instance <strong>{e.instance}</strong> did not answer:{' '}
-          {e.code} — {e.message}. Its environments are missing below.
-        </Alert>
-      ))}
-      <EnvironmentPipeline status={status} />
-      <DeploymentHistory status={status} />
-    </Box>
+    <StatusRefreshContext.Provider value={retry}>
+      <Box display="flex" flexDirection="column" style={{ gap: 16 }}>
+        {error && (
+          <Alert severity="warning">
+            Could not refresh ({error.message}); showing the last answer.
+          </Alert>
+        )}
+        {status.errors.map(e => (
+          <Alert
+            key={e.instance}
+            severity="warning"
+            data-testid="instance-error"
+          >
+            Argo CD instance <strong>{e.instance}</strong> did not answer:{' '}
+            {e.code} — {e.message}. Its environments are missing below.
+          </Alert>
+        ))}
+        <EnvironmentPipeline status={status} />
+        <DeploymentHistory status={status} />
+      </Box>
+    </StatusRefreshContext.Provider>
   );
 }

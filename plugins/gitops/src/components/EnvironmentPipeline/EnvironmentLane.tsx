@@ -16,6 +16,7 @@ import { HealthBadge, SyncBadge } from '../common/StatusBadges';
 import { RelativeTime } from '../common/RelativeTime';
 import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
+import { ApplicationAction } from './ApplicationAction';
 import { RolloutProgressView } from './RolloutProgressView';
 
 /** The running images, the one the config names first. */
@@ -150,6 +151,17 @@ export function EnvironmentLane(props: {
           </Typography>
         )}
         {live.rollout && <RolloutProgressView rollout={live.rollout} />}
+        <Box display="flex" style={{ gap: 8 }} mt={1} flexWrap="wrap">
+          {(['sync', 'refresh'] as const).map(action => (
+            <ApplicationAction
+              key={action}
+              entityRef={entityRef}
+              environment={env.environment}
+              application={env.application.name}
+              action={action}
+            />
+          ))}
+        </Box>
       </CardContent>
     </Card>
   );

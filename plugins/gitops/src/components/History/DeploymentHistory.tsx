@@ -11,6 +11,7 @@ import Tabs from '@material-ui/core/Tabs';
 import { useState } from 'react';
 import { RelativeTime } from '../common/RelativeTime';
 import { Revision } from '../common/Revision';
+import { ApplicationAction } from '../EnvironmentPipeline/ApplicationAction';
 
 const PAGE_SIZE = 5;
 
@@ -53,6 +54,7 @@ export function DeploymentHistory(props: { status: EntityDeploymentStatus }) {
             <TableCell>Deployed</TableCell>
             <TableCell>By</TableCell>
             <TableCell>Config commit</TableCell>
+            <TableCell />
           </TableRow>
         </TableHead>
         <TableBody>
@@ -75,11 +77,22 @@ export function DeploymentHistory(props: { status: EntityDeploymentStatus }) {
                   revision={entry.revision}
                 />
               </TableCell>
+              <TableCell>
+                {entry.id !== env.live.deployed?.id && (
+                  <ApplicationAction
+                    entityRef={status.entityRef}
+                    environment={env.environment}
+                    application={env.application.name}
+                    action="rollback"
+                    historyId={entry.id}
+                  />
+                )}
+              </TableCell>
             </TableRow>
           ))}
           {rows.length === 0 && (
             <TableRow>
-              <TableCell colSpan={4}>No deployments recorded.</TableCell>
+              <TableCell colSpan={5}>No deployments recorded.</TableCell>
             </TableRow>
           )}
         </TableBody>

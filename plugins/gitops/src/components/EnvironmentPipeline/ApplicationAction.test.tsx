@@ -1,0 +1,125 @@
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { http, HttpResponse } from 'msw';
+import { gitopsApiRef } from '../../api';
+import {
+  BASE,
+  registerMswServer,
+  server,
+  testClient,
+} from '../../__testUtils__/server';
+import { StatusRefreshContext } from '../DeploymentsContent/StatusRefreshContext';
+import { ApplicationAction } from './ApplicationAction';
+
+registerMswServer();
+
+const ACTION = `${BASE}/entities/component/default/service-a/environments/prod`;
+
+async function render(
+  authorize: AuthorizeResult.ALLOW | AuthorizeResult.DENY,
+  props: Partial<Parameters<typeof ApplicationAction>[0]> = {},
+  refresh = jest.fn(),
+) {
+  await renderInTestApp(
+    <TestApiProvider apis={[[gitopsApiRef, testClient]]}>
+      <StatusRefreshContext.Provider value={refresh}>
+        <ApplicationAction
+          entityRef="component:default/service-a"
+          environment="prod"
+          application="service-a-prod"
+          action="sync"
+          {...props}
+        />
+      </StatusRefreshContext.Provider>
+    </TestApiProvider>,
+    { apis: [[permissionApiRef, mockApis.permission({ authorize })]] },
+  );
+  return refresh;
+}
+
+describe('ApplicationAction', () => {
+  it('asks, syncs, shows what Argo CD answered and reloads the status', async () => {
+    let body: unknown;
+    server.use(
+      http.post(`${ACTION}/sync`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json({
+          application: { name: 'service-a-prod', namespace: 'argocd' },
+          instance: 'prod',
+          result: {
+            syncStatus: 'OutOfSync',
+            health: 'Healthy',
+            operation: { phase: 'Running' },
+          },
+        });
+      }),
+    );
+    const refresh = await render(AuthorizeResult.ALLOW);
+    await userEvent.click(await screen.findByRole('button', { name: 'Sync' }));
+    expect(
+      screen.getByText(
+        /Sync service-a-prod to what its config repository says now/,
+      ),
+    ).toBeInTheDocument();
+    await userEvent.click(
+      screen.getAllByRole('button', { name: 'Sync' }).at(-1)!,
+    );
+    expect(await screen.findByTestId('action-outcome')).toHaveTextContent(
+      'Sync: operation Running (OutOfSync, Healthy)',
+    );
+    expect(body).toEqual({});
+    expect(refresh).toHaveBeenCalled();
+  });
+
+  it('rolls back to a history id, and shows why Argo CD refused', async () => {
+    let body: unknown;
+    server.use(
+      http.post(`${ACTION}/rollback`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json(
+          {
+            error: {
+              name: 'ConflictError',
+              message:
+                'Argo CD instance "prod" answered 400: rollback cannot be initiated when auto-sync is enabled',
+            },
+            response: { statusCode: 409 },
+          },
+          { status: 409 },
+        );
+      }),
+    );
+    await render(AuthorizeResult.ALLOW, { action: 'rollback', historyId: 3 });
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back' }),
+    );
+    await userEvent.click(
+      screen.getAllByRole('button', { name: 'Roll back' }).at(-1)!,
+    );
+    expect(await screen.findByTestId('action-outcome')).toHaveTextContent(
+      'rollback cannot be initiated when auto-sync is enabled',
+    );
+    expect(body).toEqual({ id: 3 });
+  });
+
+  it('is disabled, with the reason, without the permission', async () => {
+    // Another entity: permission answers are cached per entity across tests.
+    await render(AuthorizeResult.DENY, {
+      entityRef: 'component:default/service-b',
+    });
+    const sync = () => screen.getByRole('button', { name: 'Sync' });
+    await waitFor(() => expect(sync()).toBeDisabled());
+    expect(
+      screen.getByTitle(
+        'You may not sync component:default/service-b (gitops.application.sync)',
+      ),
+    ).toContainElement(sync());
+  });
+});

@@ -1,0 +1,144 @@
+import { useApi } from '@backstage/core-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import {
+  gitopsApplicationRollbackPermission,
+  gitopsApplicationSyncPermission,
+} from '@gitops-backstage/plugin-gitops-common';
+import Button from '@material-ui/core/Button';
+import Dialog from '@material-ui/core/Dialog';
+import DialogActions from '@material-ui/core/DialogActions';
+import DialogContent from '@material-ui/core/DialogContent';
+import DialogContentText from '@material-ui/core/DialogContentText';
+import DialogTitle from '@material-ui/core/DialogTitle';
+import Tooltip from '@material-ui/core/Tooltip';
+import Alert from '@material-ui/lab/Alert';
+import { useState } from 'react';
+import { gitopsApiRef } from '../../api';
+import { useStatusRefresh } from '../DeploymentsContent/StatusRefreshContext';
+
+const ACTIONS = {
+  sync: {
+    label: 'Sync',
+    permission: gitopsApplicationSyncPermission,
+    question: (app: string) =>
+      `Sync ${app} to what its config repository says now? Argo CD applies the manifests of the target revision.`,
+  },
+  refresh: {
+    label: 'Refresh',
+    permission: gitopsApplicationSyncPermission,
+    question: (app: string) => `Compare ${app} with Git now?`,
+  },
+  rollback: {
+    label: 'Roll back',
+    permission: gitopsApplicationRollbackPermission,
+    question: (app: string) =>
+      `Roll ${app} back to this deployment? Argo CD then runs it while Git still says otherwise (OutOfSync).`,
+  },
+};
+
+/**
+ * A button for an Argo CD action on one environment: disabled, with the reason, when
+ * the user may not; asks for confirmation, then shows what Argo CD answered.
+ */
+export function ApplicationAction(props: {
+  entityRef: string;
+  environment: string;
+  application: string;
+  action: keyof typeof ACTIONS;
+  historyId?: number;
+}) {
+  const { entityRef, environment, application, action, historyId } = props;
+  const spec = ACTIONS[action];
+  const api = useApi(gitopsApiRef);
+  const refresh = useStatusRefresh();
+  const { allowed, loading } = usePermission({
+    permission: spec.permission,
+    resourceRef: entityRef,
+  });
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string }>();
+
+  const run = async () => {
+    setBusy(true);
+    try {
+      const { result } = await api.actOnApplication(
+        entityRef,
+        environment,
+        action,
+        historyId,
+      );
+      setOutcome({
+        ok: true,
+        text: `${spec.label}: ${
+          result.operation ? `operation ${result.operation.phase}` : 'done'
+        } (${result.syncStatus}, ${result.health})`,
+      });
+      refresh();
+    } catch (error) {
+      // The backend's message (ResponseError carries it in its body) names the problem.
+      const body = (error as { body?: { error?: { message?: string } } }).body;
+      setOutcome({
+        ok: false,
+        text: body?.error?.message ?? (error as Error).message,
+      });
+    } finally {
+      setBusy(false);
+      setOpen(false);
+    }
+  };
+
+  const button = (
+    <Button
+      size="small"
+      variant="outlined"
+      disabled={!allowed || loading || busy}
+      onClick={() => setOpen(true)}
+    >
+      {spec.label}
+    </Button>
+  );
+  return (
+    <>
+      {allowed || loading ? (
+        button
+      ) : (
+        <Tooltip
+          title={`You may not ${action} ${entityRef} (${spec.permission.name})`}
+        >
+          {/* A disabled button gets no hover events: the span carries the tooltip. */}
+          <span>{button}</span>
+        </Tooltip>
+      )}
+      <Dialog open={open} onClose={() => setOpen(false)}>
+        <DialogTitle>
+          {spec.label} {application} ({environment})
+        </DialogTitle>
+        <DialogContent>
+          <DialogContentText>{spec.question(application)}</DialogContentText>
+        </DialogContent>
+        <DialogActions>
+          <Button onClick={() => setOpen(false)}>Cancel</Button>
+          <Button
+            color="primary"
+            variant="contained"
+            onClick={run}
+            disabled={busy}
+          >
+            {spec.label}
+          </Button>
+        </DialogActions>
+      </Dialog>
+      {outcome && (
+        <Alert
+          severity={outcome.ok ? 'success' : 'error'}
+          onClose={() => setOutcome(undefined)}
+          style={{ marginTop: 8 }}
+          data-testid="action-outcome"
+        >
+          {outcome.text}
+        </Alert>
+      )}
+    </>
+  );
+}
