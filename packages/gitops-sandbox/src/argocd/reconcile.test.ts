@@ -16,9 +16,9 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
   let sandbox: Sandbox;
 
   beforeAll(async () => {
-    // Automated sync waits long enough for OutOfSync to be seen.
+    // Automated sync waits, and canary steps last, long enough for polling to see them.
     sandbox = await startTestSandbox({
-      timing: { ...FAST_TIMING, autoSyncDelayMs: 1500 },
+      timing: { ...FAST_TIMING, autoSyncDelayMs: 1500, rolloutStepMs: 600 },
     });
   });
   afterAll(() => sandbox?.stop());
@@ -218,6 +218,7 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
     expect(seen).toEqual(
       expect.arrayContaining([
         { step: 1, phase: 'Paused', weight: 20, health: 'Suspended' },
+        { step: 3, phase: 'Paused', weight: 50, health: 'Suspended' },
         { step: 4, phase: 'Healthy', weight: 0, health: 'Healthy' },
       ]),
     );

@@ -19,6 +19,8 @@ import { StatusRefreshContext } from '../DeploymentsContent/StatusRefreshContext
 import { ApplicationAction } from './ApplicationAction';
 
 registerMswServer();
+// Clicking through MUI menus in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(20_000);
 
 const ACTION = `${BASE}/entities/component/default/service-a/environments/prod`;
 

@@ -17,6 +17,8 @@ import {
 import { FleetPage } from './FleetPage';
 
 registerMswServer();
+// Clicking through MUI menus in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(20_000);
 
 async function render() {
   await renderInTestApp(
