@@ -81,6 +81,13 @@ export interface Config {
         applicationNamespace?: string;
       }>;
     };
+    promotion?: {
+      /**
+       * How a promotion reaches each environment: `commit` (direct) or
+       * `pull-request`. Default: commit, and pull request for the last environment.
+       */
+      methods?: { [environment: string]: 'commit' | 'pull-request' };
+    };
     git?: {
       /**
        * Credentials for config repositories on Git servers that no Backstage

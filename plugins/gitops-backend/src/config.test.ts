@@ -46,6 +46,7 @@ describe('readGitopsConfig', () => {
       new ConfigReader({ gitops: { environments: ['test', 'live'] } }),
     );
     expect(config).toEqual({
+      promotionMethods: {},
       instances: [],
       clusters: [],
       environments: ['test', 'live'],

@@ -31,6 +31,8 @@ export interface GitopsConfig {
   cacheSeconds: number;
   timeoutSeconds: number;
   imageKeys: { repository: string; tag: string; digest: string };
+  /** How promotions reach each environment; unset: commit, pull request for the last. */
+  promotionMethods: Record<string, 'commit' | 'pull-request'>;
 }
 
 function positiveNumber(config: Config, key: string, fallback: number): number {
@@ -156,7 +158,19 @@ export function readGitopsConfig(config: Config): GitopsConfig {
         cluster.getOptionalString('applicationNamespace') ?? 'argocd',
     };
   });
+  const methodsConfig = config.getOptionalConfig('gitops.promotion.methods');
+  const promotionMethods: GitopsConfig['promotionMethods'] = {};
+  for (const env of methodsConfig?.keys() ?? []) {
+    const method = methodsConfig!.getString(env);
+    if (method !== 'commit' && method !== 'pull-request') {
+      throw new Error(
+        `gitops.promotion.methods.${env} must be commit or pull-request, got "${method}"`,
+      );
+    }
+    promotionMethods[env] = method;
+  }
   return {
+    promotionMethods,
     instances,
     clusters,
     environments,

@@ -1,6 +1,7 @@
 import {
   coreServices,
   createBackendPlugin,
+  resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import {
   GitopsLiveStateSource,
@@ -16,6 +17,8 @@ import { GitCredentialsResolver } from './services/ConfigRepo/gitCredentials';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
 import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
 import { UpstreamCache } from './services/UpstreamCache';
+import { GitConfigRepoWriter } from './services/ConfigRepo/GitConfigRepoWriter';
+import { PromotionService } from './services/Promotion/PromotionService';
 import { KubernetesApplicationSource } from './services/KubernetesSource/KubernetesApplicationSource';
 
 /**
@@ -51,6 +54,7 @@ export const gitopsPlugin = createBackendPlugin({
         catalog: catalogServiceRef,
         permissions: coreServices.permissions,
         auditor: coreServices.auditor,
+        database: coreServices.database,
       },
       async init({
         config,
@@ -62,6 +66,7 @@ export const gitopsPlugin = createBackendPlugin({
         catalog,
         permissions,
         auditor,
+        database,
       }) {
         const gitopsConfig = readGitopsConfig(config);
         permissionsRegistry.addPermissions(gitopsPermissions);
@@ -99,8 +104,27 @@ export const gitopsPlugin = createBackendPlugin({
           config: gitopsConfig,
           logger,
         });
+        const db = await database.getClient();
+        if (!database.migrations?.skip) {
+          await db.migrate.latest({
+            directory: resolvePackagePath(
+              '@gitops-backstage/plugin-gitops-backend',
+              'migrations',
+            ),
+          });
+        }
+        const promotions = new PromotionService({
+          db,
+          status,
+          writer: new GitConfigRepoWriter(
+            new GitCredentialsResolver(config),
+            timeoutMs,
+          ),
+          config: gitopsConfig,
+        });
         httpRouter.use(
           await createRouter({
+            promotions,
             config: gitopsConfig,
             liveStateSourceIds: () => [...sources.keys()],
             status,

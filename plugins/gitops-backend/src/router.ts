@@ -21,9 +21,11 @@ import {
   ARGOCD_ANNOTATIONS,
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
+  gitopsPromotionCreatePermission,
 } from '@gitops-backstage/plugin-gitops-common';
 import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
 import { UpstreamStatusError } from './services/ArgoCdApiSource/ArgoCdApiSource';
+import { PromotionService } from './services/Promotion/PromotionService';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
 import Router from 'express-promise-router';
@@ -39,6 +41,7 @@ export interface RouterOptions {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   auditor: AuditorService;
+  promotions: PromotionService;
 }
 
 const entityParams = z.object({
@@ -89,6 +92,7 @@ export async function createRouter(
     httpAuth,
     permissions,
     auditor,
+    promotions,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
@@ -218,6 +222,77 @@ export async function createRouter(
           `Instance "${source.id}" cannot roll back Applications`,
         );
       return source.rollbackApplication(application, id);
+    },
+  );
+
+  router.get(
+    '/entities/:kind/:namespace/:name/promotions',
+    async (req, res) => {
+      res.json({ items: await promotions.list(await entityOf(req)) });
+    },
+  );
+
+  router.post(
+    '/entities/:kind/:namespace/:name/promotions',
+    async (req, res) => {
+      const body = parse(
+        z.object({
+          from: z.string().min(1),
+          to: z.string().min(1),
+          dryRun: z.boolean().optional(),
+          idempotencyKey: z.string().min(8).max(200).optional(),
+        }),
+        req.body,
+      );
+      const entity = await entityOf(req);
+      const entityRef = stringifyEntityRef(entity);
+      const credentials = await httpAuth.credentials(req);
+      const [decision] = await permissions.authorize(
+        [
+          {
+            permission: gitopsPromotionCreatePermission,
+            resourceRef: entityRef,
+          },
+        ],
+        { credentials },
+      );
+      if (decision.result !== AuthorizeResult.ALLOW) {
+        throw new NotAllowedError(
+          `You may not promote ${entityRef} (permission ${gitopsPromotionCreatePermission.name})`,
+        );
+      }
+      const principal = credentials.principal as {
+        userEntityRef?: string;
+        subject?: string;
+      };
+      const actor = principal.userEntityRef ?? principal.subject ?? 'unknown';
+      const event = await auditor.createEvent({
+        eventId: 'promotion',
+        severityLevel: 'medium',
+        request: req,
+        meta: {
+          entityRef,
+          from: body.from,
+          to: body.to,
+          dryRun: body.dryRun ?? false,
+        },
+      });
+      try {
+        const result = await promotions.promote({ entity, actor, ...body });
+        await event.success({
+          meta: {
+            promotion: result.id,
+            version: result.version,
+            commit: result.commit ?? null,
+          },
+        });
+        res.status(result.dryRun || result.replayed ? 200 : 201).json(result);
+      } catch (error) {
+        await event.fail({ error: error as Error });
+        throw error instanceof GitopsSourceError
+          ? asHttpError(error, 'config repository')
+          : error;
+      }
     },
   );
 

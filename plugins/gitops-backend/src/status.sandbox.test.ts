@@ -109,6 +109,7 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
         ],
       },
       gitops: {
+        promotion: { methods: { prod: 'commit' } },
         cacheSeconds: 0.2,
         timeoutSeconds: 0.5,
         git: {
@@ -395,11 +396,151 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
       try {
         const res = await post('prod', 'sync');
         expect(res.status).toBe(503);
-        expect(res.body.error.message).toContain(
-          'Argo CD instance "prod" answered 500',
-        );
+        // Whether the cached view still has prod (the sync is refused) or not (prod is
+        // unknown), the answer is a 503 naming the instance.
+        expect(res.body.error.message).toContain('Argo CD instance "prod"');
       } finally {
         await sandbox.setInstanceFault('prod', undefined);
+      }
+    });
+  });
+
+  describe('promotion', () => {
+    const promote = (body: object) =>
+      request(server)
+        .post('/api/gitops/entities/component/default/service-b/promotions')
+        .send(body);
+
+    it('previews a promotion as the diff of the target values file', async () => {
+      // CI ships a new build to dev; it rolls out there first.
+      await pushChange(
+        sandbox,
+        'service-b-config',
+        { 'chart/values-dev.yaml': setTag('c0ffee2') },
+        'ci: c0ffee2',
+      );
+      await eventually(async () => {
+        const dev = (await status('service-b')).environments.find(
+          e => e.environment === 'dev',
+        )!;
+        return dev.live.images[0]?.endsWith(':c0ffee2') &&
+          dev.live.health.status === 'Healthy'
+          ? true
+          : undefined;
+      }, 'dev to run c0ffee2');
+
+      const preview = await promote({
+        from: 'dev',
+        to: 'staging',
+        dryRun: true,
+      });
+      expect(preview.status).toBe(200);
+      expect(preview.body).toMatchObject({
+        dryRun: true,
+        version: 'c0ffee2',
+        previousVersion: '9f8e7d6',
+      });
+      expect(preview.body.diff).toContain("+  tag: 'c0ffee2'");
+      // A preview writes nothing.
+      const listed = await request(server).get(
+        '/api/gitops/entities/component/default/service-b/promotions',
+      );
+      expect(listed.body.items).toEqual([]);
+    });
+
+    it("moves dev's version into staging's values file, keeping the rest of the file", async () => {
+      const key = 'promote-service-b-dev-staging-1';
+      const first = await promote({
+        from: 'dev',
+        to: 'staging',
+        idempotencyKey: key,
+      });
+      expect(first.status).toBe(201);
+      expect(first.body).toMatchObject({
+        status: 'committed',
+        method: 'commit',
+        version: 'c0ffee2',
+        previousVersion: '9f8e7d6',
+        commit: expect.stringMatching(/^[0-9a-f]{40}$/),
+      });
+      expect(specErrors('PromotionResult', first.body)).toEqual([]);
+      expect(first.body.diff).toContain("-  tag: '9f8e7d6'");
+      expect(first.body.diff).toContain("+  tag: 'c0ffee2'");
+      const staging = await exec('git', [
+        '-C',
+        path.join(sandboxDir, 'repos', 'service-b-config.git'),
+        'show',
+        'main:chart/values-staging.yaml',
+      ]);
+      expect(staging.stdout).toContain("tag: 'c0ffee2'");
+      expect(staging.stdout).toContain('# Bumped by CI');
+
+      const again = await promote({
+        from: 'dev',
+        to: 'staging',
+        idempotencyKey: key,
+      });
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({
+        id: first.body.id,
+        replayed: true,
+        commit: first.body.commit,
+      });
+      const log = await exec('git', [
+        '-C',
+        path.join(sandboxDir, 'repos', 'service-b-config.git'),
+        'log',
+        '--format=%s',
+        '-3',
+      ]);
+      expect(
+        log.stdout.split('\n').filter(l => l.startsWith('Promote service-b')),
+      ).toHaveLength(1);
+
+      const listed = await request(server).get(
+        '/api/gitops/entities/component/default/service-b/promotions',
+      );
+      expect(listed.body.items[0]).toMatchObject({
+        id: first.body.id,
+        actor: expect.any(String),
+        to: 'staging',
+      });
+    });
+
+    it('refuses a skipped step, an unknown environment and a source that is not synced, naming why', async () => {
+      const skip = await promote({ from: 'dev', to: 'prod' });
+      expect(skip.status).toBe(400);
+      expect(skip.body.error.message).toBe(
+        'Promotions go one step forward along dev → staging → prod: dev → prod is not one',
+      );
+      const unknown = await promote({ from: 'dev', to: 'qa' });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.message).toContain('has no environment "qa"');
+
+      await pushChange(
+        sandbox,
+        'service-b-config',
+        { 'chart/values-staging.yaml': setTag('deadbee') },
+        'staging moves on',
+      );
+      sandbox.setApplicationFaults('main', 'service-b-staging', {
+        syncFails: true,
+      });
+      try {
+        await eventually(async () => {
+          const res = await promote({
+            from: 'staging',
+            to: 'prod',
+            dryRun: true,
+          });
+          return res.status === 409 ? res : undefined;
+        }, 'staging to be out of sync').then(res => {
+          expect(res.body.error.message).toMatch(
+            /^Gate "source (synced|runs its config)" refused: staging/,
+          );
+        });
+      } finally {
+        sandbox.setApplicationFaults('main', 'service-b-staging', {});
       }
     });
   });

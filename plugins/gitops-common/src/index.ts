@@ -10,3 +10,4 @@ export * from './labelSelector';
 export * from './types';
 export * from './imageReference';
 export * from './client';
+export * from './setYamlValues';

@@ -203,3 +203,27 @@ export interface ApplicationActionResult {
     operation?: { phase: string; message?: string };
   };
 }
+
+/**
+ * One promotion in the audit trail.
+ *
+ * @public
+ */
+export interface PromotionRecord {
+  id: string;
+  entityRef: string;
+  from: string;
+  to: string;
+  /** The tag or digest moved. */
+  version: string;
+  previousVersion?: string;
+  method: 'commit' | 'pull-request';
+  status: 'requested' | 'committed' | 'pr-opened' | 'deployed' | 'failed';
+  commit?: string;
+  pullRequestUrl?: string;
+  message?: string;
+  /** The user who asked. */
+  actor: string;
+  createdAt: string;
+  updatedAt: string;
+}

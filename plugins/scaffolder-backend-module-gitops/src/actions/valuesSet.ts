@@ -6,7 +6,7 @@ import {
   InvalidValuesError,
   setYamlValues,
   YamlValue,
-} from '../yaml/setValues';
+} from '@gitops-backstage/plugin-gitops-common';
 
 /**
  * `gitops:values:set`: sets keys in a YAML file of the workspace (a Helm values

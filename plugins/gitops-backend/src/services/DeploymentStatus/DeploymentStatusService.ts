@@ -1,6 +1,10 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  InputError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   ApplicationLocator,
   ENVIRONMENT_LABEL,
@@ -179,6 +183,14 @@ export class DeploymentStatusService {
   async locate(entity: Entity, environment: string) {
     const status = await this.entityStatus(entity);
     const env = status.environments.find(e => e.environment === environment);
+    if (!env && status.errors.length > 0) {
+      // It may live in an instance that did not answer: say so rather than "no such".
+      throw new ServiceUnavailableError(
+        `${environment} of ${status.entityRef} is not known now: ${status.errors
+          .map(e => `${e.message} (${e.code})`)
+          .join('; ')}`,
+      );
+    }
     if (!env) {
       throw new NotFoundError(
         `${status.entityRef} has no environment "${environment}"; it has ${

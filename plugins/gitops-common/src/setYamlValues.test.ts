@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { parseKeyPath, setYamlValues } from './setValues';
+import { parseKeyPath, setYamlValues } from './setYamlValues';
 
 const valuesDev = `# Values for the dev environment.
 replicaCount: 1 # one is enough in dev
