@@ -188,3 +188,30 @@ test("an owner syncs service-b's prod from its lane, and the lane then runs the 
     fullPage: true,
   });
 });
+
+test("an owner promotes service-a's dev version to staging, and staging deploys it", async () => {
+  await signIn(page, '/catalog/default/component/service-a/deployments');
+  const step = page.getByTestId('promotion-step').first();
+  await step.getByText('promote: 1a2b3c4 → 4c5d6e7').waitFor();
+  await step.getByRole('button', { name: 'Promote' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog
+    .getByTestId('promotion-summary')
+    .getByText(/staging moves from 1a2b3c4 to 4c5d6e7/)
+    .waitFor();
+  await page.screenshot({ path: `${OUTPUT_DIR}/promote-dialog.png` });
+  await dialog.getByRole('button', { name: 'Promote 4c5d6e7' }).click();
+  await dialog
+    .getByTestId('promotion-result')
+    .getByText(/Committed/)
+    .waitFor();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  // staging syncs automatically: it soon runs the promoted version.
+  await eventually(page, async () => {
+    await page
+      .getByTestId('lane-staging')
+      .getByTestId('running-version')
+      .getByText('4c5d6e7', { exact: true })
+      .waitFor({ timeout: 3000 });
+  });
+});

@@ -4,6 +4,8 @@ import {
   ApplicationActionResult,
   EntityDeploymentStatus,
   FleetStatus,
+  PromotionRecord,
+  PromotionResult,
   RevisionMetadata,
 } from './types';
 
@@ -24,6 +26,23 @@ export interface GitopsApi {
     options?: { signal?: AbortSignal },
   ): Promise<RevisionMetadata>;
   getFleet(options?: { signal?: AbortSignal }): Promise<FleetStatus>;
+  /**
+   * Promotes the version of `from` into `to` (the next environment): a preview with
+   * `dryRun`, else a commit; `idempotencyKey` makes a retry safe.
+   */
+  promote(
+    entityRef: string | CompoundEntityRef,
+    request: {
+      from: string;
+      to: string;
+      dryRun?: boolean;
+      idempotencyKey?: string;
+    },
+  ): Promise<PromotionResult>;
+  /** The entity's promotions, newest first. */
+  listPromotions(
+    entityRef: string | CompoundEntityRef,
+  ): Promise<{ items: PromotionRecord[] }>;
   /** Syncs, refreshes or rolls back (to `historyId`) one environment's Application. */
   actOnApplication(
     entityRef: string | CompoundEntityRef,
@@ -75,25 +94,51 @@ export class GitopsClient implements GitopsApi {
     return this.get<FleetStatus>('/fleet', options);
   }
 
-  async actOnApplication(
+  promote(
+    entityRef: string | CompoundEntityRef,
+    request: {
+      from: string;
+      to: string;
+      dryRun?: boolean;
+      idempotencyKey?: string;
+    },
+  ) {
+    return this.post<PromotionResult>(
+      `${entityPath(entityRef)}/promotions`,
+      request,
+    );
+  }
+
+  listPromotions(entityRef: string | CompoundEntityRef) {
+    return this.get<{ items: PromotionRecord[] }>(
+      `${entityPath(entityRef)}/promotions`,
+      {},
+    );
+  }
+
+  private async post<T>(path: string, body: object): Promise<T> {
+    const base = await this.options.discoveryApi.getBaseUrl('gitops');
+    const res = await this.options.fetchApi.fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw await ResponseError.fromResponse(res);
+    return res.json();
+  }
+
+  actOnApplication(
     entityRef: string | CompoundEntityRef,
     environment: string,
     action: 'sync' | 'refresh' | 'rollback',
     historyId?: number,
   ): Promise<ApplicationActionResult> {
-    const base = await this.options.discoveryApi.getBaseUrl('gitops');
-    const res = await this.options.fetchApi.fetch(
-      `${base}${entityPath(entityRef)}/environments/${encodeURIComponent(
+    return this.post(
+      `${entityPath(entityRef)}/environments/${encodeURIComponent(
         environment,
       )}/${action}`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(historyId === undefined ? {} : { id: historyId }),
-      },
+      historyId === undefined ? {} : { id: historyId },
     );
-    if (!res.ok) throw await ResponseError.fromResponse(res);
-    return res.json();
   }
 
   private async get<T>(

@@ -227,3 +227,16 @@ export interface PromotionRecord {
   createdAt: string;
   updatedAt: string;
 }
+
+/**
+ * What a promotion request answers.
+ *
+ * @public
+ */
+export interface PromotionResult extends PromotionRecord {
+  /** The change of the target values file, also for a preview. */
+  diff: string;
+  dryRun: boolean;
+  /** True when this answers an earlier request with the same idempotency key. */
+  replayed?: boolean;
+}

@@ -5,6 +5,7 @@ import {
   EnvironmentStatus,
   isImageRunning,
   PromotionRecord,
+  PromotionResult,
 } from '@gitops-backstage/plugin-gitops-common';
 import { Knex } from 'knex';
 import { GitopsConfig } from '../../config';
@@ -22,14 +23,6 @@ export interface PromotionRequest {
   dryRun?: boolean;
   /** A retried request with the same key answers the first result and commits once. */
   idempotencyKey?: string;
-}
-
-export interface PromotionResult extends PromotionRecord {
-  /** The values-file change (also for a dry run). */
-  diff: string;
-  dryRun: boolean;
-  /** True when this answers an earlier request with the same idempotency key. */
-  replayed?: boolean;
 }
 
 type Row = {

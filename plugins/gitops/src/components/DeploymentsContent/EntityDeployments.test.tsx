@@ -77,7 +77,9 @@ describe('EntityDeployments', () => {
     );
     // Between lanes: what a promotion would change.
     expect(
-      screen.getAllByTestId('promotion-step').map(s => s.textContent),
+      screen
+        .getAllByTestId('promotion-step')
+        .map(s => within(s).getByText(/^promote: /).textContent),
     ).toEqual(['promote: 1a2b3c4 → 4c5d6e7', 'promote: v1.4.0 → 1a2b3c4']);
   });
 

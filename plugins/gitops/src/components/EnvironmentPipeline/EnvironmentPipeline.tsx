@@ -8,6 +8,7 @@ import Typography from '@material-ui/core/Typography';
 import ArrowForwardIcon from '@material-ui/icons/ArrowForward';
 import { versionOf } from '../common/format';
 import { EnvironmentLane, MissingLane } from './EnvironmentLane';
+import { PromoteButton } from './PromoteButton';
 
 function versionIn(env?: EnvironmentStatus): string | undefined {
   if (!env) return undefined;
@@ -18,6 +19,7 @@ function versionIn(env?: EnvironmentStatus): string | undefined {
 
 /** Between two lanes: what promoting the first into the second would change. */
 function PromotionStep(props: {
+  entityRef: string;
   from?: EnvironmentStatus;
   to?: EnvironmentStatus;
 }) {
@@ -39,6 +41,13 @@ function PromotionStep(props: {
       <Typography variant="caption" color="textSecondary" align="center">
         {text}
       </Typography>
+      {from && to && from !== to && (
+        <PromoteButton
+          entityRef={props.entityRef}
+          from={props.from!.environment}
+          to={props.to!.environment}
+        />
+      )}
     </Box>
   );
 }
@@ -74,7 +83,13 @@ export function EnvironmentPipeline(props: { status: EntityDeploymentStatus }) {
           flex="1 1 0"
           minWidth={280}
         >
-          {i > 0 && <PromotionStep from={lanes[i - 1].envs[0]} to={envs[0]} />}
+          {i > 0 && (
+            <PromotionStep
+              entityRef={status.entityRef}
+              from={lanes[i - 1].envs[0]}
+              to={envs[0]}
+            />
+          )}
           <Box
             flex={1}
             display="flex"

@@ -1,0 +1,141 @@
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
+import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { http, HttpResponse } from 'msw';
+import { gitopsApiRef } from '../../api';
+import {
+  BASE,
+  registerMswServer,
+  server,
+  testClient,
+} from '../../__testUtils__/server';
+import { StatusRefreshContext } from '../DeploymentsContent/StatusRefreshContext';
+import { PromoteButton } from './PromoteButton';
+
+registerMswServer();
+// Clicking through dialogs in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(20_000);
+
+const PROMOTIONS = `${BASE}/entities/component/default/service-a/promotions`;
+
+const result = (overrides: Partial<PromotionResult>): PromotionResult => ({
+  id: '',
+  entityRef: 'component:default/service-a',
+  from: 'dev',
+  to: 'staging',
+  version: '4c5d6e7',
+  previousVersion: '1a2b3c4',
+  method: 'commit',
+  status: 'requested',
+  actor: 'user:default/guest',
+  createdAt: '2026-11-22T10:00:00Z',
+  updatedAt: '2026-11-22T10:00:00Z',
+  diff: "-  tag: '1a2b3c4'\n+  tag: '4c5d6e7'\n",
+  dryRun: true,
+  ...overrides,
+});
+
+async function render(
+  entityRef = 'component:default/service-a',
+  refresh = jest.fn(),
+) {
+  await renderInTestApp(
+    <TestApiProvider apis={[[gitopsApiRef, testClient]]}>
+      <StatusRefreshContext.Provider value={refresh}>
+        <PromoteButton entityRef={entityRef} from="dev" to="staging" />
+      </StatusRefreshContext.Provider>
+    </TestApiProvider>,
+    {
+      apis: [
+        [
+          permissionApiRef,
+          mockApis.permission({ authorize: AuthorizeResult.ALLOW }),
+        ],
+      ],
+    },
+  );
+  return refresh;
+}
+
+describe('PromoteButton', () => {
+  it('previews what moves and the diff, then commits once with an idempotency key', async () => {
+    const bodies: any[] = [];
+    server.use(
+      http.post(PROMOTIONS, async ({ request }) => {
+        const body: any = await request.json();
+        bodies.push(body);
+        return body.dryRun
+          ? HttpResponse.json(result({}))
+          : HttpResponse.json(
+              result({
+                id: 'p1',
+                status: 'committed',
+                dryRun: false,
+                commit: 'abcdef1234567',
+              }),
+              {
+                status: 201,
+              },
+            );
+      }),
+    );
+    const refresh = await render();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    expect(await screen.findByTestId('promotion-summary')).toHaveTextContent(
+      'staging moves from 1a2b3c4 to 4c5d6e7, by a commit to its config repository',
+    );
+    expect(screen.getByTestId('promotion-diff')).toHaveTextContent(
+      "+ tag: '4c5d6e7'",
+    );
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Promote 4c5d6e7' }),
+    );
+    expect(await screen.findByTestId('promotion-result')).toHaveTextContent(
+      'Committed abcdef1: staging now says 4c5d6e7',
+    );
+    expect(bodies).toEqual([
+      { from: 'dev', to: 'staging', dryRun: true },
+      {
+        from: 'dev',
+        to: 'staging',
+        idempotencyKey: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    ]);
+    expect(refresh).toHaveBeenCalled();
+  });
+
+  it('names the gate that refuses, and offers no confirmation', async () => {
+    server.use(
+      http.post(`${BASE}/entities/component/default/service-b/promotions`, () =>
+        HttpResponse.json(
+          {
+            error: {
+              name: 'ConflictError',
+              message: 'Gate "source healthy" refused: dev is Degraded',
+            },
+            response: { statusCode: 409 },
+          },
+          { status: 409 },
+        ),
+      ),
+    );
+    await render('component:default/service-b');
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    expect(await screen.findByTestId('promotion-error')).toHaveTextContent(
+      'Gate "source healthy" refused: dev is Degraded',
+    );
+    // The opener is hidden behind the dialog; the dialog's own button stays disabled.
+    expect(screen.getByRole('button', { name: 'Promote' })).toBeDisabled();
+  });
+});
