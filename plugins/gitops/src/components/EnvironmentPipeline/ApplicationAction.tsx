@@ -1,5 +1,4 @@
 import { useApi } from '@backstage/core-plugin-api';
-import { usePermission } from '@backstage/plugin-permission-react';
 import {
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
@@ -10,11 +9,11 @@ import DialogActions from '@material-ui/core/DialogActions';
 import DialogContent from '@material-ui/core/DialogContent';
 import DialogContentText from '@material-ui/core/DialogContentText';
 import DialogTitle from '@material-ui/core/DialogTitle';
-import Tooltip from '@material-ui/core/Tooltip';
 import Alert from '@material-ui/lab/Alert';
 import { useState } from 'react';
 import { gitopsApiRef } from '../../api';
 import { useStatusRefresh } from '../DeploymentsContent/StatusRefreshContext';
+import { backendMessage, PermittedButton } from '../common/PermittedButton';
 
 const ACTIONS = {
   sync: {
@@ -51,10 +50,6 @@ export function ApplicationAction(props: {
   const spec = ACTIONS[action];
   const api = useApi(gitopsApiRef);
   const refresh = useStatusRefresh();
-  const { allowed, loading } = usePermission({
-    permission: spec.permission,
-    resourceRef: entityRef,
-  });
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string }>();
@@ -76,40 +71,26 @@ export function ApplicationAction(props: {
       });
       refresh();
     } catch (error) {
-      // The backend's message (ResponseError carries it in its body) names the problem.
-      const body = (error as { body?: { error?: { message?: string } } }).body;
-      setOutcome({
-        ok: false,
-        text: body?.error?.message ?? (error as Error).message,
-      });
+      setOutcome({ ok: false, text: backendMessage(error) });
     } finally {
       setBusy(false);
       setOpen(false);
     }
   };
 
-  const button = (
-    <Button
-      size="small"
-      variant="outlined"
-      disabled={!allowed || loading || busy}
-      onClick={() => setOpen(true)}
-    >
-      {spec.label}
-    </Button>
-  );
   return (
     <>
-      {allowed || loading ? (
-        button
-      ) : (
-        <Tooltip
-          title={`You may not ${action} ${entityRef} (${spec.permission.name})`}
-        >
-          {/* A disabled button gets no hover events: the span carries the tooltip. */}
-          <span>{button}</span>
-        </Tooltip>
-      )}
+      <PermittedButton
+        size="small"
+        variant="outlined"
+        permission={spec.permission}
+        entityRef={entityRef}
+        verb={action}
+        disabled={busy}
+        onClick={() => setOpen(true)}
+      >
+        {spec.label}
+      </PermittedButton>
       <Dialog open={open} onClose={() => setOpen(false)}>
         <DialogTitle>
           {spec.label} {application} ({environment})

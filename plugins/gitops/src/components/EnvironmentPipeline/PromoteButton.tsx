@@ -1,5 +1,4 @@
 import { useApi } from '@backstage/core-plugin-api';
-import { usePermission } from '@backstage/plugin-permission-react';
 import {
   gitopsPromotionCreatePermission,
   PromotionResult,
@@ -10,18 +9,12 @@ import DialogActions from '@material-ui/core/DialogActions';
 import DialogContent from '@material-ui/core/DialogContent';
 import DialogTitle from '@material-ui/core/DialogTitle';
 import LinearProgress from '@material-ui/core/LinearProgress';
-import Tooltip from '@material-ui/core/Tooltip';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import { useState } from 'react';
 import { gitopsApiRef } from '../../api';
 import { useStatusRefresh } from '../DeploymentsContent/StatusRefreshContext';
-
-function messageOf(error: unknown): string {
-  // The backend's message (ResponseError carries it in its body) names the gate or problem.
-  const body = (error as { body?: { error?: { message?: string } } }).body;
-  return body?.error?.message ?? (error as Error).message;
-}
+import { backendMessage, PermittedButton } from '../common/PermittedButton';
 
 /**
  * Promote `from` into `to`: a preview first (what moves, the values-file diff, or the
@@ -35,10 +28,6 @@ export function PromoteButton(props: {
   const { entityRef, from, to } = props;
   const api = useApi(gitopsApiRef);
   const refresh = useStatusRefresh();
-  const { allowed, loading } = usePermission({
-    permission: gitopsPromotionCreatePermission,
-    resourceRef: entityRef,
-  });
   const [open, setOpen] = useState(false);
   const [key, setKey] = useState('');
   const [preview, setPreview] = useState<PromotionResult>();
@@ -56,7 +45,7 @@ export function PromoteButton(props: {
     try {
       setPreview(await api.promote(entityRef, { from, to, dryRun: true }));
     } catch (e) {
-      setError(messageOf(e));
+      setError(backendMessage(e));
     } finally {
       setBusy(false);
     }
@@ -70,34 +59,25 @@ export function PromoteButton(props: {
       );
       refresh();
     } catch (e) {
-      setError(messageOf(e));
+      setError(backendMessage(e));
     } finally {
       setBusy(false);
     }
   };
 
-  const button = (
-    <Button
-      size="small"
-      color="primary"
-      variant="contained"
-      disabled={!allowed || loading}
-      onClick={start}
-    >
-      Promote
-    </Button>
-  );
   return (
     <>
-      {allowed || loading ? (
-        button
-      ) : (
-        <Tooltip
-          title={`You may not promote ${entityRef} (${gitopsPromotionCreatePermission.name})`}
-        >
-          <span>{button}</span>
-        </Tooltip>
-      )}
+      <PermittedButton
+        size="small"
+        color="primary"
+        variant="contained"
+        permission={gitopsPromotionCreatePermission}
+        entityRef={entityRef}
+        verb="promote"
+        onClick={start}
+      >
+        Promote
+      </PermittedButton>
       <Dialog
         open={open}
         onClose={() => setOpen(false)}
