@@ -214,4 +214,11 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
       .getByText('4c5d6e7', { exact: true })
       .waitFor({ timeout: 3000 });
   });
+  // The promotion is in staging's history, from the audit trail.
+  await page.getByRole('tab', { name: 'staging' }).click();
+  await page
+    .getByRole('table', { name: 'promotions into staging' })
+    .getByTestId('promotion-row')
+    .getByText(/1a2b3c4 → 4c5d6e7 \(from dev\)/)
+    .waitFor();
 });

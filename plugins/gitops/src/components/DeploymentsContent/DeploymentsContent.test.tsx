@@ -33,6 +33,9 @@ beforeEach(() =>
     http.get(`${BASE}/entities/component/default/service-a/status`, () =>
       HttpResponse.json(entityStatus),
     ),
+    http.get(`${BASE}/entities/component/default/service-a/promotions`, () =>
+      HttpResponse.json({ items: [] }),
+    ),
     http.get(
       `${BASE}/entities/component/default/service-a/environments/:env/revisions/:rev`,
       () => HttpResponse.json({}),

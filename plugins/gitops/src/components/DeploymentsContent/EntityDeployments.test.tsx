@@ -22,9 +22,12 @@ jest.setTimeout(20_000);
 
 const STATUS = `${BASE}/entities/component/default/service-a/status`;
 
-function answer(status: EntityDeploymentStatus) {
+function answer(status: EntityDeploymentStatus, promotions: object[] = []) {
   server.use(
     http.get(STATUS, () => HttpResponse.json(status)),
+    http.get(`${BASE}/entities/component/default/service-a/promotions`, () =>
+      HttpResponse.json({ items: promotions }),
+    ),
     http.get(
       `${BASE}/entities/component/default/service-a/environments/:env/revisions/:rev`,
       () =>
@@ -221,5 +224,36 @@ describe('EntityDeployments', () => {
         .getAllByTestId('history-row')
         .map(r => r.firstChild?.textContent),
     ).toEqual(['1', '0']);
+  });
+
+  it('lists the promotions into the selected environment', async () => {
+    answer(entityStatus, [
+      {
+        id: 'p1',
+        entityRef: 'component:default/service-a',
+        from: 'dev',
+        to: 'staging',
+        version: '4c5d6e7',
+        previousVersion: '1a2b3c4',
+        method: 'commit',
+        status: 'committed',
+        commit: 'f'.repeat(40),
+        actor: 'user:default/guest',
+        createdAt: '2026-11-22T10:00:00Z',
+        updatedAt: '2026-11-22T10:00:00Z',
+      },
+    ]);
+    await render();
+    await userEvent.click(await screen.findByRole('tab', { name: 'staging' }));
+    const table = await screen.findByRole('table', {
+      name: 'promotions into staging',
+    });
+    expect(within(table).getByTestId('promotion-row')).toHaveTextContent(
+      'user:default/guest1a2b3c4 → 4c5d6e7 (from dev)committed · fffffff',
+    );
+    await userEvent.click(screen.getByRole('tab', { name: 'dev' }));
+    expect(
+      screen.queryByRole('table', { name: /promotions into/ }),
+    ).not.toBeInTheDocument();
   });
 });

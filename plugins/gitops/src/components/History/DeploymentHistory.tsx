@@ -10,6 +10,7 @@ import TableRow from '@material-ui/core/TableRow';
 import Tabs from '@material-ui/core/Tabs';
 import { useState } from 'react';
 import { RelativeTime } from '../common/RelativeTime';
+import { PromotionHistory } from './PromotionHistory';
 import { Revision } from '../common/Revision';
 import { ApplicationAction } from '../EnvironmentPipeline/ApplicationAction';
 
@@ -104,6 +105,11 @@ export function DeploymentHistory(props: { status: EntityDeploymentStatus }) {
         rowsPerPage={PAGE_SIZE}
         rowsPerPageOptions={[PAGE_SIZE]}
         onPageChange={(_, p) => setPage(p)}
+      />
+      <PromotionHistory
+        entityRef={status.entityRef}
+        environment={env.environment}
+        version={status}
       />
     </InfoCard>
   );
