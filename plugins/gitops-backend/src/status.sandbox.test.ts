@@ -474,6 +474,16 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
       ]);
       expect(staging.stdout).toContain("tag: 'c0ffee2'");
       expect(staging.stdout).toContain('# Bumped by CI');
+      // The commit changes exactly one line of one file.
+      const numstat = await exec('git', [
+        '-C',
+        path.join(sandboxDir, 'repos', 'service-b-config.git'),
+        'show',
+        '--numstat',
+        '--format=',
+        first.body.commit,
+      ]);
+      expect(numstat.stdout.trim()).toBe('1\t1\tchart/values-staging.yaml');
 
       const again = await promote({
         from: 'dev',
@@ -497,14 +507,61 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
         log.stdout.split('\n').filter(l => l.startsWith('Promote service-b')),
       ).toHaveLength(1);
 
-      const listed = await request(server).get(
-        '/api/gitops/entities/component/default/service-b/promotions',
-      );
-      expect(listed.body.items[0]).toMatchObject({
+      // Staging syncs automatically; once it runs the version, the record says deployed.
+      const deployed = await eventually(async () => {
+        const listed = await request(server).get(
+          '/api/gitops/entities/component/default/service-b/promotions',
+        );
+        return listed.body.items[0]?.status === 'deployed'
+          ? listed.body.items[0]
+          : undefined;
+      }, 'the promotion to be deployed');
+      expect(deployed).toMatchObject({
         id: first.body.id,
-        actor: expect.any(String),
         to: 'staging',
+        version: 'c0ffee2',
       });
+      // Let staging's canary finish, so later cases start from a settled staging.
+      await eventually(async () => {
+        const staging = (await status('service-b')).environments.find(
+          e => e.environment === 'staging',
+        )!;
+        return staging.live.health.status === 'Healthy' ? true : undefined;
+      }, 'staging to be Healthy');
+    });
+
+    it('refuses a version that is not a valid OCI tag, and writes nothing', async () => {
+      await pushChange(
+        sandbox,
+        'service-a-config',
+        {
+          'chart/values-dev.yaml': old =>
+            old!.replace(/tag: .*/, 'tag: "v1: {x}"'),
+        },
+        'a broken tag in dev',
+      );
+      const before = await exec('git', [
+        '-C',
+        path.join(sandboxDir, 'repos', 'service-a-config.git'),
+        'rev-parse',
+        'main',
+      ]);
+      const res = await eventually(async () => {
+        const r = await request(server)
+          .post('/api/gitops/entities/component/default/service-a/promotions')
+          .send({ from: 'dev', to: 'staging' });
+        return r.status === 400 ? r : undefined;
+      }, 'the broken tag to be refused');
+      expect(res.body.error.message).toContain(
+        `dev's image version "v1: {x}" in chart/values-dev.yaml is not a valid OCI tag`,
+      );
+      const after = await exec('git', [
+        '-C',
+        path.join(sandboxDir, 'repos', 'service-a-config.git'),
+        'rev-parse',
+        'main',
+      ]);
+      expect(after.stdout).toBe(before.stdout);
     });
 
     it('refuses a skipped step, an unknown environment and a source that is not synced, naming why', async () => {

@@ -14,6 +14,10 @@ import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusSer
 
 const TABLE = 'gitops_promotions';
 
+/** OCI tag and digest grammars: anything else must not reach a values file. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+
 export interface PromotionRequest {
   entity: Entity;
   from: string;
@@ -155,6 +159,20 @@ export class PromotionService {
         })`,
       );
     }
+    const image = source!.desired.image;
+    if (
+      image.digest ? !DIGEST.test(image.digest) : !TAG.test(image.tag ?? '')
+    ) {
+      throw new InputError(
+        `${from}'s image version ${JSON.stringify(version)} in ${
+          source!.desired.valuesFile
+        } is not a valid ${
+          image.digest
+            ? 'OCI digest'
+            : 'OCI tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})'
+        }; fix it there before promoting`,
+      );
+    }
     this.checkGates(source!);
     const desired = target!.desired;
     if (!desired?.valuesFile) {
@@ -166,7 +184,6 @@ export class PromotionService {
     }
 
     const keys = config.imageKeys;
-    const image = source!.desired.image;
     const values: Record<string, string> = image.digest
       ? { [keys.digest]: image.digest }
       : { [keys.tag]: image.tag! };
