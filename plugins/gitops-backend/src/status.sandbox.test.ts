@@ -523,10 +523,10 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
       });
       // Let staging's canary finish, so later cases start from a settled staging.
       await eventually(async () => {
-        const staging = (await status('service-b')).environments.find(
+        const lane = (await status('service-b')).environments.find(
           e => e.environment === 'staging',
         )!;
-        return staging.live.health.status === 'Healthy' ? true : undefined;
+        return lane.live.health.status === 'Healthy' ? true : undefined;
       }, 'staging to be Healthy');
     });
 
