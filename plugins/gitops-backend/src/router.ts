@@ -112,6 +112,26 @@ export async function createRouter(
     return entity;
   }
 
+  /** Refuses (403) unless the caller holds `permission` on the entity. */
+  async function authorizeOn(
+    req: express.Request,
+    entityRef: string,
+    permission: ResourcePermission<'catalog-entity'>,
+    verb: string,
+  ) {
+    const credentials = await httpAuth.credentials(req);
+    const [decision] = await permissions.authorize(
+      [{ permission, resourceRef: entityRef }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(
+        `You may not ${verb} ${entityRef} (permission ${permission.name})`,
+      );
+    }
+    return credentials;
+  }
+
   // What the plugin runs with; names only, never URLs with credentials or tokens.
   router.get('/health', (_req, res) => {
     res.json({
@@ -158,16 +178,7 @@ export async function createRouter(
         const { environment } = parse(environmentParams, req.params);
         const entity = await entityOf(req);
         const entityRef = stringifyEntityRef(entity);
-        const credentials = await httpAuth.credentials(req);
-        const [decision] = await permissions.authorize(
-          [{ permission, resourceRef: entityRef }],
-          { credentials },
-        );
-        if (decision.result !== AuthorizeResult.ALLOW) {
-          throw new NotAllowedError(
-            `You may not ${name} ${entityRef} (permission ${permission.name})`,
-          );
-        }
+        await authorizeOn(req, entityRef, permission, name);
         const located = await status.locate(entity, environment);
         const event = await auditor.createEvent({
           eventId: `application-${name}`,
@@ -246,21 +257,12 @@ export async function createRouter(
       );
       const entity = await entityOf(req);
       const entityRef = stringifyEntityRef(entity);
-      const credentials = await httpAuth.credentials(req);
-      const [decision] = await permissions.authorize(
-        [
-          {
-            permission: gitopsPromotionCreatePermission,
-            resourceRef: entityRef,
-          },
-        ],
-        { credentials },
+      const credentials = await authorizeOn(
+        req,
+        entityRef,
+        gitopsPromotionCreatePermission,
+        'promote',
       );
-      if (decision.result !== AuthorizeResult.ALLOW) {
-        throw new NotAllowedError(
-          `You may not promote ${entityRef} (permission ${gitopsPromotionCreatePermission.name})`,
-        );
-      }
       const principal = credentials.principal as {
         userEntityRef?: string;
         subject?: string;
