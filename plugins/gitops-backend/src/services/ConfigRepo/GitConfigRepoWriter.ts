@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import git from 'isomorphic-git';
 import { setYamlValues } from '@gitops-backstage/plugin-gitops-common';
 import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
 import { GitCredentialsResolver } from './gitCredentials';
-import { gitHttpClient } from './gitHttp';
+import { PushRejectedError, withShallowClone } from './shallowClone';
 
 export interface ValuesCommit {
   repoURL: string;
@@ -48,86 +47,51 @@ export class GitConfigRepoWriter {
       try {
         return await this.attempt(change);
       } catch (error) {
-        const rejected =
-          (error as { code?: string }).code === 'PushRejectedError';
-        if (!rejected || attempt >= ATTEMPTS)
-          throw toSourceError(error, change.repoURL);
+        // Someone pushed first: start again from the new head, a few times.
+        if (!(error instanceof PushRejectedError) || attempt >= ATTEMPTS)
+          throw error;
       }
     }
   }
 
-  private async attempt(change: ValuesCommit): Promise<ValuesCommitResult> {
-    const dir = await fs.promises.mkdtemp(
-      path.join(os.tmpdir(), 'gitops-write-'),
-    );
-    try {
-      const auth = await this.credentials.forUrl(change.repoURL);
-      const common = {
-        fs,
-        http: gitHttpClient(this.timeoutMs),
-        dir,
-        onAuth: () => auth ?? { cancel: true },
-      };
-      await git.clone({
-        ...common,
-        url: change.repoURL,
+  private attempt(change: ValuesCommit): Promise<ValuesCommitResult> {
+    return withShallowClone(
+      {
+        credentials: this.credentials,
+        timeoutMs: this.timeoutMs,
+        repoURL: change.repoURL,
         ref: change.ref,
-        singleBranch: true,
-        depth: 1,
-      });
-      const file = path.join(dir, change.file);
-      const before = await fs.promises.readFile(file, 'utf8').catch(() => {
-        throw new GitopsSourceError(
-          'not-found',
-          `${change.file} is not in ${change.repoURL} at ${change.ref}`,
+        checkout: true,
+      },
+      async ({ dir, git: remote }) => {
+        const file = path.join(dir, change.file);
+        const before = await fs.promises.readFile(file, 'utf8').catch(() => {
+          throw new GitopsSourceError(
+            'not-found',
+            `${change.file} is not in ${change.repoURL} at ${change.ref}`,
+          );
+        });
+        const after = setYamlValues(before, change.values);
+        const diff = createTwoFilesPatch(
+          `a/${change.file}`,
+          `b/${change.file}`,
+          before,
+          after,
         );
-      });
-      const after = setYamlValues(before, change.values);
-      const diff = createTwoFilesPatch(
-        `a/${change.file}`,
-        `b/${change.file}`,
-        before,
-        after,
-      );
-      if (after === before) return { diff: '', unchanged: true };
-      if (change.dryRun) return { diff, unchanged: false };
+        if (after === before) return { diff: '', unchanged: true };
+        if (change.dryRun) return { diff, unchanged: false };
 
-      await fs.promises.writeFile(file, after);
-      await git.add({ fs, dir, filepath: change.file });
-      const commit = await git.commit({
-        fs,
-        dir,
-        message: change.message,
-        author: change.author,
-      });
-      await git.push({ ...common, ref: change.ref, remote: 'origin' });
-      return { diff, commit, unchanged: false };
-    } finally {
-      await fs.promises.rm(dir, { recursive: true, force: true });
-    }
-  }
-}
-
-function toSourceError(error: unknown, repoURL: string) {
-  if (error instanceof GitopsSourceError) return error;
-  const e = error as { code?: string; data?: { statusCode?: number } };
-  const where = `config repository ${repoURL}`;
-  if (e.code === 'PushRejectedError') {
-    return new GitopsSourceError(
-      'upstream-error',
-      `${where} kept moving: the push was rejected ${ATTEMPTS} times`,
+        await fs.promises.writeFile(file, after);
+        await git.add({ fs, dir, filepath: change.file });
+        const commit = await git.commit({
+          fs,
+          dir,
+          message: change.message,
+          author: change.author,
+        });
+        await git.push({ ...remote, ref: change.ref, remote: 'origin' });
+        return { diff, commit, unchanged: false };
+      },
     );
   }
-  if (e.data?.statusCode === 401 || e.code === 'UserCanceledError') {
-    return new GitopsSourceError(
-      'unauthorized',
-      `${where} refused the credentials`,
-    );
-  }
-  if (e.data?.statusCode === 403)
-    return new GitopsSourceError('forbidden', `${where} denied the push (403)`);
-  return new GitopsSourceError(
-    'unreachable',
-    `${where}: ${(error as Error).message}`,
-  );
 }
