@@ -87,6 +87,28 @@ export interface Config {
        * `pull-request`. Default: commit, and pull request for the last environment.
        */
       methods?: { [environment: string]: 'commit' | 'pull-request' };
+      /** Whether promotions may skip environments (forward only). Default false. */
+      allowSkip?: boolean;
+      /**
+       * Minutes a source environment must have run its version before it is
+       * promoted further, e.g. `{ staging: 60 }`.
+       */
+      soakMinutes?: { [environment: string]: number };
+      /** Times when promotions into the environments listed (all when none) are refused. */
+      freezeWindows?: Array<{
+        environments?: string[];
+        /** ISO 8601 date-time with offset. */
+        start: string;
+        end: string;
+        reason?: string;
+      }>;
+    };
+    helm?: {
+      /**
+       * The helm binary: with it, a promotion preview also shows the diff of the
+       * manifests `helm template` renders. Default: no rendered diff.
+       */
+      command?: string;
     };
     git?: {
       /**

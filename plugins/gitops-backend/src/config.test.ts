@@ -46,7 +46,8 @@ describe('readGitopsConfig', () => {
       new ConfigReader({ gitops: { environments: ['test', 'live'] } }),
     );
     expect(config).toEqual({
-      promotionMethods: {},
+      promotionPolicy: {},
+      helmCommand: undefined,
       instances: [],
       clusters: [],
       environments: ['test', 'live'],

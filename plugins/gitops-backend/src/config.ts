@@ -1,5 +1,10 @@
 import { Config } from '@backstage/config';
 import { DEFAULT_ENVIRONMENTS } from '@gitops-backstage/plugin-gitops-common';
+import {
+  describeIssues,
+  PromotionPolicy,
+  promotionPolicySchema,
+} from './services/Promotion/policy';
 
 /** How the backend reaches one Argo CD instance. Holds secrets: never send it out. */
 export interface ArgoCdInstanceConfig {
@@ -31,8 +36,10 @@ export interface GitopsConfig {
   cacheSeconds: number;
   timeoutSeconds: number;
   imageKeys: { repository: string; tag: string; digest: string };
-  /** How promotions reach each environment; unset: commit, pull request for the last. */
-  promotionMethods: Record<string, 'commit' | 'pull-request'>;
+  /** Promotion policy (methods, skipping, soak time, freeze windows); entities may override. */
+  promotionPolicy: PromotionPolicy;
+  /** The helm binary for rendered-manifest previews; none: previews show the values diff only. */
+  helmCommand?: string;
 }
 
 function positiveNumber(config: Config, key: string, fallback: number): number {
@@ -158,19 +165,20 @@ export function readGitopsConfig(config: Config): GitopsConfig {
         cluster.getOptionalString('applicationNamespace') ?? 'argocd',
     };
   });
-  const methodsConfig = config.getOptionalConfig('gitops.promotion.methods');
-  const promotionMethods: GitopsConfig['promotionMethods'] = {};
-  for (const env of methodsConfig?.keys() ?? []) {
-    const method = methodsConfig!.getString(env);
-    if (method !== 'commit' && method !== 'pull-request') {
-      throw new Error(
-        `gitops.promotion.methods.${env} must be commit or pull-request, got "${method}"`,
-      );
-    }
-    promotionMethods[env] = method;
+  const policy = promotionPolicySchema.safeParse(
+    config.getOptional('gitops.promotion') ?? {},
+  );
+  if (!policy.success) {
+    throw new Error(
+      `Invalid promotion policy: ${describeIssues(
+        policy.error,
+        'gitops.promotion',
+      )}`,
+    );
   }
   return {
-    promotionMethods,
+    promotionPolicy: policy.data,
+    helmCommand: config.getOptionalString('gitops.helm.command'),
     instances,
     clusters,
     environments,

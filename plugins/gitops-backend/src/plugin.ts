@@ -4,6 +4,8 @@ import {
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import {
+  ConfigRepoWriter,
+  gitopsConfigRepoWritersExtensionPoint,
   GitopsLiveStateSource,
   gitopsLiveStateSourcesExtensionPoint,
 } from '@gitops-backstage/plugin-gitops-node';
@@ -19,6 +21,10 @@ import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
 import { UpstreamCache } from './services/UpstreamCache';
 import { GitConfigRepoWriter } from './services/ConfigRepo/GitConfigRepoWriter';
 import { PromotionService } from './services/Promotion/PromotionService';
+import { ManifestPreview } from './services/Promotion/ManifestPreview';
+import { ownerReviewers } from './services/Promotion/reviewers';
+import { GithubConfigRepoWriter } from './services/ConfigRepo/GithubConfigRepoWriter';
+import { GitlabConfigRepoWriter } from './services/ConfigRepo/GitlabConfigRepoWriter';
 import { KubernetesApplicationSource } from './services/KubernetesSource/KubernetesApplicationSource';
 
 /**
@@ -43,8 +49,16 @@ export const gitopsPlugin = createBackendPlugin({
       },
     });
 
+    const addedWriters: ConfigRepoWriter[] = [];
+    env.registerExtensionPoint(gitopsConfigRepoWritersExtensionPoint, {
+      addConfigRepoWriter(...writers) {
+        addedWriters.push(...writers);
+      },
+    });
+
     env.registerInit({
       deps: {
+        auth: coreServices.auth,
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         httpRouter: coreServices.httpRouter,
@@ -57,6 +71,7 @@ export const gitopsPlugin = createBackendPlugin({
         database: coreServices.database,
       },
       async init({
+        auth,
         config,
         logger,
         httpRouter,
@@ -89,14 +104,13 @@ export const gitopsPlugin = createBackendPlugin({
           );
         }
         const upstream = new UpstreamCache(cache);
+        const credentials = new GitCredentialsResolver(config);
+        const reader = new GitConfigRepoReader(credentials, timeoutMs);
         const status = new DeploymentStatusService({
           sources: () => [...sources.values()],
           cache: upstream,
           desired: new DesiredStateReader(
-            new GitConfigRepoReader(
-              new GitCredentialsResolver(config),
-              timeoutMs,
-            ),
+            reader,
             upstream,
             gitopsConfig.imageKeys,
             gitopsConfig.cacheSeconds * 1000,
@@ -116,12 +130,36 @@ export const gitopsPlugin = createBackendPlugin({
         const promotions = new PromotionService({
           db,
           status,
-          writer: new GitConfigRepoWriter(
-            new GitCredentialsResolver(config),
-            timeoutMs,
-          ),
+          // Modules' writers first; plain Git over smart HTTP takes any repository.
+          writers: [
+            ...addedWriters,
+            GithubConfigRepoWriter.fromConfig(config, { timeoutMs }),
+            GitlabConfigRepoWriter.fromConfig(config, { timeoutMs }),
+            new GitConfigRepoWriter(credentials, timeoutMs),
+          ],
+          reader,
           config: gitopsConfig,
+          reviewers: async entity =>
+            ownerReviewers(
+              catalog,
+              await auth.getOwnServiceCredentials(),
+              entity,
+            ),
+          ...(gitopsConfig.helmCommand && {
+            preview: new ManifestPreview({
+              helmCommand: gitopsConfig.helmCommand,
+              credentials,
+              timeoutMs,
+            }),
+          }),
+          logger,
         });
+        // Promotions a previous run left half-way are settled from Git.
+        promotions
+          .settleInterrupted()
+          .catch(error =>
+            logger.warn(`Could not settle interrupted promotions: ${error}`),
+          );
         httpRouter.use(
           await createRouter({
             promotions,

@@ -26,6 +26,7 @@ import {
 import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
 import { UpstreamStatusError } from './services/ArgoCdApiSource/ArgoCdApiSource';
 import { PromotionService } from './services/Promotion/PromotionService';
+import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
 import Router from 'express-promise-router';
@@ -132,6 +133,15 @@ export async function createRouter(
     return credentials;
   }
 
+  /** The user a write is recorded for. */
+  function actorOf(credentials: Awaited<ReturnType<typeof authorizeOn>>) {
+    const principal = credentials.principal as {
+      userEntityRef?: string;
+      subject?: string;
+    };
+    return principal.userEntityRef ?? principal.subject ?? 'unknown';
+  }
+
   // What the plugin runs with; names only, never URLs with credentials or tokens.
   router.get('/health', (_req, res) => {
     res.json({
@@ -170,7 +180,8 @@ export async function createRouter(
     run: (
       located: Awaited<ReturnType<DeploymentStatusService['locate']>>,
       body: unknown,
-    ) => Promise<unknown>,
+      context: { entity: Entity; actor: string },
+    ) => Promise<{ application?: unknown; promotion?: PromotionResult }>,
   ) =>
     router.post(
       `/entities/:kind/:namespace/:name/environments/:environment/${name}`,
@@ -178,7 +189,9 @@ export async function createRouter(
         const { environment } = parse(environmentParams, req.params);
         const entity = await entityOf(req);
         const entityRef = stringifyEntityRef(entity);
-        await authorizeOn(req, entityRef, permission, name);
+        const actor = actorOf(
+          await authorizeOn(req, entityRef, permission, name),
+        );
         const located = await status.locate(entity, environment);
         const event = await auditor.createEvent({
           eventId: `application-${name}`,
@@ -192,13 +205,25 @@ export async function createRouter(
           },
         });
         try {
-          const application = await run(located, req.body);
+          const done = await run(located, req.body, { entity, actor });
           await status.forget(entity);
-          await event.success();
+          await event.success({
+            meta: done.promotion && {
+              promotion: done.promotion.id,
+              version: done.promotion.version,
+              commit: done.promotion.commit ?? null,
+            },
+          });
           res.json({
             application: located.application,
             instance: located.source.id,
-            result: summary(application),
+            result: done.application
+              ? summary(done.application)
+              : {
+                  syncStatus: located.env.live.syncStatus,
+                  health: located.env.live.health.status,
+                },
+            ...(done.promotion && { promotion: done.promotion }),
           });
         } catch (error) {
           await event.fail({ error: error as Error });
@@ -207,32 +232,52 @@ export async function createRouter(
       },
     );
 
-  action('sync', gitopsApplicationSyncPermission, ({ source, application }) => {
-    if (!source.syncApplication)
-      throw new InputError(`Instance "${source.id}" cannot sync Applications`);
-    return source.syncApplication(application);
-  });
+  action(
+    'sync',
+    gitopsApplicationSyncPermission,
+    async ({ source, application }) => {
+      if (!source.syncApplication)
+        throw new InputError(
+          `Instance "${source.id}" cannot sync Applications`,
+        );
+      return { application: await source.syncApplication(application) };
+    },
+  );
   action(
     'refresh',
     gitopsApplicationSyncPermission,
-    ({ source, application }) => {
+    async ({ source, application }) => {
       if (!source.refreshApplication)
         throw new InputError(
           `Instance "${source.id}" cannot refresh Applications`,
         );
-      return source.refreshApplication(application);
+      return { application: await source.refreshApplication(application) };
     },
   );
   action(
     'rollback',
     gitopsApplicationRollbackPermission,
-    ({ source, application }, body) => {
+    async ({ env, source, application }, body, { entity, actor }) => {
       const { id } = parse(z.object({ id: z.number().int().min(0) }), body);
+      // Argo CD refuses an API rollback under automated sync, which would undo it
+      // anyway: write the earlier version back to Git instead.
+      if (env.live.automatedSync) {
+        return {
+          promotion: await promotions.rollback({
+            entity,
+            environment: env.environment,
+            historyId: id,
+            actor,
+          }),
+        };
+      }
       if (!source.rollbackApplication)
         throw new InputError(
           `Instance "${source.id}" cannot roll back Applications`,
         );
-      return source.rollbackApplication(application, id);
+      return {
+        application: await source.rollbackApplication(application, id),
+      };
     },
   );
 
@@ -263,11 +308,7 @@ export async function createRouter(
         gitopsPromotionCreatePermission,
         'promote',
       );
-      const principal = credentials.principal as {
-        userEntityRef?: string;
-        subject?: string;
-      };
-      const actor = principal.userEntityRef ?? principal.subject ?? 'unknown';
+      const actor = actorOf(credentials);
       const event = await auditor.createEvent({
         eventId: 'promotion',
         severityLevel: 'medium',

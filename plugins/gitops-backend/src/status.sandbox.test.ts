@@ -1,5 +1,4 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
   EntityDeploymentStatus,
@@ -13,47 +12,20 @@ import {
   startTestSandbox,
   eventually,
 } from '@gitops-backstage/gitops-sandbox';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
-import { parse } from 'yaml';
 import { gitopsPlugin } from './plugin';
+import {
+  component,
+  sandboxBackendConfig,
+  specErrors,
+  tagInGit,
+} from './__testUtils__/sandboxBackend';
 
-const exec = promisify(execFile);
-
-// Every answer is checked against the plugin's own OpenAPI spec.
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(
-  parse(readFileSync(path.resolve(__dirname, 'schema/openapi.yaml'), 'utf8')),
-  'openapi',
-);
-function specErrors(schema: string, body: unknown) {
-  const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`)!;
-  return validate(body) ? [] : validate.errors;
-}
 jest.setTimeout(60_000);
-
-function component(name: string, annotations: Record<string, string>): Entity {
-  return {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Component',
-    metadata: { name, namespace: 'default', annotations },
-    spec: {
-      type: 'service',
-      owner: 'team-checkout',
-      lifecycle: 'production',
-      system: 'checkout',
-    },
-  };
-}
 
 const entities = [
   component('service-a', {
@@ -74,50 +46,12 @@ const entities = [
   component('not-annotated', {}),
 ];
 
-/** Reads a values file's tag straight from the sandbox's bare repository. */
-async function tagInGit(sandboxDir: string, repo: string, file: string) {
-  const { stdout } = await exec('git', [
-    '-C',
-    path.join(sandboxDir, 'repos', `${repo}.git`),
-    'show',
-    `main:${file}`,
-  ]);
-  return parse(stdout).image.tag;
-}
-
 describe('deployment status against the sandbox (two Argo CD instances, real Git)', () => {
   let sandbox: Sandbox;
   let sandboxDir: string;
   let server: any;
 
-  /** The plugin's config for the sandbox: a token for main, a user for prod. */
-  const backendConfig = () => {
-    const gitHost = new URL(sandbox.gitUrl).host;
-    return {
-      argocd: {
-        appLocatorMethods: [
-          {
-            type: 'config',
-            instances: sandbox.instances.map(i => ({
-              name: i.name,
-              url: i.url,
-              ...(i.name === 'prod'
-                ? { username: 'admin', password: 'sandbox' }
-                : { token: i.token }),
-            })),
-          },
-        ],
-      },
-      gitops: {
-        promotion: { methods: { prod: 'commit' } },
-        cacheSeconds: 0.2,
-        timeoutSeconds: 0.5,
-        git: {
-          credentials: [{ host: gitHost, password: sandbox.gitToken }],
-        },
-      },
-    };
-  };
+  const backendConfig = () => sandboxBackendConfig(sandbox);
 
   beforeAll(async () => {
     sandboxDir = await fs.mkdtemp(
@@ -365,11 +299,12 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
       }, 'prod to run v9.9.9');
     });
 
-    it('rolls prod back by history id, and refuses where automated sync is on', async () => {
+    it('rolls prod back through Argo CD by history id; under automated sync it goes through Git', async () => {
+      // dev syncs automatically: the rollback is a commit, here with nothing to change.
       const refused = await post('dev', 'rollback', { id: 0 });
       expect(refused.status).toBe(409);
-      expect(refused.body.error.message).toContain(
-        'rollback cannot be initiated when auto-sync is enabled',
+      expect(refused.body.error.message).toBe(
+        'dev already has 4c5d6e7 in chart/values-dev.yaml',
       );
       const bad = await post('prod', 'rollback', { id: 'first' });
       expect(bad.status).toBe(400);
@@ -401,203 +336,6 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
         expect(res.body.error.message).toContain('Argo CD instance "prod"');
       } finally {
         await sandbox.setInstanceFault('prod', undefined);
-      }
-    });
-  });
-
-  describe('promotion', () => {
-    const promote = (body: object) =>
-      request(server)
-        .post('/api/gitops/entities/component/default/service-b/promotions')
-        .send(body);
-
-    it('previews a promotion as the diff of the target values file', async () => {
-      // CI ships a new build to dev; it rolls out there first.
-      await pushChange(
-        sandbox,
-        'service-b-config',
-        { 'chart/values-dev.yaml': setTag('c0ffee2') },
-        'ci: c0ffee2',
-      );
-      await eventually(async () => {
-        const dev = (await status('service-b')).environments.find(
-          e => e.environment === 'dev',
-        )!;
-        return dev.live.images[0]?.endsWith(':c0ffee2') &&
-          dev.live.health.status === 'Healthy'
-          ? true
-          : undefined;
-      }, 'dev to run c0ffee2');
-
-      const preview = await promote({
-        from: 'dev',
-        to: 'staging',
-        dryRun: true,
-      });
-      expect(preview.status).toBe(200);
-      expect(preview.body).toMatchObject({
-        dryRun: true,
-        version: 'c0ffee2',
-        previousVersion: '9f8e7d6',
-      });
-      expect(preview.body.diff).toContain("+  tag: 'c0ffee2'");
-      // A preview writes nothing.
-      const listed = await request(server).get(
-        '/api/gitops/entities/component/default/service-b/promotions',
-      );
-      expect(listed.body.items).toEqual([]);
-    });
-
-    it("moves dev's version into staging's values file, keeping the rest of the file", async () => {
-      const key = 'promote-service-b-dev-staging-1';
-      const first = await promote({
-        from: 'dev',
-        to: 'staging',
-        idempotencyKey: key,
-      });
-      expect(first.status).toBe(201);
-      expect(first.body).toMatchObject({
-        status: 'committed',
-        method: 'commit',
-        version: 'c0ffee2',
-        previousVersion: '9f8e7d6',
-        commit: expect.stringMatching(/^[0-9a-f]{40}$/),
-      });
-      expect(specErrors('PromotionResult', first.body)).toEqual([]);
-      expect(first.body.diff).toContain("-  tag: '9f8e7d6'");
-      expect(first.body.diff).toContain("+  tag: 'c0ffee2'");
-      const staging = await exec('git', [
-        '-C',
-        path.join(sandboxDir, 'repos', 'service-b-config.git'),
-        'show',
-        'main:chart/values-staging.yaml',
-      ]);
-      expect(staging.stdout).toContain("tag: 'c0ffee2'");
-      expect(staging.stdout).toContain('# Bumped by CI');
-      // The commit changes exactly one line of one file.
-      const numstat = await exec('git', [
-        '-C',
-        path.join(sandboxDir, 'repos', 'service-b-config.git'),
-        'show',
-        '--numstat',
-        '--format=',
-        first.body.commit,
-      ]);
-      expect(numstat.stdout.trim()).toBe('1\t1\tchart/values-staging.yaml');
-
-      const again = await promote({
-        from: 'dev',
-        to: 'staging',
-        idempotencyKey: key,
-      });
-      expect(again.status).toBe(200);
-      expect(again.body).toMatchObject({
-        id: first.body.id,
-        replayed: true,
-        commit: first.body.commit,
-      });
-      const log = await exec('git', [
-        '-C',
-        path.join(sandboxDir, 'repos', 'service-b-config.git'),
-        'log',
-        '--format=%s',
-        '-3',
-      ]);
-      expect(
-        log.stdout.split('\n').filter(l => l.startsWith('Promote service-b')),
-      ).toHaveLength(1);
-
-      // Staging syncs automatically; once it runs the version, the record says deployed.
-      const deployed = await eventually(async () => {
-        const listed = await request(server).get(
-          '/api/gitops/entities/component/default/service-b/promotions',
-        );
-        return listed.body.items[0]?.status === 'deployed'
-          ? listed.body.items[0]
-          : undefined;
-      }, 'the promotion to be deployed');
-      expect(deployed).toMatchObject({
-        id: first.body.id,
-        to: 'staging',
-        version: 'c0ffee2',
-      });
-      // Let staging's canary finish, so later cases start from a settled staging.
-      await eventually(async () => {
-        const lane = (await status('service-b')).environments.find(
-          e => e.environment === 'staging',
-        )!;
-        return lane.live.health.status === 'Healthy' ? true : undefined;
-      }, 'staging to be Healthy');
-    });
-
-    it('refuses a version that is not a valid OCI tag, and writes nothing', async () => {
-      await pushChange(
-        sandbox,
-        'service-a-config',
-        {
-          'chart/values-dev.yaml': old =>
-            old!.replace(/tag: .*/, 'tag: "v1: {x}"'),
-        },
-        'a broken tag in dev',
-      );
-      const before = await exec('git', [
-        '-C',
-        path.join(sandboxDir, 'repos', 'service-a-config.git'),
-        'rev-parse',
-        'main',
-      ]);
-      const res = await eventually(async () => {
-        const r = await request(server)
-          .post('/api/gitops/entities/component/default/service-a/promotions')
-          .send({ from: 'dev', to: 'staging' });
-        return r.status === 400 ? r : undefined;
-      }, 'the broken tag to be refused');
-      expect(res.body.error.message).toContain(
-        `dev's image version "v1: {x}" in chart/values-dev.yaml is not a valid OCI tag`,
-      );
-      const after = await exec('git', [
-        '-C',
-        path.join(sandboxDir, 'repos', 'service-a-config.git'),
-        'rev-parse',
-        'main',
-      ]);
-      expect(after.stdout).toBe(before.stdout);
-    });
-
-    it('refuses a skipped step, an unknown environment and a source that is not synced, naming why', async () => {
-      const skip = await promote({ from: 'dev', to: 'prod' });
-      expect(skip.status).toBe(400);
-      expect(skip.body.error.message).toBe(
-        'Promotions go one step forward along dev → staging → prod: dev → prod is not one',
-      );
-      const unknown = await promote({ from: 'dev', to: 'qa' });
-      expect(unknown.status).toBe(400);
-      expect(unknown.body.error.message).toContain('has no environment "qa"');
-
-      await pushChange(
-        sandbox,
-        'service-b-config',
-        { 'chart/values-staging.yaml': setTag('deadbee') },
-        'staging moves on',
-      );
-      sandbox.setApplicationFaults('main', 'service-b-staging', {
-        syncFails: true,
-      });
-      try {
-        await eventually(async () => {
-          const res = await promote({
-            from: 'staging',
-            to: 'prod',
-            dryRun: true,
-          });
-          return res.status === 409 ? res : undefined;
-        }, 'staging to be out of sync').then(res => {
-          expect(res.body.error.message).toMatch(
-            /^Gate "source (synced|runs its config)" refused: staging/,
-          );
-        });
-      } finally {
-        sandbox.setApplicationFaults('main', 'service-b-staging', {});
       }
     });
   });

@@ -40,3 +40,13 @@ export const DEFAULT_ENVIRONMENTS: readonly string[] = [
  * @public
  */
 export const ENVIRONMENTS_ANNOTATION = 'gitops/environments';
+
+/**
+ * Entity annotation overriding the promotion policy of app-config for this entity, as
+ * YAML or JSON, e.g. `{ methods: { prod: commit }, soakMinutes: { staging: 60 } }`
+ * (keys: methods, allowSkip, soakMinutes, freezeWindows). Freeze windows add to the
+ * configured ones; an entity cannot lift an organisation's freeze.
+ *
+ * @public
+ */
+export const PROMOTION_POLICY_ANNOTATION = 'gitops/promotion-policy';

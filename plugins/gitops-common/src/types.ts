@@ -89,6 +89,11 @@ export interface LiveState {
   };
   /** The images of the running workloads (`status.summary.images`). */
   images: string[];
+  /**
+   * Argo CD syncs by itself when Git changes; it then refuses an API rollback, so a
+   * rollback is a commit.
+   */
+  automatedSync: boolean;
   /** The last deployment, newest first in `history`. */
   deployed?: DeploymentRecord;
   history: DeploymentRecord[];
@@ -106,6 +111,10 @@ export interface DesiredState {
   targetRevision: string;
   /** Path of the values file in the repository. */
   valuesFile?: string;
+  /** The repository of the values file when it is not the chart's (a `$ref/` file). */
+  valuesRepoURL?: string;
+  /** The chart in the repository, for rendering it: its path and Argo CD's `helm.valueFiles`. */
+  chart?: { path: string; valueFiles: string[]; releaseName?: string };
   image?: ImageReference;
   /** Why the desired state could not be read; live state is still shown. */
   error?: GitopsError;
@@ -202,6 +211,11 @@ export interface ApplicationActionResult {
     health: string;
     operation?: { phase: string; message?: string };
   };
+  /**
+   * A rollback under automated sync is a commit (Argo CD refuses an API rollback
+   * then): the earlier version written back, recorded like a promotion.
+   */
+  promotion?: PromotionResult;
 }
 
 /**
@@ -211,6 +225,8 @@ export interface ApplicationActionResult {
  */
 export interface PromotionRecord {
   id: string;
+  /** A rollback writes an environment's earlier version back into its own values file. */
+  kind: 'promotion' | 'rollback';
   entityRef: string;
   from: string;
   to: string;
@@ -229,6 +245,17 @@ export interface PromotionRecord {
 }
 
 /**
+ * One policy check a promotion must pass (source synced, soak time, freeze window...).
+ *
+ * @public
+ */
+export interface PromotionGate {
+  name: string;
+  passed: boolean;
+  message: string;
+}
+
+/**
  * What a promotion request answers.
  *
  * @public
@@ -236,6 +263,12 @@ export interface PromotionRecord {
 export interface PromotionResult extends PromotionRecord {
   /** The change of the target values file, also for a preview. */
   diff: string;
+  /** The change of the manifests `helm template` renders, when the backend has helm. */
+  renderedDiff?: string;
+  /** Why there is no rendered diff. */
+  renderedDiffNote?: string;
+  /** Every gate with its verdict; a preview answers them all, a refusal names the first that failed. */
+  gates: PromotionGate[];
   dryRun: boolean;
   /** True when this answers an earlier request with the same idempotency key. */
   replayed?: boolean;

@@ -165,3 +165,98 @@ export const gitopsLiveStateSourcesExtensionPoint =
   createExtensionPoint<GitopsLiveStateSourcesExtensionPoint>({
     id: 'gitops.live-state-sources',
   });
+
+/**
+ * A change to one values file of a config repository: `edit` turns the file's text at
+ * the branch head into the new text (the caller keeps comments and formatting). A
+ * writer re-reads and re-applies it when someone else wrote first.
+ *
+ * @public
+ */
+export interface ValuesFileChange {
+  repoURL: string;
+  /** The branch the environment's Application follows. */
+  branch: string;
+  /** Path of the values file in the repository. */
+  file: string;
+  edit: (before: string) => string;
+  /** Commit message; its first line is the title of a pull request. */
+  message: string;
+  author: { name: string; email: string };
+}
+
+/**
+ * What a pull (or merge) request carries besides the change.
+ *
+ * @public
+ */
+export interface PullRequestDetails {
+  /** The new branch the change is committed to. */
+  branch: string;
+  title: string;
+  body: string;
+  /** SCM user logins and team slugs asked to review, where the SCM supports it. */
+  reviewers: { users: string[]; teams: string[] };
+}
+
+/**
+ * The file before and after a write; `commit` is the new commit, absent when the
+ * file already read as wanted (nothing was written).
+ *
+ * @public
+ */
+export interface ValuesFileWriteResult {
+  before: string;
+  after: string;
+  commit?: string;
+  /** The opened pull or merge request. */
+  pullRequestUrl?: string;
+}
+
+/**
+ * Writes values files of config repositories on one kind of SCM: GitHub, GitLab, any
+ * smart-HTTP Git server, or what a module adds. Failures are {@link GitopsSourceError}s
+ * naming the repository; a missing file is `not-found`.
+ *
+ * @public
+ */
+export interface ConfigRepoWriter {
+  /** e.g. `github`, `gitlab`, `git`. */
+  readonly id: string;
+  /** Whether this writer handles the repository (by host, usually). */
+  supports(repoURL: string): boolean;
+  /** The file at the head of the branch. */
+  read(
+    location: { repoURL: string; branch: string; file: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<string>;
+  /** Commits the change straight to the branch, safely against concurrent writers. */
+  commit(
+    change: ValuesFileChange,
+    options?: { signal?: AbortSignal },
+  ): Promise<ValuesFileWriteResult>;
+  /** Commits the change to a new branch and opens a pull request, when supported. */
+  openPullRequest?(
+    change: ValuesFileChange,
+    pullRequest: PullRequestDetails,
+    options?: { signal?: AbortSignal },
+  ): Promise<ValuesFileWriteResult>;
+}
+
+/**
+ * Lets a backend module add config-repository writers; they are asked before the
+ * built-in ones (GitHub, GitLab, then plain Git over smart HTTP).
+ *
+ * @public
+ */
+export interface GitopsConfigRepoWritersExtensionPoint {
+  addConfigRepoWriter(...writers: ConfigRepoWriter[]): void;
+}
+
+/**
+ * @public
+ */
+export const gitopsConfigRepoWritersExtensionPoint =
+  createExtensionPoint<GitopsConfigRepoWritersExtensionPoint>({
+    id: 'gitops.config-repo-writers',
+  });

@@ -80,7 +80,8 @@ export async function eventually<T>(
 export async function pushChange(
   sandbox: Sandbox,
   repo: string,
-  changes: Record<string, (old: string | undefined) => string>,
+  /** New contents by path; undefined deletes the file. */
+  changes: Record<string, (old: string | undefined) => string | undefined>,
   message: string,
 ): Promise<string> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'sandbox-push-'));
@@ -102,8 +103,13 @@ export async function pushChange(
     for (const [file, change] of Object.entries(changes)) {
       const target = path.join(work, file);
       const old = await fs.readFile(target, 'utf8').catch(() => undefined);
+      const text = change(old);
+      if (text === undefined) {
+        await fs.rm(target, { force: true });
+        continue;
+      }
       await fs.mkdir(path.dirname(target), { recursive: true });
-      await fs.writeFile(target, change(old));
+      await fs.writeFile(target, text);
     }
     await git('add', '-A');
     await git('commit', '--quiet', '-m', message);

@@ -30,6 +30,7 @@ export function environment(
       comparedRevision: sha('a'),
       health: { status: 'Healthy' },
       images: [image],
+      automatedSync: false,
       deployed: {
         id: 0,
         revision: sha('a'),

@@ -56,6 +56,7 @@ const SUMMARY_FIELDS = [
   'spec.source',
   'spec.sources',
   'spec.destination',
+  'spec.syncPolicy',
   'status.sync.status',
   'status.sync.revision',
   'status.health',

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import git from 'isomorphic-git';
+import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
 import { GitCredentialsResolver } from './gitCredentials';
 import { withShallowClone } from './shallowClone';
 
@@ -53,6 +54,61 @@ export class GitConfigRepoReader {
           }
         }
         return { commit, files };
+      },
+    );
+  }
+
+  /**
+   * One file as it was at an earlier commit of a branch (a deployment Argo CD
+   * recorded): the branch is fetched shallow and deepened step by step until the
+   * commit is there, up to `maxDepth` commits back.
+   */
+  readFileAt(
+    location: { repoURL: string; branch: string; file: string },
+    revision: string,
+    maxDepth = 1000,
+  ): Promise<string | undefined> {
+    const { repoURL, branch, file } = location;
+    return withShallowClone(
+      {
+        credentials: this.credentials,
+        timeoutMs: this.timeoutMs,
+        repoURL,
+        ref: branch,
+        checkout: false,
+      },
+      async ({ dir, git: remote }) => {
+        for (let depth = 1; ; depth *= 4) {
+          try {
+            await git.readCommit({ fs, dir, oid: revision });
+            break;
+          } catch {
+            if (depth >= maxDepth) {
+              throw new GitopsSourceError(
+                'not-found',
+                `Commit ${revision} is not within ${maxDepth} commits of ${branch} in ${repoURL}`,
+              );
+            }
+            await git.fetch({
+              ...remote,
+              ref: branch,
+              singleBranch: true,
+              depth: Math.min(depth * 4, maxDepth),
+              tags: false,
+            });
+          }
+        }
+        try {
+          const { blob } = await git.readBlob({
+            fs,
+            dir,
+            oid: revision,
+            filepath: file,
+          });
+          return Buffer.from(blob).toString('utf8');
+        } catch {
+          return undefined;
+        }
       },
     );
   }

@@ -1,51 +1,61 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import git from 'isomorphic-git';
-import { setYamlValues } from '@gitops-backstage/plugin-gitops-common';
-import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
+import {
+  ConfigRepoWriter,
+  GitopsSourceError,
+  ValuesFileChange,
+  ValuesFileWriteResult,
+} from '@gitops-backstage/plugin-gitops-node';
 import { GitCredentialsResolver } from './gitCredentials';
+import { GitConfigRepoReader } from './GitConfigRepoReader';
 import { PushRejectedError, withShallowClone } from './shallowClone';
-
-export interface ValuesCommit {
-  repoURL: string;
-  /** The branch to commit to. */
-  ref: string;
-  /** Path of the values file in the repository. */
-  file: string;
-  /** Key paths (image.tag) and their new values. */
-  values: Record<string, string>;
-  message: string;
-  author: { name: string; email: string };
-  dryRun?: boolean;
-}
-
-export interface ValuesCommitResult {
-  /** Unified diff of the values file. */
-  diff: string;
-  /** The pushed commit; absent for a dry run or when nothing changed. */
-  commit?: string;
-  unchanged: boolean;
-}
 
 const ATTEMPTS = 3;
 
 /**
- * Writes values into a config repository over Git smart HTTP: a shallow,
- * single-branch fetch, one commit, a push; when someone pushed first (non-fast-forward)
- * it starts again from the new head. Never a full clone. Comments and formatting of
- * the file are kept (setYamlValues).
+ * Writes values files of config repositories on any Git server over smart HTTP: a
+ * shallow, single-branch fetch, one commit, a push; when someone pushed first
+ * (non-fast-forward) it starts again from the new head. Never a full clone.
  */
-export class GitConfigRepoWriter {
+export class GitConfigRepoWriter implements ConfigRepoWriter {
+  readonly id = 'git';
+  private readonly reader: GitConfigRepoReader;
+
   constructor(
     private readonly credentials: GitCredentialsResolver,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.reader = new GitConfigRepoReader(credentials, timeoutMs);
+  }
 
-  async commit(change: ValuesCommit): Promise<ValuesCommitResult> {
+  supports(repoURL: string) {
+    return /^https?:\/\//.test(repoURL);
+  }
+
+  async read(
+    location: { repoURL: string; branch: string; file: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string> {
+    const { repoURL, branch, file } = location;
+    const { files } = await this.reader.readFiles(
+      repoURL,
+      branch,
+      [file],
+      options,
+    );
+    const text = files[file];
+    if (text === undefined) throw missingFile(location);
+    return text;
+  }
+
+  async commit(
+    change: ValuesFileChange,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ValuesFileWriteResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(change);
+        return await this.attempt(change, options.signal);
       } catch (error) {
         // Someone pushed first: start again from the new head, a few times.
         if (!(error instanceof PushRejectedError) || attempt >= ATTEMPTS)
@@ -54,32 +64,26 @@ export class GitConfigRepoWriter {
     }
   }
 
-  private attempt(change: ValuesCommit): Promise<ValuesCommitResult> {
+  private attempt(
+    change: ValuesFileChange,
+    signal?: AbortSignal,
+  ): Promise<ValuesFileWriteResult> {
     return withShallowClone(
       {
         credentials: this.credentials,
         timeoutMs: this.timeoutMs,
         repoURL: change.repoURL,
-        ref: change.ref,
+        ref: change.branch,
         checkout: true,
+        signal,
       },
       async ({ dir, git: remote }) => {
         const file = path.join(dir, change.file);
         const before = await fs.promises.readFile(file, 'utf8').catch(() => {
-          throw new GitopsSourceError(
-            'not-found',
-            `${change.file} is not in ${change.repoURL} at ${change.ref}`,
-          );
+          throw missingFile({ ...change });
         });
-        const after = setYamlValues(before, change.values);
-        const diff = createTwoFilesPatch(
-          `a/${change.file}`,
-          `b/${change.file}`,
-          before,
-          after,
-        );
-        if (after === before) return { diff: '', unchanged: true };
-        if (change.dryRun) return { diff, unchanged: false };
+        const after = change.edit(before);
+        if (after === before) return { before, after };
 
         await fs.promises.writeFile(file, after);
         await git.add({ fs, dir, filepath: change.file });
@@ -89,9 +93,20 @@ export class GitConfigRepoWriter {
           message: change.message,
           author: change.author,
         });
-        await git.push({ ...remote, ref: change.ref, remote: 'origin' });
-        return { diff, commit, unchanged: false };
+        await git.push({ ...remote, ref: change.branch, remote: 'origin' });
+        return { before, after, commit };
       },
     );
   }
+}
+
+function missingFile(location: {
+  repoURL: string;
+  branch: string;
+  file: string;
+}) {
+  return new GitopsSourceError(
+    'not-found',
+    `${location.file} is not in ${location.repoURL} at ${location.branch}`,
+  );
 }

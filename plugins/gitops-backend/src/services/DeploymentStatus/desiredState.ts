@@ -18,7 +18,7 @@ export interface ImageKeys {
   digest: string;
 }
 
-function valueAt(values: unknown, keyPath: string): unknown {
+export function valueAt(values: unknown, keyPath: string): unknown {
   return keyPath
     .split('.')
     .reduce<unknown>(
@@ -31,7 +31,7 @@ function valueAt(values: unknown, keyPath: string): unknown {
 }
 
 /** A scalar value as a string (a tag written as a number is still a tag). */
-function scalar(value: unknown): string | undefined {
+export function scalar(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number') return String(value);
   return undefined;
@@ -134,10 +134,21 @@ export class DesiredStateReader {
         },
       };
     }
+    const valueFiles = chart.helm?.valueFiles ?? [];
     return {
       base: {
         repoURL: chart.repoURL,
         targetRevision: chart.targetRevision ?? 'HEAD',
+        // Renderable from one checkout when no values file lives in another source.
+        ...(!valueFiles.some(f => f.startsWith('$')) && {
+          chart: {
+            path: chart.path!,
+            valueFiles,
+            ...(chart.helm?.releaseName && {
+              releaseName: chart.helm.releaseName,
+            }),
+          },
+        }),
       },
       files: valuesFiles(chart, sources),
     };
@@ -150,7 +161,7 @@ export class DesiredStateReader {
     contents: Array<string | undefined>,
   ): DesiredState {
     const image: Partial<ImageReference> = {};
-    let valuesFile: string | undefined;
+    let valuesFile: ValuesFile | undefined;
     for (const [i, file] of files.entries()) {
       const text = contents[i];
       if (text === undefined) continue;
@@ -175,12 +186,12 @@ export class DesiredStateReader {
       if (repository) image.repository = repository;
       if (tag) image.tag = tag;
       if (digest) image.digest = digest;
-      if (tag || digest) valuesFile = file.path;
+      if (tag || digest) valuesFile = file;
     }
     if (!image.repository || !(image.tag || image.digest)) {
       return {
         ...base,
-        ...(valuesFile && { valuesFile }),
+        ...(valuesFile && { valuesFile: valuesFile.path }),
         error: {
           code: 'not-found',
           message: `No image at ${this.keys.repository} and ${
@@ -189,7 +200,14 @@ export class DesiredStateReader {
         },
       };
     }
-    return { ...base, valuesFile, image: image as ImageReference };
+    return {
+      ...base,
+      valuesFile: valuesFile!.path,
+      ...(valuesFile!.source.repoURL !== base.repoURL && {
+        valuesRepoURL: valuesFile!.source.repoURL,
+      }),
+      image: image as ImageReference,
+    };
   }
 }
 

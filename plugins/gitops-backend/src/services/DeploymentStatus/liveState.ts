@@ -34,6 +34,10 @@ export function liveState(app: ArgoApplication): LiveState {
       },
     }),
     images: status.summary?.images ?? [],
+    automatedSync: Boolean(
+      app.spec.syncPolicy?.automated &&
+        app.spec.syncPolicy.automated.enabled !== false,
+    ),
     ...(history[0] && { deployed: history[0] }),
     history,
   };

@@ -30,8 +30,10 @@ const ACTIONS = {
   rollback: {
     label: 'Roll back',
     permission: gitopsApplicationRollbackPermission,
-    question: (app: string) =>
-      `Roll ${app} back to this deployment? Argo CD then runs it while Git still says otherwise (OutOfSync).`,
+    question: (app: string, automatedSync?: boolean) =>
+      automatedSync
+        ? `Roll ${app} back to this deployment? Argo CD syncs it automatically, so the rollback is a commit: this deployment's version is written back into its values file, and recorded in the promotion history.`
+        : `Roll ${app} back to this deployment? Argo CD then runs it while Git still says otherwise (OutOfSync).`,
   },
 };
 
@@ -45,6 +47,8 @@ export function ApplicationAction(props: {
   application: string;
   action: keyof typeof ACTIONS;
   historyId?: number;
+  /** Argo CD syncs the Application by itself (a rollback is then a commit). */
+  automatedSync?: boolean;
 }) {
   const { entityRef, environment, application, action, historyId } = props;
   const spec = ACTIONS[action];
@@ -57,7 +61,7 @@ export function ApplicationAction(props: {
   const run = async () => {
     setBusy(true);
     try {
-      const { result } = await api.actOnApplication(
+      const { result, promotion } = await api.actOnApplication(
         entityRef,
         environment,
         action,
@@ -65,9 +69,14 @@ export function ApplicationAction(props: {
       );
       setOutcome({
         ok: true,
-        text: `${spec.label}: ${
-          result.operation ? `operation ${result.operation.phase}` : 'done'
-        } (${result.syncStatus}, ${result.health})`,
+        text: promotion
+          ? `${spec.label}: committed ${promotion.commit?.slice(
+              0,
+              7,
+            )}, ${environment} says ${promotion.version} again`
+          : `${spec.label}: ${
+              result.operation ? `operation ${result.operation.phase}` : 'done'
+            } (${result.syncStatus}, ${result.health})`,
       });
       refresh();
     } catch (error) {
@@ -96,7 +105,9 @@ export function ApplicationAction(props: {
           {spec.label} {application} ({environment})
         </DialogTitle>
         <DialogContent>
-          <DialogContentText>{spec.question(application)}</DialogContentText>
+          <DialogContentText>
+            {spec.question(application, props.automatedSync)}
+          </DialogContentText>
         </DialogContent>
         <DialogActions>
           <Button onClick={() => setOpen(false)}>Cancel</Button>

@@ -27,6 +27,7 @@ const PROMOTIONS = `${BASE}/entities/component/default/service-a/promotions`;
 
 const result = (overrides: Partial<PromotionResult>): PromotionResult => ({
   id: '',
+  kind: 'promotion',
   entityRef: 'component:default/service-a',
   from: 'dev',
   to: 'staging',
@@ -38,6 +39,12 @@ const result = (overrides: Partial<PromotionResult>): PromotionResult => ({
   createdAt: '2026-11-22T10:00:00Z',
   updatedAt: '2026-11-22T10:00:00Z',
   diff: "-  tag: '1a2b3c4'\n+  tag: '4c5d6e7'\n",
+  renderedDiff:
+    '-        image: service-a:1a2b3c4\n+        image: service-a:4c5d6e7\n',
+  gates: [
+    { name: 'source synced', passed: true, message: 'dev is Synced' },
+    { name: 'source healthy', passed: true, message: 'dev is Healthy' },
+  ],
   dryRun: true,
   ...overrides,
 });
@@ -96,6 +103,12 @@ describe('PromoteButton', () => {
     expect(screen.getByTestId('promotion-diff')).toHaveTextContent(
       "+ tag: '4c5d6e7'",
     );
+    expect(screen.getByTestId('promotion-rendered-diff')).toHaveTextContent(
+      '+ image: service-a:4c5d6e7',
+    );
+    expect(screen.getByTestId('promotion-gates')).toHaveTextContent(
+      'source healthydev is Healthy',
+    );
     await userEvent.click(
       screen.getByRole('button', { name: 'Promote 4c5d6e7' }),
     );
@@ -137,5 +150,73 @@ describe('PromoteButton', () => {
     );
     // The opener is hidden behind the dialog; the dialog's own button stays disabled.
     expect(screen.getByRole('button', { name: 'Promote' })).toBeDisabled();
+  });
+
+  it('shows a failing gate in the preview and offers no confirmation; a pull request is linked', async () => {
+    let gatePasses = false;
+    server.use(
+      http.post(PROMOTIONS, async ({ request }) => {
+        const body: any = await request.json();
+        if (body.dryRun) {
+          return HttpResponse.json(
+            result({
+              method: 'pull-request',
+              renderedDiff: undefined,
+              renderedDiffNote: 'The backend has no helm',
+              gates: [
+                {
+                  name: 'soak time',
+                  passed: gatePasses,
+                  message:
+                    'dev has run its version for 5 min; the policy asks 60 min',
+                },
+              ],
+            }),
+          );
+        }
+        return HttpResponse.json(
+          result({
+            id: 'p2',
+            method: 'pull-request',
+            status: 'pr-opened',
+            dryRun: false,
+            commit: 'abcdef1234567',
+            pullRequestUrl: 'https://github.com/acme/service-a-config/pull/7',
+          }),
+          { status: 201 },
+        );
+      }),
+    );
+    await render();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    expect(await screen.findByTestId('promotion-gates')).toHaveTextContent(
+      'the policy asks 60 min',
+    );
+    expect(screen.getByText('The backend has no helm')).toBeInTheDocument();
+    expect(
+      screen.getByRole('button', { name: 'Promote 4c5d6e7' }),
+    ).toBeDisabled();
+
+    gatePasses = true;
+    await userEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    expect(await screen.findByTestId('promotion-summary')).toHaveTextContent(
+      'by a pull request',
+    );
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Promote 4c5d6e7' }),
+    );
+    const done = await screen.findByTestId('promotion-result');
+    expect(done).toHaveTextContent('Opened a pull request');
+    expect(
+      screen.getByRole('link', { name: /^a pull request/ }),
+    ).toHaveAttribute(
+      'href',
+      'https://github.com/acme/service-a-config/pull/7',
+    );
   });
 });

@@ -9,7 +9,14 @@ import DialogActions from '@material-ui/core/DialogActions';
 import DialogContent from '@material-ui/core/DialogContent';
 import DialogTitle from '@material-ui/core/DialogTitle';
 import LinearProgress from '@material-ui/core/LinearProgress';
+import List from '@material-ui/core/List';
+import ListItem from '@material-ui/core/ListItem';
+import ListItemIcon from '@material-ui/core/ListItemIcon';
+import ListItemText from '@material-ui/core/ListItemText';
 import Typography from '@material-ui/core/Typography';
+import BlockIcon from '@material-ui/icons/Block';
+import CheckCircleIcon from '@material-ui/icons/CheckCircle';
+import { Link } from '@backstage/core-components';
 import Alert from '@material-ui/lab/Alert';
 import { useState } from 'react';
 import { gitopsApiRef } from '../../api';
@@ -17,8 +24,9 @@ import { useStatusRefresh } from '../DeploymentsContent/StatusRefreshContext';
 import { backendMessage, PermittedButton } from '../common/PermittedButton';
 
 /**
- * Promote `from` into `to`: a preview first (what moves, the values-file diff, or the
- * gate that refuses), then the commit, with an idempotency key so a retry commits once.
+ * Promote `from` into `to`: a preview first (what moves, every gate's verdict, the
+ * values-file and rendered-manifest diffs), then the commit or pull request, with an
+ * idempotency key so a retry writes once.
  */
 export function PromoteButton(props: {
   entityRef: string;
@@ -94,19 +102,68 @@ export function PromoteButton(props: {
               <Typography variant="body1" data-testid="promotion-summary">
                 {to} moves from{' '}
                 <code>{preview.previousVersion ?? 'nothing'}</code> to{' '}
-                <code>{preview.version}</code>, by a {preview.method} to its
-                config repository. The gates passed.
+                <code>{preview.version}</code>, by a{' '}
+                {preview.method === 'pull-request' ? 'pull request' : 'commit'}{' '}
+                to its config repository.
               </Typography>
+              <List dense data-testid="promotion-gates">
+                {preview.gates.map(gate => (
+                  <ListItem key={gate.name} disableGutters>
+                    <ListItemIcon>
+                      {gate.passed ? (
+                        <CheckCircleIcon
+                          fontSize="small"
+                          style={{ color: '#2e7d32' }}
+                          titleAccess="passed"
+                        />
+                      ) : (
+                        <BlockIcon
+                          fontSize="small"
+                          color="error"
+                          titleAccess="refused"
+                        />
+                      )}
+                    </ListItemIcon>
+                    <ListItemText
+                      primary={gate.name}
+                      secondary={gate.message}
+                    />
+                  </ListItem>
+                ))}
+              </List>
+              <Typography variant="subtitle2">Values file</Typography>
               <pre data-testid="promotion-diff" style={{ overflow: 'auto' }}>
                 {preview.diff}
               </pre>
+              <Typography variant="subtitle2">Rendered manifests</Typography>
+              {preview.renderedDiff ? (
+                <pre
+                  data-testid="promotion-rendered-diff"
+                  style={{ overflow: 'auto', maxHeight: 300 }}
+                >
+                  {preview.renderedDiff}
+                </pre>
+              ) : (
+                <Typography variant="body2" color="textSecondary">
+                  {preview.renderedDiffNote}
+                </Typography>
+              )}
             </>
           )}
           {result && (
             <Alert severity="success" data-testid="promotion-result">
-              Committed <code>{result.commit?.slice(0, 7)}</code>: {to} now says{' '}
-              <code>{result.version}</code>. Argo CD deploys it on its next
-              sync.
+              {result.pullRequestUrl ? (
+                <>
+                  Opened <Link to={result.pullRequestUrl}>a pull request</Link>:
+                  once merged, {to} says <code>{result.version}</code>.
+                </>
+              ) : (
+                <>
+                  Committed <code>{result.commit?.slice(0, 7)}</code>: {to} now
+                  says <code>{result.version}</code>. Argo CD deploys it on its
+                  next sync.
+                </>
+              )}
             </Alert>
           )}
           {error && (
@@ -123,7 +180,12 @@ export function PromoteButton(props: {
             <Button
               color="primary"
               variant="contained"
-              disabled={!preview || busy || Boolean(error)}
+              disabled={
+                !preview ||
+                busy ||
+                Boolean(error) ||
+                preview.gates.some(g => !g.passed)
+              }
               onClick={confirm}
             >
               Promote {preview?.version ?? ''}

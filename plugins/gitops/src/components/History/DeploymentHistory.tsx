@@ -86,6 +86,7 @@ export function DeploymentHistory(props: { status: EntityDeploymentStatus }) {
                     application={env.application.name}
                     action="rollback"
                     historyId={entry.id}
+                    automatedSync={env.live.automatedSync}
                   />
                 )}
               </TableCell>

@@ -7,10 +7,11 @@ import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import useAsync from 'react-use/esm/useAsync';
 import { gitopsApiRef } from '../../api';
+import { Link } from '@backstage/core-components';
 import { RelativeTime } from '../common/RelativeTime';
 import { shortSha } from '../common/format';
 
-/** The promotions into one environment, from the backend's audit trail, newest first. */
+/** The promotions and rollbacks of one environment, from the backend's audit trail, newest first. */
 export function PromotionHistory(props: {
   entityRef: string;
   environment: string;
@@ -28,7 +29,7 @@ export function PromotionHistory(props: {
   return (
     <>
       <Typography variant="subtitle2" style={{ marginTop: 16 }}>
-        Promotions into {environment}
+        Promotions and rollbacks of {environment}
       </Typography>
       <Table size="small" aria-label={`promotions into ${environment}`}>
         <TableHead>
@@ -47,11 +48,18 @@ export function PromotionHistory(props: {
               </TableCell>
               <TableCell>{p.actor}</TableCell>
               <TableCell>
-                {p.previousVersion ?? '—'} → {p.version} (from {p.from})
+                {p.previousVersion ?? '—'} → {p.version}{' '}
+                {p.kind === 'rollback' ? '(rollback)' : `(from ${p.from})`}
               </TableCell>
               <TableCell>
                 {p.status}
                 {p.commit && ` · ${shortSha(p.commit)}`}
+                {p.pullRequestUrl && (
+                  <>
+                    {' · '}
+                    <Link to={p.pullRequestUrl}>pull request</Link>
+                  </>
+                )}
                 {p.status === 'failed' && p.message && ` — ${p.message}`}
               </TableCell>
             </TableRow>

@@ -1,0 +1,97 @@
+import { Entity } from '@backstage/catalog-model';
+import { Sandbox } from '@gitops-backstage/gitops-sandbox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+
+export const exec = promisify(execFile);
+
+// Answers are checked against the plugin's own OpenAPI spec.
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(
+  parse(
+    readFileSync(path.resolve(__dirname, '../schema/openapi.yaml'), 'utf8'),
+  ),
+  'openapi',
+);
+
+/** Where `body` breaks the named schema of the OpenAPI spec; empty when it fits. */
+export function specErrors(schema: string, body: unknown) {
+  const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`)!;
+  return validate(body) ? [] : validate.errors;
+}
+
+/** A Component of team-checkout with the given annotations. */
+export function component(
+  name: string,
+  annotations: Record<string, string>,
+): Entity {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name, namespace: 'default', annotations },
+    spec: {
+      type: 'service',
+      owner: 'team-checkout',
+      lifecycle: 'production',
+      system: 'checkout',
+    },
+  };
+}
+
+/** The plugin's config for the sandbox: a token for main, a user for prod. */
+export function sandboxBackendConfig(
+  sandbox: Sandbox,
+  gitops: Record<string, unknown> = {},
+) {
+  const gitHost = new URL(sandbox.gitUrl).host;
+  return {
+    argocd: {
+      appLocatorMethods: [
+        {
+          type: 'config',
+          instances: sandbox.instances.map(i => ({
+            name: i.name,
+            url: i.url,
+            ...(i.name === 'prod'
+              ? { username: 'admin', password: 'sandbox' }
+              : { token: i.token }),
+          })),
+        },
+      ],
+    },
+    gitops: {
+      promotion: { methods: { prod: 'commit' } },
+      cacheSeconds: 0.2,
+      timeoutSeconds: 0.5,
+      git: {
+        credentials: [{ host: gitHost, password: sandbox.gitToken }],
+      },
+      ...gitops,
+    },
+  };
+}
+
+/** Runs git on one of the sandbox's bare repositories. */
+export async function gitIn(
+  sandboxDir: string,
+  repo: string,
+  ...args: string[]
+) {
+  const { stdout } = await exec('git', [
+    '-C',
+    path.join(sandboxDir, 'repos', `${repo}.git`),
+    ...args,
+  ]);
+  return stdout;
+}
+
+/** A values file's tag, read straight from the sandbox's bare repository. */
+export async function tagInGit(sandboxDir: string, repo: string, file: string) {
+  return parse(await gitIn(sandboxDir, repo, 'show', `main:${file}`)).image.tag;
+}

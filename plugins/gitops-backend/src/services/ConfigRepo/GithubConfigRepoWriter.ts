@@ -1,0 +1,290 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import {
+  DefaultGithubCredentialsProvider,
+  GithubCredentialsProvider,
+  ScmIntegrationRegistry,
+  ScmIntegrations,
+} from '@backstage/integration';
+import type { GitopsErrorCode } from '@gitops-backstage/plugin-gitops-common';
+import {
+  ConfigRepoWriter,
+  GitopsSourceError,
+  PullRequestDetails,
+  ValuesFileChange,
+  ValuesFileWriteResult,
+} from '@gitops-backstage/plugin-gitops-node';
+import { Octokit } from '@octokit/rest';
+
+const ATTEMPTS = 3;
+
+interface Options {
+  timeoutMs: number;
+  logger?: LoggerService;
+}
+
+/** One repository on one GitHub (or GitHub Enterprise) instance, for one operation. */
+interface Repo {
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  /** Turns any failure into a GitopsSourceError naming the repository and file. */
+  fail(error: unknown, file: string): GitopsSourceError;
+}
+
+/**
+ * Writes values files through GitHub's contents API: no clone, and the blob sha sent
+ * with each write makes GitHub refuse it when someone wrote first. Credentials come
+ * from Backstage's GitHub integrations (tokens or GitHub Apps).
+ */
+export class GithubConfigRepoWriter implements ConfigRepoWriter {
+  readonly id = 'github';
+  private readonly credentials: GithubCredentialsProvider;
+
+  static fromConfig(config: Config, options: Options) {
+    return new GithubConfigRepoWriter(
+      ScmIntegrations.fromConfig(config),
+      options,
+    );
+  }
+
+  constructor(
+    private readonly integrations: ScmIntegrationRegistry,
+    private readonly options: Options,
+  ) {
+    this.credentials =
+      DefaultGithubCredentialsProvider.fromIntegrations(integrations);
+  }
+
+  supports(repoURL: string) {
+    return Boolean(this.integrations.github.byUrl(repoURL));
+  }
+
+  async read(
+    location: { repoURL: string; branch: string; file: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string> {
+    const gh = await this.connect(location.repoURL, options.signal);
+    try {
+      return (await this.readFile(gh, location.branch, location.file)).text;
+    } catch (error) {
+      throw gh.fail(error, location.file);
+    }
+  }
+
+  async commit(
+    change: ValuesFileChange,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ValuesFileWriteResult> {
+    const gh = await this.connect(change.repoURL, options.signal);
+    try {
+      return await this.commitOn(gh, change);
+    } catch (error) {
+      throw gh.fail(error, change.file);
+    }
+  }
+
+  async openPullRequest(
+    change: ValuesFileChange,
+    pullRequest: PullRequestDetails,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ValuesFileWriteResult> {
+    const gh = await this.connect(change.repoURL, options.signal);
+    const { owner, repo } = gh;
+    try {
+      const { data: head } = await gh.octokit.rest.git.getRef({
+        owner,
+        repo,
+        ref: `heads/${change.branch}`,
+      });
+      // Read at the very commit the branch will start from, to create nothing when
+      // the file already reads as wanted.
+      const base = await this.readFile(gh, head.object.sha, change.file);
+      if (change.edit(base.text) === base.text) {
+        return { before: base.text, after: base.text };
+      }
+      await gh.octokit.rest.git.createRef({
+        owner,
+        repo,
+        ref: `refs/heads/${pullRequest.branch}`,
+        sha: head.object.sha,
+      });
+      const result = await this.commitOn(gh, {
+        ...change,
+        branch: pullRequest.branch,
+      });
+      const { data: pull } = await gh.octokit.rest.pulls.create({
+        owner,
+        repo,
+        head: pullRequest.branch,
+        base: change.branch,
+        title: pullRequest.title,
+        body: pullRequest.body,
+      });
+      await this.requestReviewers(gh, pull.number, pullRequest.reviewers);
+      return { ...result, pullRequestUrl: pull.html_url };
+    } catch (error) {
+      throw gh.fail(error, change.file);
+    }
+  }
+
+  /** The change committed to `change.branch`, re-read and re-applied on conflicts. */
+  private async commitOn(
+    gh: Repo,
+    change: ValuesFileChange,
+  ): Promise<ValuesFileWriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const { text: before, sha } = await this.readFile(
+        gh,
+        change.branch,
+        change.file,
+      );
+      const after = change.edit(before);
+      if (after === before) return { before, after };
+      try {
+        const { data } = await gh.octokit.rest.repos.createOrUpdateFileContents(
+          {
+            owner: gh.owner,
+            repo: gh.repo,
+            path: change.file,
+            branch: change.branch,
+            message: change.message,
+            content: Buffer.from(after, 'utf8').toString('base64'),
+            sha,
+            committer: change.author,
+            author: change.author,
+          },
+        );
+        return { before, after, commit: data.commit.sha };
+      } catch (error) {
+        // 409/422: the blob sha is stale, someone wrote first. Start again from theirs.
+        const status = (error as { status?: number }).status;
+        if (status !== 409 && status !== 422) throw error;
+        if (attempt >= ATTEMPTS) {
+          throw new GitopsSourceError(
+            'upstream-error',
+            `${change.file} in ${gh.owner}/${gh.repo} kept changing (conflict ${ATTEMPTS} times); try again`,
+          );
+        }
+      }
+    }
+  }
+
+  private async readFile(gh: Repo, ref: string, file: string) {
+    const { data } = await gh.octokit.rest.repos.getContent({
+      owner: gh.owner,
+      repo: gh.repo,
+      path: file,
+      ref,
+    });
+    if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) {
+      throw new GitopsSourceError(
+        'not-found',
+        `${file} is not a file in ${gh.owner}/${gh.repo}`,
+      );
+    }
+    return {
+      text: Buffer.from(data.content, 'base64').toString('utf8'),
+      sha: data.sha,
+    };
+  }
+
+  private async requestReviewers(
+    gh: Repo,
+    pullNumber: number,
+    reviewers: PullRequestDetails['reviewers'],
+  ) {
+    if (!reviewers.users.length && !reviewers.teams.length) return;
+    try {
+      await gh.octokit.rest.pulls.requestReviewers({
+        owner: gh.owner,
+        repo: gh.repo,
+        pull_number: pullNumber,
+        reviewers: reviewers.users,
+        // GitHub wants team slugs; owners often write `org/team`.
+        team_reviewers: reviewers.teams.map(team => team.split('/').pop()!),
+      });
+    } catch (error) {
+      // The pull request is open; a reviewer GitHub refuses (the author, an unknown
+      // team) must not fail the promotion.
+      this.options.logger?.warn(
+        `Could not request reviewers on ${gh.owner}/${gh.repo}#${pullNumber}: ${
+          gh.fail(error, '').message
+        }`,
+      );
+    }
+  }
+
+  private async connect(repoURL: string, signal?: AbortSignal): Promise<Repo> {
+    const integration = this.integrations.github.byUrl(repoURL);
+    const [owner, repo] = new URL(repoURL).pathname
+      .replace(/^\/|\/$|\.git$/g, '')
+      .split('/');
+    if (!integration || !owner || !repo) {
+      throw new GitopsSourceError(
+        'not-found',
+        `${repoURL} is not a repository on a configured GitHub integration`,
+      );
+    }
+    const { token } = await this.credentials.getCredentials({ url: repoURL });
+    let timedOut = false;
+    const timeoutMs = this.options.timeoutMs;
+    const octokit = new Octokit({
+      auth: token,
+      baseUrl: integration.config.apiBaseUrl,
+      request: {
+        // A timeout for each request, plus the caller's signal.
+        fetch: async (url: string, init: RequestInit) => {
+          const timeout = AbortSignal.timeout(timeoutMs);
+          try {
+            return await fetch(url, {
+              ...init,
+              signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+            });
+          } catch (error) {
+            timedOut ||= timeout.aborted;
+            throw error;
+          }
+        },
+      },
+    });
+    const fail = (error: unknown, file: string) => {
+      if (error instanceof GitopsSourceError) return error;
+      const e = error as {
+        status?: number;
+        message?: string;
+        response?: { headers?: Record<string, string | undefined> };
+      };
+      let code: GitopsErrorCode;
+      if (timedOut || signal?.aborted) code = 'timeout';
+      else if (!e.response) code = 'unreachable';
+      else code = statusCode(e.status, e.response.headers ?? {});
+      const detail = `${e.status ?? ''} ${e.message ?? error}`.trim();
+      const message = `GitHub: ${file ? `${file} in ` : ''}${owner}/${repo}: ${
+        code === 'timeout' ? `timed out after ${timeoutMs} ms` : detail
+      }`;
+      // Never echo a credential, whatever GitHub answered.
+      return new GitopsSourceError(
+        code,
+        token ? message.split(token).join('***') : message,
+      );
+    };
+    return { octokit, owner, repo, fail };
+  }
+}
+
+function statusCode(
+  status: number | undefined,
+  headers: Record<string, string | undefined>,
+): GitopsErrorCode {
+  if (status === 401) return 'unauthorized';
+  // GitHub answers 403 (or 429) when a rate limit is spent.
+  if (
+    status === 429 ||
+    (status === 403 && headers['x-ratelimit-remaining'] === '0')
+  )
+    return 'rate-limited';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  return 'upstream-error';
+}

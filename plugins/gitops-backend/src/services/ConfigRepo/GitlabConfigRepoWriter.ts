@@ -1,0 +1,257 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import {
+  ScmIntegrationRegistry,
+  ScmIntegrations,
+} from '@backstage/integration';
+import type { GitopsErrorCode } from '@gitops-backstage/plugin-gitops-common';
+import {
+  ConfigRepoWriter,
+  GitopsSourceError,
+  PullRequestDetails,
+  ValuesFileChange,
+  ValuesFileWriteResult,
+} from '@gitops-backstage/plugin-gitops-node';
+import { Gitlab } from '@gitbeaker/rest';
+
+const ATTEMPTS = 3;
+
+interface Options {
+  timeoutMs: number;
+  logger?: LoggerService;
+}
+
+/** One project on one GitLab instance, for one operation. */
+interface Project {
+  api: ReturnType<typeof gitlabApi>;
+  /** `group/sub/repo`; gitbeaker URL-encodes it as the project id. */
+  path: string;
+  signal?: AbortSignal;
+  /** Turns any failure into a GitopsSourceError naming the project and file. */
+  fail(error: unknown, file: string): GitopsSourceError;
+}
+
+/**
+ * Writes values files through GitLab's files and commits APIs: no clone, and the
+ * file's `last_commit_id` sent with each commit makes GitLab refuse it (400) when
+ * someone wrote first. The token comes from Backstage's GitLab integrations.
+ */
+export class GitlabConfigRepoWriter implements ConfigRepoWriter {
+  readonly id = 'gitlab';
+
+  static fromConfig(config: Config, options: Options) {
+    return new GitlabConfigRepoWriter(
+      ScmIntegrations.fromConfig(config),
+      options,
+    );
+  }
+
+  constructor(
+    private readonly integrations: ScmIntegrationRegistry,
+    private readonly options: Options,
+  ) {}
+
+  supports(repoURL: string) {
+    return Boolean(this.integrations.gitlab.byUrl(repoURL));
+  }
+
+  async read(
+    location: { repoURL: string; branch: string; file: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string> {
+    const gl = this.connect(location.repoURL, options.signal);
+    try {
+      return (await this.readFile(gl, location.branch, location.file)).text;
+    } catch (error) {
+      throw gl.fail(error, location.file);
+    }
+  }
+
+  async commit(
+    change: ValuesFileChange,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ValuesFileWriteResult> {
+    const gl = this.connect(change.repoURL, options.signal);
+    try {
+      return await this.commitOn(gl, change);
+    } catch (error) {
+      throw gl.fail(error, change.file);
+    }
+  }
+
+  async openPullRequest(
+    change: ValuesFileChange,
+    pullRequest: PullRequestDetails,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ValuesFileWriteResult> {
+    const gl = this.connect(change.repoURL, options.signal);
+    try {
+      const base = await this.readFile(gl, change.branch, change.file);
+      // Start the branch at the commit just read, so the edit applies to that text.
+      const after = change.edit(base.text);
+      if (after === base.text) return { before: base.text, after };
+      gl.signal?.throwIfAborted();
+      await gl.api.Branches.create(gl.path, pullRequest.branch, base.commit);
+      const result = await this.commitOn(gl, {
+        ...change,
+        branch: pullRequest.branch,
+      });
+      const reviewerIds = await this.userIds(gl, pullRequest.reviewers.users);
+      gl.signal?.throwIfAborted();
+      const mr = await gl.api.MergeRequests.create(
+        gl.path,
+        pullRequest.branch,
+        change.branch,
+        pullRequest.title,
+        {
+          description: pullRequest.body,
+          removeSourceBranch: true,
+          // GitLab has no team reviewers; teams are left to CODEOWNERS.
+          ...(reviewerIds.length ? { reviewerIds } : {}),
+        },
+      );
+      return { ...result, pullRequestUrl: mr.web_url };
+    } catch (error) {
+      throw gl.fail(error, change.file);
+    }
+  }
+
+  /** The change committed to `change.branch`, re-read and re-applied on conflicts. */
+  private async commitOn(
+    gl: Project,
+    change: ValuesFileChange,
+  ): Promise<ValuesFileWriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const { text: before, lastCommitId } = await this.readFile(
+        gl,
+        change.branch,
+        change.file,
+      );
+      const after = change.edit(before);
+      if (after === before) return { before, after };
+      gl.signal?.throwIfAborted();
+      try {
+        const commit = await gl.api.Commits.create(
+          gl.path,
+          change.branch,
+          change.message,
+          [
+            {
+              action: 'update',
+              filePath: change.file,
+              content: after,
+              lastCommitId,
+            },
+          ],
+          { authorName: change.author.name, authorEmail: change.author.email },
+        );
+        return { before, after, commit: commit.id };
+      } catch (error) {
+        // 400: the file changed since `lastCommitId`, someone wrote first. Start
+        // again from theirs.
+        if (status(error) !== 400) throw error;
+        if (attempt >= ATTEMPTS) {
+          throw new GitopsSourceError(
+            'upstream-error',
+            `${change.file} in ${gl.path} kept changing (conflict ${ATTEMPTS} times); try again`,
+          );
+        }
+      }
+    }
+  }
+
+  private async readFile(gl: Project, ref: string, file: string) {
+    gl.signal?.throwIfAborted();
+    const data = await gl.api.RepositoryFiles.show(gl.path, file, ref);
+    return {
+      text: Buffer.from(data.content, 'base64').toString('utf8'),
+      lastCommitId: data.last_commit_id,
+      commit: data.commit_id,
+    };
+  }
+
+  /** GitLab user ids of the reviewers' usernames; unknown users are skipped. */
+  private async userIds(gl: Project, usernames: string[]) {
+    const ids: number[] = [];
+    for (const username of usernames) {
+      try {
+        const [user] = await gl.api.Users.all({ username });
+        if (user) ids.push(user.id);
+      } catch (error) {
+        // A reviewer lookup must not fail the promotion.
+        this.options.logger?.warn(gl.fail(error, '').message);
+      }
+    }
+    return ids;
+  }
+
+  private connect(repoURL: string, signal?: AbortSignal): Project {
+    const integration = this.integrations.gitlab.byUrl(repoURL);
+    if (!integration) {
+      throw new GitopsSourceError(
+        'not-found',
+        `${repoURL} is not a repository on a configured GitLab integration`,
+      );
+    }
+    const { apiBaseUrl, baseUrl, token } = integration.config;
+    // GitLab may live under a path (https://host/gitlab); the project path follows it.
+    const prefix = new URL(baseUrl).pathname.replace(/\/$/, '');
+    const path = new URL(repoURL).pathname
+      .slice(prefix.length)
+      .replace(/^\/|\/$|\.git$/g, '');
+    const timeoutMs = this.options.timeoutMs;
+    // gitbeaker takes no per-call signal: its queryTimeout bounds each request and the
+    // caller's signal is checked between requests.
+    const api = gitlabApi(apiBaseUrl, timeoutMs, token);
+    const fail = (error: unknown, file: string) => {
+      if (error instanceof GitopsSourceError) return error;
+      const e = error as {
+        name?: string;
+        message?: string;
+        cause?: { description?: string };
+      };
+      let code: GitopsErrorCode;
+      if (e.name === 'GitbeakerTimeoutError' || signal?.aborted)
+        code = 'timeout';
+      // gitbeaker gave up after retrying 429s and 502s.
+      else if (e.name === 'GitbeakerRetryError') code = 'upstream-error';
+      else code = statusCode(status(error));
+      const detail =
+        code === 'timeout'
+          ? `timed out after ${timeoutMs} ms`
+          : `${status(error) ?? ''} ${
+              e.cause?.description ?? e.message ?? error
+            }`.trim();
+      const message = `GitLab: ${file ? `${file} in ` : ''}${path}: ${detail}`;
+      // Never echo a credential, whatever GitLab answered.
+      return new GitopsSourceError(
+        code,
+        token ? message.split(token).join('***') : message,
+      );
+    };
+    return { api, path, signal, fail };
+  }
+}
+
+function gitlabApi(apiBaseUrl: string, timeoutMs: number, token?: string) {
+  return new Gitlab({
+    host: apiBaseUrl.replace(/\/api\/v4\/?$/, ''),
+    queryTimeout: timeoutMs,
+    // Bearer, as Backstage's GitLab integration sends it.
+    ...(token ? { oauthToken: token } : {}),
+  });
+}
+
+function status(error: unknown): number | undefined {
+  return (error as { cause?: { response?: { status?: number } } })?.cause
+    ?.response?.status;
+}
+
+function statusCode(code: number | undefined): GitopsErrorCode {
+  if (code === undefined) return 'unreachable';
+  if (code === 401) return 'unauthorized';
+  if (code === 403) return 'forbidden';
+  if (code === 404) return 'not-found';
+  if (code === 429) return 'rate-limited';
+  return 'upstream-error';
+}

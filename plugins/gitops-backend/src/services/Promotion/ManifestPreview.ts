@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createTwoFilesPatch } from 'diff';
+import { DesiredState } from '@gitops-backstage/plugin-gitops-common';
+import { GitCredentialsResolver } from '../ConfigRepo/gitCredentials';
+import { withShallowClone } from '../ConfigRepo/shallowClone';
+
+const exec = promisify(execFile);
+
+/**
+ * The rendered-manifest side of a promotion preview: `helm template` of the target's
+ * chart with its values files before and after the edit, as a unified diff.
+ */
+export class ManifestPreview {
+  constructor(
+    private readonly options: {
+      helmCommand: string;
+      credentials: GitCredentialsResolver;
+      timeoutMs: number;
+    },
+  ) {}
+
+  /** The diff, or a note saying why there is none; never throws. */
+  async diff(options: {
+    desired: DesiredState;
+    releaseName: string;
+    namespace: string;
+    edit: (before: string) => string;
+  }): Promise<{ renderedDiff: string } | { renderedDiffNote: string }> {
+    const { desired, edit } = options;
+    const chart = desired.chart;
+    if (!chart || !desired.valuesFile || desired.valuesRepoURL) {
+      return {
+        renderedDiffNote:
+          'The chart and its values files are not in one repository, so the preview shows the values diff only',
+      };
+    }
+    try {
+      return await withShallowClone(
+        {
+          credentials: this.options.credentials,
+          timeoutMs: this.options.timeoutMs,
+          repoURL: desired.repoURL,
+          ref: desired.targetRevision,
+          checkout: true,
+        },
+        async ({ dir }) => {
+          const chartDir = path.join(dir, chart.path);
+          const file = path.join(dir, desired.valuesFile!);
+          const render = () =>
+            this.template(chartDir, chart.valueFiles, options);
+          const before = await render();
+          await fs.writeFile(file, edit(await fs.readFile(file, 'utf8')));
+          const after = await render();
+          return {
+            renderedDiff: createTwoFilesPatch(
+              'manifests (now)',
+              'manifests (after)',
+              before,
+              after,
+            ),
+          };
+        },
+      );
+    } catch (error) {
+      return {
+        renderedDiffNote: `helm template failed: ${firstLine(
+          (error as { stderr?: string }).stderr || (error as Error).message,
+        )}`,
+      };
+    }
+  }
+
+  private async template(
+    chartDir: string,
+    valueFiles: string[],
+    options: { releaseName: string; namespace: string },
+  ) {
+    const { stdout } = await exec(
+      this.options.helmCommand,
+      [
+        'template',
+        options.releaseName,
+        chartDir,
+        '--namespace',
+        options.namespace,
+        ...valueFiles.flatMap(f => ['--values', path.resolve(chartDir, f)]),
+      ],
+      {
+        timeout: this.options.timeoutMs * 4,
+        maxBuffer: 32 * 1024 * 1024,
+        // No user config or repositories: a chart from Git renders alone.
+        env: { PATH: process.env.PATH, HOME: chartDir },
+      },
+    );
+    return stdout;
+  }
+}
+
+function firstLine(text: string) {
+  return text.trim().split('\n')[0];
+}
