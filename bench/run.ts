@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
 import { frontendScenario } from './frontend';
+import { promotionScenario } from './promotion';
 import { statusScenario } from './status';
 
 const exec = promisify(execFile);
@@ -144,6 +145,7 @@ async function sandboxList(): Promise<Result[]> {
 async function main() {
   const results = [
     ...(await gitRoundTrip()),
+    ...(await promotionScenario()),
     ...(await sandboxList()),
     ...(await statusScenario(0)),
     ...(await statusScenario(25)),

@@ -199,6 +199,15 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .getByTestId('promotion-summary')
     .getByText(/staging moves from 1a2b3c4 to 4c5d6e7/)
     .waitFor();
+  // Every gate passed, and helm's rendered manifests show the new image.
+  await dialog
+    .getByTestId('promotion-gates')
+    .getByText('source healthy')
+    .waitFor();
+  await dialog
+    .getByTestId('promotion-rendered-diff')
+    .getByText(/\+\s+image: "registry.example.com\/checkout\/service-a:4c5d6e7"/)
+    .waitFor();
   await page.screenshot({ path: `${OUTPUT_DIR}/promote-dialog.png` });
   await dialog.getByRole('button', { name: 'Promote 4c5d6e7' }).click();
   await dialog
@@ -217,8 +226,39 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
   // The promotion is in staging's history, from the audit trail.
   await page.getByRole('tab', { name: 'staging' }).click();
   await page
-    .getByRole('table', { name: 'promotions into staging' })
+    .getByRole('table', { name: 'promotions and rollbacks of staging' })
     .getByTestId('promotion-row')
     .getByText(/1a2b3c4 → 4c5d6e7 \(from dev\)/)
+    .waitFor();
+
+  // Rolling staging back: it syncs automatically, so the rollback is a commit of the
+  // earlier deployment's version, and staging runs 1a2b3c4 again.
+  await page
+    .getByTestId('history-row')
+    .last()
+    .getByRole('button', { name: 'Roll back' })
+    .click();
+  await page
+    .getByRole('dialog')
+    .getByText(/the rollback is a commit/)
+    .waitFor();
+  await page
+    .getByRole('dialog')
+    .getByRole('button', { name: 'Roll back' })
+    .click();
+  await page
+    .getByTestId('action-outcome')
+    .getByText(/Roll back: committed [0-9a-f]{7}, staging says 1a2b3c4 again/)
+    .waitFor();
+  await eventually(page, async () => {
+    await page
+      .getByTestId('lane-staging')
+      .getByTestId('running-version')
+      .getByText('1a2b3c4', { exact: true })
+      .waitFor({ timeout: 3000 });
+  });
+  await page
+    .getByRole('table', { name: 'promotions and rollbacks of staging' })
+    .getByText(/4c5d6e7 → 1a2b3c4 \(rollback\)/)
     .waitFor();
 });

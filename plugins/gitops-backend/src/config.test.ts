@@ -122,4 +122,51 @@ describe('readGitopsConfig', () => {
       'gitops.environmentFallback must be destination-namespace or instance, got "label"',
     );
   });
+
+  it('reads the promotion policy and names what is wrong in it', () => {
+    const policy = {
+      methods: { prod: 'pull-request', staging: 'commit' },
+      allowSkip: false,
+      soakMinutes: { staging: 60 },
+      freezeWindows: [
+        {
+          environments: ['prod'],
+          start: '2026-12-20T00:00:00Z',
+          end: '2027-01-04T00:00:00+01:00',
+          reason: 'Year-end freeze',
+        },
+      ],
+    };
+    const config = readGitopsConfig(
+      new ConfigReader({
+        gitops: { promotion: policy, helm: { command: '/usr/bin/helm' } },
+      }),
+    );
+    expect(config.promotionPolicy).toEqual(policy);
+    expect(config.helmCommand).toBe('/usr/bin/helm');
+
+    const invalid = (promotion: object) => () =>
+      readGitopsConfig(new ConfigReader({ gitops: { promotion } }));
+    expect(invalid({ methods: { prod: 'merge' } })).toThrow(
+      /^Invalid promotion policy: gitops\.promotion\.methods\.prod: Invalid enum value/,
+    );
+    expect(invalid({ soakMinutes: { staging: -5 } })).toThrow(
+      'gitops.promotion.soakMinutes.staging: Number must be greater than or equal to 0',
+    );
+    expect(
+      invalid({
+        freezeWindows: [
+          { start: '2027-01-02T00:00:00Z', end: '2027-01-01T00:00:00Z' },
+        ],
+      }),
+    ).toThrow(
+      'gitops.promotion.freezeWindows.0: a freeze window must end after it starts',
+    );
+    expect(
+      invalid({ freezeWindows: [{ start: 'monday', end: 'friday' }] }),
+    ).toThrow('gitops.promotion.freezeWindows.0.start: Invalid datetime');
+    expect(invalid({ skip: true })).toThrow(
+      "gitops.promotion: Unrecognized key(s) in object: 'skip'",
+    );
+  });
 });

@@ -59,6 +59,7 @@ export const gitopsPlugin = createBackendPlugin({
     env.registerInit({
       deps: {
         auth: coreServices.auth,
+        lifecycle: coreServices.lifecycle,
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         httpRouter: coreServices.httpRouter,
@@ -72,6 +73,7 @@ export const gitopsPlugin = createBackendPlugin({
       },
       async init({
         auth,
+        lifecycle,
         config,
         logger,
         httpRouter,
@@ -127,6 +129,8 @@ export const gitopsPlugin = createBackendPlugin({
             ),
           });
         }
+        const gitWriter = new GitConfigRepoWriter(credentials, timeoutMs);
+        lifecycle.addShutdownHook(() => gitWriter.close());
         const promotions = new PromotionService({
           db,
           status,
@@ -135,7 +139,7 @@ export const gitopsPlugin = createBackendPlugin({
             ...addedWriters,
             GithubConfigRepoWriter.fromConfig(config, { timeoutMs }),
             GitlabConfigRepoWriter.fromConfig(config, { timeoutMs }),
-            new GitConfigRepoWriter(credentials, timeoutMs),
+            gitWriter,
           ],
           reader,
           config: gitopsConfig,

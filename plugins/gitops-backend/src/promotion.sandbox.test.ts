@@ -79,6 +79,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
   let sandbox: Sandbox;
   let sandboxDir: string;
   let server: any;
+  let stopBackend: () => Promise<void>;
   let db: Knex;
   let config: ReturnType<typeof sandboxBackendConfig>;
 
@@ -109,10 +110,13 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
       connection: { filename: ':memory:' },
       useNullAsDefault: true,
     });
-    ({ server } = await startBackend());
+    const backend = await startBackend();
+    server = backend.server;
+    stopBackend = () => backend.stop();
     await new Promise(resolve => setTimeout(resolve, 1000));
   });
   afterAll(async () => {
+    await stopBackend?.();
     await sandbox?.stop();
     await db?.destroy();
     await fs.rm(sandboxDir, { recursive: true, force: true });
@@ -519,7 +523,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
           .send({ id: 0 });
         expect(rollback.status).toBe(403);
       } finally {
-        denied.server.close();
+        await denied.stop();
       }
       expect(await head('service-b-config')).toBe(before);
     });
@@ -603,7 +607,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
           'Interrupted before its commit (backend restart); nothing was written',
       });
     } finally {
-      restarted.server.close();
+      await restarted.stop();
     }
   });
 });

@@ -57,7 +57,15 @@ export class DeploymentStatusService {
     return index;
   }
 
-  async entityStatus(entity: Entity): Promise<EntityDeploymentStatus> {
+  /**
+   * The entity's view. `fresh` reads Argo CD and Git anew (what an action checks
+   * against); otherwise cached answers within the time to live serve.
+   */
+  async entityStatus(
+    entity: Entity,
+    options: { fresh?: boolean } = {},
+  ): Promise<EntityDeploymentStatus> {
+    if (options.fresh) await this.forget(entity);
     const locator = this.locatorOf(entity);
     const order = this.environmentOrder(entity);
     const sources = this.sourcesFor(locator);
@@ -80,7 +88,10 @@ export class DeploymentStatusService {
     }
 
     const [desired, rollouts] = await Promise.all([
-      this.options.desired.readAll(found.map(f => f.app)),
+      this.options.desired.readAll(
+        found.map(f => f.app),
+        options,
+      ),
       Promise.all(found.map(({ source, app }) => this.rollout(source, app))),
     ]);
     const environments = found.map(({ source, app }, i) => {

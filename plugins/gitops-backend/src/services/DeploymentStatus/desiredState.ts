@@ -57,14 +57,28 @@ export class DesiredStateReader {
    * all of them (one shallow fetch for an entity's environments); the results are
    * cached, so a warm view parses no YAML.
    */
-  async readAll(apps: ArgoApplication[]): Promise<DesiredState[]> {
+  async readAll(
+    apps: ArgoApplication[],
+    options: { fresh?: boolean } = {},
+  ): Promise<DesiredState[]> {
     const plans = apps.map(app => this.plan(app));
+
     const byRepo = new Map<string, Set<string>>();
     for (const plan of plans) {
       for (const file of 'files' in plan ? plan.files : []) {
         const repo = repoKey(file.source);
         byRepo.set(repo, (byRepo.get(repo) ?? new Set()).add(file.path));
       }
+    }
+    if (options.fresh) {
+      await Promise.all([
+        ...plans.map(plan =>
+          'files' in plan ? this.cache.forget(desiredKey(plan.files)) : null,
+        ),
+        ...[...byRepo].map(([repo, paths]) =>
+          this.cache.forget(readKey(repo, paths)),
+        ),
+      ]);
     }
     // Started on first need: a cached desired state needs no read at all.
     const reads = new Map<string, ReturnType<typeof this.readRepo>>();
@@ -107,11 +121,8 @@ export class DesiredStateReader {
 
   private readRepo(repo: string, paths: Set<string>) {
     const [repoURL, ref] = JSON.parse(repo);
-    const sorted = [...paths].sort();
-    return this.cache.get(
-      `values:${repoURL}:${ref}:${sorted.join(',')}`,
-      this.ttlMs,
-      () => this.reader.readFiles(repoURL, ref, sorted),
+    return this.cache.get(readKey(repo, paths), this.ttlMs, () =>
+      this.reader.readFiles(repoURL, ref, [...paths].sort()),
     );
   }
 
@@ -215,6 +226,11 @@ function desiredKey(files: ValuesFile[]) {
   return `desired:${JSON.stringify(
     files.map(f => [repoKey(f.source), f.path]),
   )}`;
+}
+
+function readKey(repo: string, paths: Set<string>) {
+  const [repoURL, ref] = JSON.parse(repo);
+  return `values:${repoURL}:${ref}:${[...paths].sort().join(',')}`;
 }
 
 function repoKey(source: ArgoApplicationSource) {

@@ -55,7 +55,7 @@ export class ManifestPreview {
           await fs.writeFile(file, edit(await fs.readFile(file, 'utf8')));
           const after = await render();
           return {
-            renderedDiff: createTwoFilesPatch(
+            renderedDiff: unifiedDiff(
               'manifests (now)',
               'manifests (after)',
               before,
@@ -97,6 +97,16 @@ export class ManifestPreview {
     );
     return stdout;
   }
+}
+
+/** A unified diff without the `===` banner line. */
+export function unifiedDiff(
+  from: string,
+  to: string,
+  before: string,
+  after: string,
+) {
+  return createTwoFilesPatch(from, to, before, after).replace(/^=+\n/, '');
 }
 
 function firstLine(text: string) {

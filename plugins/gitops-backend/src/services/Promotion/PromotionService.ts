@@ -17,14 +17,13 @@ import {
   ConfigRepoWriter,
   ValuesFileChange,
 } from '@gitops-backstage/plugin-gitops-node';
-import { createTwoFilesPatch } from 'diff';
 import { Knex } from 'knex';
 import { parse as parseYaml } from 'yaml';
 import { GitopsConfig } from '../../config';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
 import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
 import { scalar, valueAt } from '../DeploymentStatus/desiredState';
-import { ManifestPreview } from './ManifestPreview';
+import { ManifestPreview, unifiedDiff } from './ManifestPreview';
 import {
   checkDirection,
   entityPolicy,
@@ -344,9 +343,8 @@ export class PromotionService {
     return this.options.now?.() ?? new Date();
   }
 
-  private async freshView(entity: Entity) {
-    await this.options.status.forget(entity);
-    return this.options.status.entityStatus(entity);
+  private freshView(entity: Entity) {
+    return this.options.status.entityStatus(entity, { fresh: true });
   }
 
   private environment(
@@ -681,5 +679,5 @@ function safeParse(text: string): unknown {
 function diffOf(file: string, before: string, after: string) {
   return before === after
     ? ''
-    : createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after);
+    : unifiedDiff(`a/${file}`, `b/${file}`, before, after);
 }

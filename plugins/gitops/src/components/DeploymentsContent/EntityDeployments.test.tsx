@@ -226,10 +226,26 @@ describe('EntityDeployments', () => {
     ).toEqual(['1', '0']);
   });
 
-  it('lists the promotions into the selected environment', async () => {
+  it('lists the promotions and rollbacks of the selected environment', async () => {
     answer(entityStatus, [
       {
+        id: 'r1',
+        kind: 'rollback',
+        entityRef: 'component:default/service-a',
+        from: 'staging',
+        to: 'staging',
+        version: '1a2b3c4',
+        previousVersion: '4c5d6e7',
+        method: 'commit',
+        status: 'committed',
+        commit: 'e'.repeat(40),
+        actor: 'user:default/guest',
+        createdAt: '2026-11-22T11:00:00Z',
+        updatedAt: '2026-11-22T11:00:00Z',
+      },
+      {
         id: 'p1',
+        kind: 'promotion',
         entityRef: 'component:default/service-a',
         from: 'dev',
         to: 'staging',
@@ -246,14 +262,23 @@ describe('EntityDeployments', () => {
     await render();
     await userEvent.click(await screen.findByRole('tab', { name: 'staging' }));
     const table = await screen.findByRole('table', {
-      name: 'promotions into staging',
+      name: 'promotions and rollbacks of staging',
     });
-    expect(within(table).getByTestId('promotion-row')).toHaveTextContent(
-      'user:default/guest1a2b3c4 → 4c5d6e7 (from dev)committed · fffffff',
-    );
+    expect(
+      within(table)
+        .getAllByTestId('promotion-row')
+        .map(row => row.textContent),
+    ).toEqual([
+      expect.stringMatching(
+        /agouser:default\/guest4c5d6e7 → 1a2b3c4 \(rollback\)committed · eeeeeee$/,
+      ),
+      expect.stringMatching(
+        /agouser:default\/guest1a2b3c4 → 4c5d6e7 \(from dev\)committed · fffffff$/,
+      ),
+    ]);
     await userEvent.click(screen.getByRole('tab', { name: 'dev' }));
     expect(
-      screen.queryByRole('table', { name: /promotions into/ }),
+      screen.queryByRole('table', { name: /promotions and rollbacks of/ }),
     ).not.toBeInTheDocument();
   });
 });
