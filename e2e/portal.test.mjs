@@ -257,6 +257,8 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
       .getByText('1a2b3c4', { exact: true })
       .waitFor({ timeout: 3000 });
   });
+  // (eventually reloads the page: the history shows dev again.)
+  await page.getByRole('tab', { name: 'staging' }).click();
   await page
     .getByRole('table', { name: 'promotions and rollbacks of staging' })
     .getByText(/4c5d6e7 → 1a2b3c4 \(rollback\)/)
