@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { scaffoldingScenario } from './scaffold';
 import type { Result } from './status';
 
 const exec = promisify(execFile);
@@ -109,6 +110,8 @@ async function timeToLanes(): Promise<Result[]> {
       samples.push(await page.evaluate(() => performance.now()));
     }
     samples.sort((a, b) => a - b);
+    // The same running portal creates services (the scaffolding scenario).
+    const scaffolding = await scaffoldingScenario();
     const at = (p: number) =>
       samples[
         Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))
@@ -121,6 +124,7 @@ async function timeToLanes(): Promise<Result[]> {
         value: `${at(50).toFixed(0)} ms / ${at(95).toFixed(0)} ms`,
         target: '≤ 1.5 s',
       },
+      ...scaffolding,
     ];
   } finally {
     await browser?.close();

@@ -15,7 +15,7 @@ import { ConfigReader } from '@backstage/config';
 import { startGitServer } from '@gitops-backstage/gitops-sandbox';
 import { setYamlValues } from '@gitops-backstage/plugin-gitops-common';
 import { GitConfigRepoWriter } from '../plugins/gitops-backend/src/services/ConfigRepo/GitConfigRepoWriter';
-import { GitCredentialsResolver } from '../plugins/gitops-backend/src/services/ConfigRepo/gitCredentials';
+import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
 import type { Result } from './status';
 
 const exec = promisify(execFile);

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import {
+  APP_URL,
   cloneSandboxRepo,
   eventually,
   launchBrowser,
@@ -206,7 +207,9 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .waitFor();
   await dialog
     .getByTestId('promotion-rendered-diff')
-    .getByText(/\+\s+image: "registry.example.com\/checkout\/service-a:4c5d6e7"/)
+    .getByText(
+      /\+\s+image: "registry.example.com\/checkout\/service-a:4c5d6e7"/,
+    )
     .waitFor();
   await page.screenshot({ path: `${OUTPUT_DIR}/promote-dialog.png` });
   await dialog.getByRole('button', { name: 'Promote 4c5d6e7' }).click();
@@ -263,4 +266,53 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .getByRole('table', { name: 'promotions and rollbacks of staging' })
     .getByText(/4c5d6e7 → 1a2b3c4 \(rollback\)/)
     .waitFor();
+});
+
+test('a new user creates service-c from the gitops-service template, and its Deployments tab shows dev, staging and prod', async () => {
+  await signIn(page, '/create');
+  await page
+    .getByText('GitOps service (app + config repositories, Helm, Argo CD)')
+    .waitFor();
+  await page
+    .locator('article, .MuiCard-root')
+    .filter({ hasText: 'GitOps service (app + config' })
+    .getByRole('button', { name: 'Choose' })
+    .click();
+  await page.getByLabel('Name').first().fill('service-c');
+  const owner = page.getByLabel('Owner').first();
+  await owner.fill('team-checkout');
+  await page
+    .getByRole('option', { name: /team-checkout/ })
+    .first()
+    .click();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByText('Environments, in promotion order').waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByText('Where to create the repositories').waitFor();
+  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Create' }).click();
+  // The task runs: plan, files, chart validation, both repositories, Argo CD, catalog.
+  await page
+    .getByRole('link', { name: 'Open in the catalog' })
+    .waitFor({ timeout: 120_000 });
+  await page.screenshot({ path: `${OUTPUT_DIR}/scaffolder-task.png` });
+
+  await eventually(page, async () => {
+    await page.goto(
+      new URL('/catalog/default/component/service-c/deployments', APP_URL).href,
+    );
+    for (const env of ['dev', 'staging', 'prod']) {
+      await page.getByTestId(`lane-${env}`).waitFor({ timeout: 3000 });
+    }
+    // dev and staging sync by themselves; prod waits for someone to press Sync.
+    await page
+      .getByTestId('lane-dev')
+      .getByTestId('running-version')
+      .getByText('0.1.0', { exact: true })
+      .waitFor({ timeout: 3000 });
+  });
+  await page.screenshot({
+    path: `${OUTPUT_DIR}/service-c-deployments.png`,
+    fullPage: true,
+  });
 });

@@ -21,7 +21,12 @@ backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(permissionPolicyModule);
 
 backend.add(import('@backstage/plugin-scaffolder-backend'));
-// Template actions: gitops:values:set (and, later, Argo CD and chart actions).
+// publish:github, publish:gitlab and their pull/merge request actions, for templates
+// that create repositories there (credentials from `integrations`).
+backend.add(import('@backstage/plugin-scaffolder-backend-module-github'));
+backend.add(import('@backstage/plugin-scaffolder-backend-module-gitlab'));
+// The GitOps template actions: plan, chart validation, Git publishing, Argo CD
+// Applications, values files.
 backend.add(
   import('@gitops-backstage/plugin-scaffolder-backend-module-gitops'),
 );

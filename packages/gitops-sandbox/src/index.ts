@@ -13,6 +13,7 @@ export { helmBinary, renderChart } from './helm';
 export { ArgoContracts, CONTRACTS_DIR } from './contracts';
 export {
   startTestSandbox,
+  argo,
   pushChange,
   setTag,
   eventually,

@@ -5,6 +5,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import {
   ConfigRepoWriter,
+  GitCredentialsResolver,
   gitopsConfigRepoWritersExtensionPoint,
   GitopsLiveStateSource,
   gitopsLiveStateSourcesExtensionPoint,
@@ -15,7 +16,6 @@ import { readGitopsConfig } from './config';
 import { createRouter } from './router';
 import { ArgoCdApiSource } from './services/ArgoCdApiSource/ArgoCdApiSource';
 import { GitConfigRepoReader } from './services/ConfigRepo/GitConfigRepoReader';
-import { GitCredentialsResolver } from './services/ConfigRepo/gitCredentials';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
 import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
 import { UpstreamCache } from './services/UpstreamCache';

@@ -4,3 +4,5 @@
  * @packageDocumentation
  */
 export * from './extensionPoints';
+export { GitCredentialsResolver } from './gitCredentials';
+export type { GitCredentials } from './gitCredentials';

@@ -1,5 +1,13 @@
-import { createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import { createArgoCdApplicationCreateAction } from './actions/argocdApplicationCreate';
+import { createChartValidateAction } from './actions/chartValidate';
+import { createGitBranchAction } from './actions/gitBranch';
+import { createGitPublishAction } from './actions/gitPublish';
+import { createServicePlanAction } from './actions/servicePlan';
 import { createValuesSetAction } from './actions/valuesSet';
 
 /**
@@ -12,9 +20,20 @@ export const scaffolderModuleGitops = createBackendModule({
   moduleId: 'gitops',
   register(reg) {
     reg.registerInit({
-      deps: { scaffolder: scaffolderActionsExtensionPoint },
-      async init({ scaffolder }) {
-        scaffolder.addActions(createValuesSetAction());
+      deps: {
+        scaffolder: scaffolderActionsExtensionPoint,
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+      },
+      async init({ scaffolder, config, logger }) {
+        scaffolder.addActions(
+          createServicePlanAction({ config }),
+          createChartValidateAction({ config }),
+          createGitPublishAction({ config }),
+          createGitBranchAction({ config }),
+          createArgoCdApplicationCreateAction({ config, logger }),
+          createValuesSetAction(),
+        );
       },
     });
   },

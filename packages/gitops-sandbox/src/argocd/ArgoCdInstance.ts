@@ -52,6 +52,8 @@ interface AppState {
 }
 
 const HISTORY_LIMIT = 10;
+const DNS_SUBDOMAIN =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function key(namespace: string, name: string) {
   return `${namespace}/${name}`;
@@ -68,6 +70,9 @@ function sourcesOf(spec: Json): Json[] {
  */
 export class ArgoCdInstance {
   private readonly apps = new Map<string, AppState>();
+  /** Found in Git, and created through the API; see apply(). */
+  private discovered: Json[] = [];
+  private readonly created = new Map<string, Json>();
   private resourceVersion = 1;
 
   constructor(
@@ -80,18 +85,30 @@ export class ArgoCdInstance {
     return this.apps.size;
   }
 
-  /** Replaces the set of Applications with those found in Git (app of apps). */
+  /** Replaces the set of Applications found in Git (app of apps). */
   setManifests(manifests: Json[]) {
-    const seen = new Set<string>();
-    for (const manifest of manifests) {
+    this.discovered = manifests;
+    this.apply();
+  }
+
+  /**
+   * Makes the Applications those found in Git plus those created through the API.
+   * A name in both keeps the API's: it is the later, explicit request (a template
+   * registering an app its config repo also declares), and discovery undoing it on
+   * the next pass would make the API's answers lie. Existing states are kept, so a
+   * changed definition keeps its history, as an updated Application does.
+   */
+  private apply() {
+    const wanted = new Map<string, Json>();
+    for (const manifest of [...this.discovered, ...this.created.values()]) {
       const namespace = manifest.metadata.namespace ?? 'argocd';
-      const id = key(namespace, manifest.metadata.name);
-      seen.add(id);
-      const state = this.apps.get(id);
-      const next = {
+      wanted.set(key(namespace, manifest.metadata.name), {
         metadata: { ...manifest.metadata, namespace },
         spec: manifest.spec,
-      };
+      });
+    }
+    for (const [id, next] of wanted) {
+      const state = this.apps.get(id);
       if (!state) {
         this.apps.set(id, this.newState(next));
         this.touch();
@@ -101,11 +118,151 @@ export class ArgoCdInstance {
       }
     }
     for (const id of this.apps.keys()) {
-      if (!seen.has(id) && !this.apps.get(id)!.fixedStatus) {
+      if (!wanted.has(id) && !this.apps.get(id)!.fixedStatus) {
         this.apps.delete(id);
         this.touch();
       }
     }
+  }
+
+  /**
+   * Argo CD's Create (`POST /api/v1/applications`): an identical Application is
+   * answered as it is; a different one is an error unless `upsert`, which updates it
+   * (labels and annotations merged, as Argo CD's upsert does).
+   */
+  async create(
+    body: Json,
+    options: { upsert: boolean; validate: boolean },
+  ): Promise<AppState> {
+    const manifest = await this.validated(body, options.validate, 'creating');
+    const id = key(manifest.metadata.namespace, manifest.metadata.name);
+    const existing = this.apps.get(id);
+    if (existing) {
+      const old = existing.manifest;
+      const same = ['labels', 'annotations', 'finalizers'].every(k =>
+        isDeepStrictEqual(old.metadata[k], manifest.metadata[k]),
+      );
+      if (same && isDeepStrictEqual(old.spec, manifest.spec)) return existing;
+      if (!options.upsert) {
+        throw new ArgoError(
+          'InvalidArgument',
+          'existing application spec is different, use upsert flag to force update',
+        );
+      }
+      for (const k of ['labels', 'annotations']) {
+        if (old.metadata[k] || manifest.metadata[k]) {
+          manifest.metadata[k] = {
+            ...old.metadata[k],
+            ...manifest.metadata[k],
+          };
+        }
+      }
+    }
+    return this.store(id, manifest);
+  }
+
+  /** Argo CD's Update (`PUT /api/v1/applications/{name}`): replaces spec and metadata. */
+  async update(name: string, body: Json, validate: boolean): Promise<AppState> {
+    // Argo CD looks the Application up before it validates the new one.
+    this.find(name, body?.metadata?.namespace || 'argocd');
+    const manifest = await this.validated(
+      { ...body, metadata: { ...body?.metadata, name } },
+      validate,
+      'updating',
+    );
+    return this.store(
+      key(manifest.metadata.namespace, manifest.metadata.name),
+      manifest,
+    );
+  }
+
+  /** Argo CD's Delete. One still in Git comes back on the next pass, as its parent app re-creates it. */
+  delete(state: AppState) {
+    const { namespace, name } = state.manifest.metadata;
+    this.created.delete(key(namespace, name));
+    this.apps.delete(key(namespace, name));
+    this.touch();
+  }
+
+  private async store(id: string, manifest: Json): Promise<AppState> {
+    this.created.set(id, manifest);
+    this.apply();
+    const state = this.apps.get(id)!;
+    // Compared at once, as the repo server already rendered it to validate.
+    await this.reconcileApp(state);
+    return state;
+  }
+
+  /**
+   * The Application as Argo CD stores it: server-set fields, status and operation
+   * dropped (operations only come through sync), spec normalized (project `default`,
+   * targetRevision `HEAD`); invalid ones refused with Argo CD's messages.
+   */
+  private async validated(
+    body: Json,
+    validate: boolean,
+    verb: string,
+  ): Promise<Json> {
+    const { metadata = {}, spec } = body ?? {};
+    const name = String(metadata.name ?? '');
+    if (!spec) {
+      throw new ArgoError(
+        'InvalidArgument',
+        `error ${verb} application: spec is required`,
+      );
+    }
+    const normalize = (source: Json) => ({
+      ...source,
+      targetRevision: source.targetRevision || 'HEAD',
+    });
+    const manifest = {
+      metadata: {
+        name,
+        namespace: metadata.namespace || 'argocd',
+        ...(metadata.labels && { labels: metadata.labels }),
+        ...(metadata.annotations && { annotations: metadata.annotations }),
+        ...(metadata.finalizers && { finalizers: metadata.finalizers }),
+      },
+      spec: {
+        ...spec,
+        project: spec.project || 'default',
+        ...(spec.source && { source: normalize(spec.source) }),
+        ...(spec.sources && { sources: spec.sources.map(normalize) }),
+      },
+    };
+    const invalid = (message: string) =>
+      new ArgoError(
+        'InvalidArgument',
+        `application spec for ${name} is invalid: InvalidSpecError: ${message}`,
+      );
+    const destination = spec.destination ?? {};
+    if (destination.server && destination.name) {
+      throw new ArgoError(
+        'InvalidArgument',
+        `application destination can't have both name and server defined: ${destination.name} ${destination.server}`,
+      );
+    }
+    if (!destination.server && !destination.name) {
+      throw invalid('Destination server missing from app spec');
+    }
+    if (sourcesOf(spec).length === 0 || sourcesOf(spec).some(s => !s.repoURL)) {
+      throw invalid(
+        'spec.source.repoURL and either source.path, source.chart, or source.ref are required',
+      );
+    }
+    if (validate) {
+      await this.renderer.render(manifest).catch(error => {
+        throw invalid(`Unable to generate manifests: ${error.message}`);
+      });
+    }
+    // Kubernetes checks the name when the object is stored, after Argo CD's checks.
+    if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
+      throw new ArgoError(
+        'InvalidArgument',
+        `error ${verb} application: Application.argoproj.io "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      );
+    }
+    return manifest;
   }
 
   /** Adds a generated Application whose status never changes (scale mode). */

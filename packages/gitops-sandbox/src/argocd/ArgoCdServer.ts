@@ -226,11 +226,29 @@ export class ArgoCdServer {
     if (method === 'GET' && path === '/api/v1/applications') {
       return this.list(query);
     }
+    if (method === 'POST' && path === '/api/v1/applications') {
+      const state = await instance.create(await readJson(req), {
+        upsert: parseBool(query, 'upsert', false),
+        validate: parseBool(query, 'validate', true),
+      });
+      return instance.toApplication(state);
+    }
     const match = path.match(/^\/api\/v1\/applications\/([^/]+)(\/.*)?$/);
     if (!match) throw new ArgoError('NotFound', `Not Found: ${method} ${path}`);
     const name = decodeURIComponent(match[1]);
     const rest = match[2] ?? '';
+    if (method === 'PUT' && rest === '') {
+      const validate = parseBool(query, 'validate', true);
+      const body = await readJson(req);
+      return instance.toApplication(
+        await instance.update(name, body, validate),
+      );
+    }
     const state = instance.find(name, query.get('appNamespace') || undefined);
+    if (method === 'DELETE' && rest === '') {
+      instance.delete(state);
+      return {};
+    }
 
     if (method === 'GET' && rest === '') {
       const refresh = query.get('refresh');
@@ -354,6 +372,18 @@ export class ArgoCdServer {
 function send(res: http.ServerResponse, status: number, body: Json) {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/** A boolean query parameter, parsed as grpc-gateway does (Go's strconv.ParseBool). */
+function parseBool(query: URLSearchParams, name: string, fallback: boolean) {
+  const value = query.get(name);
+  if (value === null) return fallback;
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new ArgoError(
+    'InvalidArgument',
+    `parsing field "${name}": strconv.ParseBool: parsing "${value}": invalid syntax`,
+  );
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Json> {

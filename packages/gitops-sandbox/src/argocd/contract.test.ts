@@ -8,7 +8,8 @@ const describeWithContracts = contracts ? describe : describe.skip;
 /** The Applications in an answer: a List's items or a single Application. */
 function applicationsIn(route: string, status: number, body: any): any[] {
   if (status !== 200) return [];
-  if (route === '/api/v1/applications') return body.items;
+  // List answers items; Create (POST on the same route) answers one Application.
+  if (route === '/api/v1/applications' && body.items) return body.items;
   return body?.spec ? [body] : [];
 }
 
@@ -320,9 +321,72 @@ describeWithContracts(
       });
     });
 
+    it('creates, updates and deletes an application (the scaffolder action)', async () => {
+      const application = {
+        metadata: {
+          name: 'contract-created',
+          labels: { 'gitops/environment': 'dev' },
+        },
+        spec: {
+          project: 'default',
+          source: {
+            repoURL: sandbox.repoUrl('service-a-config'),
+            targetRevision: 'main',
+            path: 'chart',
+            helm: { valueFiles: ['values-dev.yaml'] },
+          },
+          destination: {
+            server: 'https://kubernetes.default.svc',
+            namespace: 'contract-created',
+          },
+        },
+      };
+      // The request too is an Application by swagger.json.
+      expect(
+        contracts!.definitionErrors('v1alpha1Application', application),
+      ).toEqual([]);
+      const created = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications',
+        { method: 'POST', body: application },
+      );
+      expect(created.status.sync.status).toBe('OutOfSync');
+      const conflict = await call(
+        'main',
+        '/api/v1/applications',
+        '/api/v1/applications',
+        {
+          method: 'POST',
+          body: { ...application, spec: { ...application.spec, project: 'x' } },
+          expectStatus: 400,
+        },
+      );
+      expect(conflict.code).toBe(3);
+      await call(
+        'main',
+        '/api/v1/applications/{application.metadata.name}',
+        '/api/v1/applications/contract-created',
+        { method: 'PUT', body: application },
+      );
+      await call(
+        'main',
+        '/api/v1/applications/{application.metadata.name}',
+        '/api/v1/applications/nope',
+        { method: 'PUT', body: application, expectStatus: 404 },
+      );
+      await call(
+        'main',
+        '/api/v1/applications/{name}',
+        '/api/v1/applications/contract-created',
+        { method: 'DELETE' },
+      );
+    });
+
     it('has checked every route the plugins use', () => {
       expect([...checked].sort()).toEqual(
         [
+          'DELETE /api/v1/applications/{name} 200',
           'DELETE /api/v1/applications/{name}/operation 200',
           'DELETE /api/v1/applications/{name}/operation 400',
           'GET /api/v1/applications 200',
@@ -335,6 +399,10 @@ describeWithContracts(
           'GET /api/v1/applications/{name}/revisions/{revision}/metadata 200',
           'GET /api/v1/session/userinfo 200',
           'GET /api/version 200',
+          'POST /api/v1/applications 200',
+          'POST /api/v1/applications 400',
+          'PUT /api/v1/applications/{application.metadata.name} 200',
+          'PUT /api/v1/applications/{application.metadata.name} 404',
           'POST /api/v1/applications/{name}/rollback 200',
           'POST /api/v1/applications/{name}/rollback 400',
           'POST /api/v1/applications/{name}/sync 200',

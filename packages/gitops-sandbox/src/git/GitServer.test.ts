@@ -79,6 +79,35 @@ describe('startGitServer', () => {
     expect(await list.json()).toEqual({ repositories: ['service-a-config'] });
   });
 
+  it('serves one file raw, without credentials, for the catalog to read', async () => {
+    await server.createRepository('service-a-config');
+    const work = path.join(dir, 'work');
+    await git(dir, 'clone', '--quiet', authedUrl('service-a-config'), work);
+    await fs.writeFile(
+      path.join(work, 'values-dev.yaml'),
+      'image:\n  tag: abc1234\n',
+    );
+    await git(work, 'add', '.');
+    await git(work, 'commit', '--quiet', '-m', 'dev: abc1234');
+    await git(work, 'push', '--quiet', 'origin', 'HEAD:main');
+
+    const raw = await fetch(
+      `${server.url}/raw/service-a-config/main/values-dev.yaml`,
+    );
+    expect(raw.status).toBe(200);
+    expect(await raw.text()).toBe('image:\n  tag: abc1234\n');
+    for (const missing of [
+      '/raw/service-a-config/main/nope.yaml',
+      '/raw/service-a-config/other-branch/values-dev.yaml',
+      '/raw/no-such-repo/main/values-dev.yaml',
+      '/raw/service-a-config/main/../../etc/passwd',
+    ]) {
+      expect((await fetch(`${server.url}${missing}`)).status).toBe(404);
+    }
+    // Everything else still needs the token.
+    expect((await fetch(`${server.url}/api/repos`)).status).toBe(401);
+  });
+
   it('serves isomorphic-git: shallow single-branch clone, commit and push', async () => {
     await server.createRepository('iso');
     const onAuth = () => ({ username: 'x', password: TOKEN });

@@ -169,8 +169,37 @@ export async function startGitServer(
     });
   };
 
+  /**
+   * `GET /raw/<repo>/<ref>/<path>`: one file, as a public repository's raw view, so
+   * Backstage's catalog (which reads plain URLs without credentials) can register
+   * entities from the sandbox's repositories.
+   */
+  const handleRaw = async (res: http.ServerResponse, url: URL) => {
+    const [, , repo, ref, ...rest] = url.pathname.split('/');
+    const file = decodeURIComponent(rest.join('/'));
+    if (!REPO_NAME.test(repo ?? '') || !ref || !file || file.includes('..')) {
+      sendJson(res, 404, { error: 'no such file' });
+      return;
+    }
+    try {
+      const { stdout } = await exec(
+        'git',
+        ['--git-dir', path.join(root, `${repo}.git`), 'show', `${ref}:${file}`],
+        { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+      );
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(stdout);
+    } catch {
+      sendJson(res, 404, { error: `no ${file} at ${ref} in ${repo}` });
+    }
+  };
+
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.method === 'GET' && url.pathname.startsWith('/raw/')) {
+      await handleRaw(res, url);
+      return;
+    }
     if (!authorized(req, options.token)) {
       res.writeHead(401, {
         'www-authenticate': 'Basic realm="gitops-sandbox"',

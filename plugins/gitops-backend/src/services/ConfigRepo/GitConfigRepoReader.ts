@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
-import { GitCredentialsResolver } from './gitCredentials';
+import {
+  GitCredentialsResolver,
+  GitopsSourceError,
+} from '@gitops-backstage/plugin-gitops-node';
 import { withShallowClone } from './shallowClone';
 
 /** Files of a config repository at the commit a branch or tag named when read. */

@@ -7,11 +7,11 @@ import { ConfigReader } from '@backstage/config';
 import { GitServer, startGitServer } from '@gitops-backstage/gitops-sandbox';
 import { setYamlValues } from '@gitops-backstage/plugin-gitops-common';
 import {
+  GitCredentialsResolver,
   GitopsSourceError,
   ValuesFileChange,
 } from '@gitops-backstage/plugin-gitops-node';
 import { parse } from 'yaml';
-import { GitCredentialsResolver } from './gitCredentials';
 import { GitConfigRepoWriter } from './GitConfigRepoWriter';
 
 jest.setTimeout(30_000);

@@ -1,11 +1,11 @@
 import git from 'isomorphic-git';
 import {
   ConfigRepoWriter,
+  GitCredentialsResolver,
   GitopsSourceError,
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
-import { GitCredentialsResolver } from './gitCredentials';
 import {
   Clone,
   gitSourceError,

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import git, { HttpClient } from 'isomorphic-git';
-import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
-import { GitCredentialsResolver } from './gitCredentials';
+import {
+  GitCredentialsResolver,
+  GitopsSourceError,
+} from '@gitops-backstage/plugin-gitops-node';
 import { gitHttpClient } from './gitHttp';
 
 /** A shallow clone in a temporary directory, and what isomorphic-git needs to use it. */

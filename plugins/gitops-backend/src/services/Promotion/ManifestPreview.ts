@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { DesiredState } from '@gitops-backstage/plugin-gitops-common';
-import { GitCredentialsResolver } from '../ConfigRepo/gitCredentials';
+import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
 import { withShallowClone } from '../ConfigRepo/shallowClone';
 
 const exec = promisify(execFile);

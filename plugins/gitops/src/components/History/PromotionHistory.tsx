@@ -31,7 +31,10 @@ export function PromotionHistory(props: {
       <Typography variant="subtitle2" style={{ marginTop: 16 }}>
         Promotions and rollbacks of {environment}
       </Typography>
-      <Table size="small" aria-label={`promotions and rollbacks of ${environment}`}>
+      <Table
+        size="small"
+        aria-label={`promotions and rollbacks of ${environment}`}
+      >
         <TableHead>
           <TableRow>
             <TableCell>Requested</TableCell>

@@ -4,6 +4,11 @@ import {
   ScmIntegrations,
 } from '@backstage/integration';
 
+/**
+ * A user name and password (or token) for Git over HTTP.
+ *
+ * @public
+ */
 export interface GitCredentials {
   username: string;
   password: string;
@@ -12,9 +17,16 @@ export interface GitCredentials {
 /**
  * Credentials for Git over HTTP, by repository URL: from Backstage's SCM integrations
  * (`integrations.github`, `gitlab`, `bitbucketServer`, `gitea`), else from
- * `gitops.git.credentials[]` for plain Git servers. Never logged.
+ * `gitops.git.credentials[]` for plain Git servers. Never logged. Shared by the
+ * backend plugin and the scaffolder actions, so both push with the same credentials.
+ *
+ * @public
  */
 export class GitCredentialsResolver {
+  static fromConfig(config: Config): GitCredentialsResolver {
+    return new GitCredentialsResolver(config);
+  }
+
   private readonly integrations: ScmIntegrations;
   private readonly github: DefaultGithubCredentialsProvider;
   private readonly byHost: Map<string, GitCredentials>;

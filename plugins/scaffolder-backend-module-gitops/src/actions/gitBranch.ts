@@ -1,0 +1,201 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import { InputError } from '@backstage/errors';
+import {
+  addFiles,
+  cloneRepo,
+  commitAndPushBranch,
+  createBranch,
+  createTemplateAction,
+} from '@backstage/plugin-scaffolder-node';
+import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+
+/** Every file below `dir`, relative to it. */
+async function filesIn(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, {
+    withFileTypes: true,
+    recursive: true,
+  });
+  // Array.from: a plain array of this realm, as the scaffolder's output copy insists.
+  return Array.from(
+    entries.filter(e => e.isFile()),
+    e => path.relative(dir, path.join(e.parentPath, e.name)),
+  );
+}
+
+/**
+ * `gitops:git:branch`: proposes new files for an existing repository on a Git server
+ * without pull requests — a branch off the base branch with one commit adding them,
+ * which someone merges (GitHub and GitLab have publish:github:pull-request and
+ * publish:gitlab:merge-request). It never overwrites a file that is there, and can
+ * insist that files are (an environment's values file, say).
+ *
+ * @public
+ */
+export function createGitBranchAction(options: { config: Config }) {
+  const credentials = GitCredentialsResolver.fromConfig(options.config);
+  return createTemplateAction({
+    id: 'gitops:git:branch',
+    description:
+      'Proposes files for an existing repository on a plain Git server: a new branch with one commit adding them.',
+    supportsDryRun: true,
+    examples: [
+      {
+        description: 'Propose a new instance of service-a in prod',
+        example: [
+          'steps:',
+          '  - id: propose',
+          '    action: gitops:git:branch',
+          '    input:',
+          '      repoUrl: http://127.0.0.1:7090/git/service-a-config.git',
+          '      sourcePath: ./proposal',
+          '      branch: add-prod-sensor-7',
+          "      mustExist: ['chart/values-prod.yaml']",
+          '      commitMessage: Add instance sensor-7 of service-a in prod',
+        ].join('\n'),
+      },
+    ],
+    schema: {
+      input: {
+        repoUrl: z =>
+          z.string().url().describe('Clone URL of the existing repository'),
+        sourcePath: z =>
+          z
+            .string()
+            .describe('Workspace directory whose files are added, as laid out'),
+        branch: z =>
+          z
+            .string()
+            .regex(/^[A-Za-z0-9][-A-Za-z0-9_./]*$/, 'a branch name')
+            .describe('The new branch'),
+        baseBranch: z =>
+          z.string().optional().describe('Branch it starts from; default main'),
+        mustExist: z =>
+          z
+            .array(z.string())
+            .optional()
+            .describe('Files the repository must already have'),
+        commitMessage: z => z.string().min(1),
+      },
+      output: {
+        branch: z => z.string(),
+        branchUrl: z => z.string().describe('The repository and branch'),
+        commitHash: z => z.string(),
+        files: z => z.array(z.string()).describe('The files added'),
+      },
+    },
+    async handler(ctx) {
+      const { repoUrl, branch, mustExist = [], commitMessage } = ctx.input;
+      const baseBranch = ctx.input.baseBranch ?? 'main';
+      const source = resolveSafeChildPath(
+        ctx.workspacePath,
+        ctx.input.sourcePath,
+      );
+      const files = await filesIn(source);
+      if (files.length === 0) {
+        throw new InputError(`${ctx.input.sourcePath} holds no files to add`);
+      }
+      const auth = await credentials.forUrl(repoUrl);
+      if (!auth) {
+        throw new InputError(
+          `No Git credentials for ${
+            new URL(repoUrl).host
+          }: add them to gitops.git.credentials or an integration`,
+        );
+      }
+      const branchUrl = `${repoUrl}#${branch}`;
+
+      const result = await ctx.checkpoint({
+        key: `git-branch-${repoUrl}-${branch}`,
+        fn: async () => {
+          const taken = await git.listServerRefs({
+            http,
+            url: repoUrl,
+            prefix: `refs/heads/${branch}`,
+            onAuth: () => auth,
+          });
+          if (taken.some(r => r.ref === `refs/heads/${branch}`)) {
+            throw new InputError(
+              `${repoUrl} already has a branch ${branch}: merge or delete it first`,
+            );
+          }
+          const dir = await fs.mkdtemp(
+            path.join(os.tmpdir(), 'gitops-branch-'),
+          );
+          try {
+            await cloneRepo({
+              url: repoUrl,
+              dir,
+              auth,
+              ref: baseBranch,
+              depth: 1,
+              logger: ctx.logger,
+            }).catch(error => {
+              throw new InputError(
+                `Cannot clone ${baseBranch} of ${repoUrl}: ${error.message}`,
+              );
+            });
+            for (const file of mustExist) {
+              if (!(await exists(path.join(dir, file)))) {
+                throw new InputError(
+                  `${repoUrl} has no ${file} on ${baseBranch}; check the service and environment`,
+                );
+              }
+            }
+            const clashes = [];
+            for (const file of files) {
+              if (await exists(path.join(dir, file))) clashes.push(file);
+            }
+            if (clashes.length > 0) {
+              throw new InputError(
+                `${repoUrl} already has ${clashes.join(', ')} on ${baseBranch}`,
+              );
+            }
+            if (ctx.isDryRun) return { commitHash: 'dry-run' };
+            await createBranch({ dir, ref: branch, auth, logger: ctx.logger });
+            for (const file of files) {
+              await fs.mkdir(path.dirname(path.join(dir, file)), {
+                recursive: true,
+              });
+              await fs.copyFile(path.join(source, file), path.join(dir, file));
+            }
+            await addFiles({ dir, filepath: '.', auth, logger: ctx.logger });
+            return await commitAndPushBranch({
+              dir,
+              auth,
+              logger: ctx.logger,
+              commitMessage,
+              gitAuthorInfo: {
+                name: ctx.user?.entity?.metadata.name ?? 'Backstage',
+                email: 'scaffolder@backstage.local',
+              },
+              branch,
+              remoteRef: `refs/heads/${branch}`,
+            });
+          } finally {
+            await fs.rm(dir, { recursive: true, force: true });
+          }
+        },
+      });
+      ctx.logger.info(
+        `Proposed ${files.length} file(s) on ${branchUrl}: merge the branch to apply`,
+      );
+      ctx.output('branch', branch);
+      ctx.output('branchUrl', branchUrl);
+      ctx.output('commitHash', result.commitHash);
+      ctx.output('files', files);
+    },
+  });
+}
+
+async function exists(file: string) {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}

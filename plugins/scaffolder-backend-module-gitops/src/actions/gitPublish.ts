@@ -1,0 +1,229 @@
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import { InputError } from '@backstage/errors';
+import {
+  createTemplateAction,
+  initRepoAndPush,
+} from '@backstage/plugin-scaffolder-node';
+import {
+  GitCredentials,
+  GitCredentialsResolver,
+} from '@gitops-backstage/plugin-gitops-node';
+import { examples } from './gitPublish.examples';
+
+function basicAuth({ username, password }: GitCredentials) {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/** fetch, with an error naming the server instead of fetch's bare "fetch failed". */
+async function request(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    throw new Error(
+      `Git server ${new URL(url).host} is unreachable at ${url}${
+        code ? ` (${code})` : ''
+      }`,
+    );
+  }
+}
+
+function refusedCredentials(status: number, url: string) {
+  const { host } = new URL(url);
+  return new Error(
+    `Git server ${host} refused the credentials (${status}) for ${url}; check gitops.git.credentials for host ${host} or the integration`,
+  );
+}
+
+/**
+ * Creates the repository through the server's API (`POST {name}`), as the sandbox's
+ * `/api/repos` or Gitea's `/api/v1/user/repos` do. One that exists (409) is left to
+ * the emptiness check: a task retried after a failed push finds its own empty one.
+ */
+async function createRepository(
+  url: string,
+  name: string,
+  auth: GitCredentials,
+) {
+  const res = await request(url, {
+    method: 'POST',
+    headers: {
+      authorization: basicAuth(auth),
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ name }),
+  });
+  if (res.ok || res.status === 409) return;
+  if (res.status === 401 || res.status === 403) {
+    throw refusedCredentials(res.status, url);
+  }
+  const text = await res.text();
+  let message = text;
+  try {
+    const body = JSON.parse(text);
+    message = body.error ?? body.message ?? text;
+  } catch {
+    // not JSON: the text as it is
+  }
+  throw new Error(
+    `Creating repository "${name}" at ${url} failed (${res.status}): ${message}`,
+  );
+}
+
+/**
+ * Refuses a repository that has commits, so nobody's history is overwritten: asks
+ * for its refs over smart HTTP (what `git ls-remote` does). An absent repository
+ * (404) may be created by the push, as GitLab's push-to-create does.
+ */
+async function ensureEmpty(repoUrl: string, auth: GitCredentials) {
+  const res = await request(
+    `${repoUrl.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`,
+    { headers: { authorization: basicAuth(auth), 'user-agent': 'git/2.0' } },
+  );
+  if (res.status === 401 || res.status === 403) {
+    throw refusedCredentials(res.status, repoUrl);
+  }
+  if (res.status === 404) return;
+  if (!res.ok) {
+    throw new Error(`Git server answered ${res.status} for ${repoUrl}`);
+  }
+  // Each advertised ref is a pkt-line "<sha> refs/..."; an empty one has none.
+  if (/[0-9a-f]{40} refs\//.test(await res.text())) {
+    throw new InputError(
+      `Repository ${repoUrl} already exists and has commits; not overwriting it`,
+    );
+  }
+}
+
+/**
+ * `gitops:git:publish`: publishes a workspace directory as a new repository on any
+ * Git server reachable over smart HTTP (the sandbox, Gitea, GitLab with
+ * push-to-create), for hosts without a publish action of their own.
+ *
+ * @public
+ */
+export function createGitPublishAction(options: { config: Config }) {
+  const { config } = options;
+  const credentials = GitCredentialsResolver.fromConfig(config);
+  return createTemplateAction({
+    id: 'gitops:git:publish',
+    description:
+      'Publishes a workspace directory as a new repository on a Git server over smart HTTP, creating it first through the server API when asked.',
+    supportsDryRun: true,
+    examples,
+    schema: {
+      input: {
+        repoUrl: z =>
+          z
+            .string()
+            .url()
+            .describe(
+              'http(s) URL of the new repository, e.g. https://git.example.com/git/service-c-config.git',
+            ),
+        sourcePath: z =>
+          z
+            .string()
+            .optional()
+            .describe('Workspace directory to publish; default the workspace'),
+        defaultBranch: z =>
+          z.string().optional().describe('Branch to push; default main'),
+        commitMessage: z => z.string().optional(),
+        gitAuthorName: z => z.string().optional(),
+        gitAuthorEmail: z => z.string().optional(),
+        createRepository: z =>
+          z
+            .object({
+              url: z
+                .string()
+                .url()
+                .describe(
+                  'API that creates a repository from a JSON POST {"name"}, e.g. the sandbox /api/repos',
+                ),
+            })
+            .optional()
+            .describe(
+              'Create the repository through the server API first; without it the repository must exist empty, or the push creates it',
+            ),
+      },
+      output: {
+        remoteUrl: z => z.string().describe('The repository URL pushed to'),
+        repoContentsUrl: z =>
+          z.string().describe('Where its files are: the same for plain Git'),
+        commitHash: z => z.string().describe('The initial commit'),
+      },
+    },
+    async handler(ctx) {
+      const { repoUrl, createRepository: create } = ctx.input;
+      const url = new URL(repoUrl);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new InputError(`repoUrl must be http(s), got ${repoUrl}`);
+      }
+      const name = url.pathname
+        .replace(/\/+$/, '')
+        .split('/')
+        .pop()!
+        .replace(/\.git$/, '');
+      const dir = resolveSafeChildPath(
+        ctx.workspacePath,
+        ctx.input.sourcePath ?? '.',
+      );
+      const done = (commitHash: string) => {
+        ctx.output('remoteUrl', repoUrl);
+        ctx.output('repoContentsUrl', repoUrl);
+        ctx.output('commitHash', commitHash);
+      };
+      if (ctx.isDryRun) {
+        ctx.logger.info(
+          `Dry run: would ${
+            create ? `create "${name}" at ${create.url} and ` : ''
+          }push ${ctx.input.sourcePath ?? 'the workspace'} to ${repoUrl}`,
+        );
+        done('dry-run');
+        return;
+      }
+
+      const auth = await credentials.forUrl(repoUrl);
+      if (!auth) {
+        throw new InputError(
+          `No Git credentials for ${url.host}: add them to gitops.git.credentials (host: ${url.host}) or a Backstage integration`,
+        );
+      }
+      // A retried task finds the checkpoint instead of an already filled repository.
+      const { commitHash } = await ctx.checkpoint({
+        key: `git-publish-${repoUrl}`,
+        fn: async () => {
+          if (create) {
+            await createRepository(
+              create.url,
+              name,
+              (await credentials.forUrl(create.url)) ?? auth,
+            );
+          }
+          await ensureEmpty(repoUrl, auth);
+          return initRepoAndPush({
+            dir,
+            remoteUrl: repoUrl,
+            auth,
+            logger: ctx.logger,
+            defaultBranch: ctx.input.defaultBranch ?? 'main',
+            commitMessage:
+              ctx.input.commitMessage ??
+              config.getOptionalString('scaffolder.defaultCommitMessage') ??
+              'Initial commit',
+            gitAuthorInfo: {
+              name:
+                ctx.input.gitAuthorName ??
+                config.getOptionalString('scaffolder.defaultAuthor.name'),
+              email:
+                ctx.input.gitAuthorEmail ??
+                config.getOptionalString('scaffolder.defaultAuthor.email'),
+            },
+          });
+        },
+      });
+      ctx.logger.info(`Published ${repoUrl} at ${commitHash}`);
+      done(commitHash);
+    },
+  });
+}

@@ -1,0 +1,259 @@
+import { InputError } from '@backstage/errors';
+import { Config } from '@backstage/config';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+
+/** DNS-1123 label: names of services, environments and namespaces. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+type Host = 'git' | 'github' | 'gitlab';
+
+/** Where a repository lives, in the forms the later steps need. */
+function repository(
+  host: Host,
+  name: string,
+  options: { owner?: string; gitBaseUrl?: string; gitRawUrlPattern: string },
+) {
+  if (host === 'git') {
+    const base = options.gitBaseUrl!.replace(/\/+$/, '');
+    const url = `${base}/${name}.git`;
+    return {
+      url,
+      webUrl: url,
+      slug: name,
+      publishUrl: url,
+      catalogInfoUrl: options.gitRawUrlPattern
+        .replaceAll('{repo}', name)
+        .replaceAll('{path}', 'catalog-info.yaml'),
+    };
+  }
+  const domain = host === 'github' ? 'github.com' : 'gitlab.com';
+  const webUrl = `https://${domain}/${options.owner}/${name}`;
+  return {
+    url: `${webUrl}.git`,
+    webUrl,
+    slug: `${options.owner}/${name}`,
+    catalogInfoUrl: `${webUrl}${
+      host === 'gitlab' ? '/-' : ''
+    }/blob/main/catalog-info.yaml`,
+    // publish:github / publish:gitlab's repoUrl form.
+    publishUrl: `${domain}?owner=${encodeURIComponent(
+      options.owner!,
+    )}&repo=${encodeURIComponent(name)}`,
+  };
+}
+
+/**
+ * `gitops:service:plan`: turns the template's form into what the later steps need —
+ * the two repositories' URLs and, per environment, its Argo CD instance, destination,
+ * namespace, ingress host and whether it is production — and refuses bad input before
+ * anything is created.
+ *
+ * @public
+ */
+export function createServicePlanAction(options: { config: Config }) {
+  // The Argo CD instances the portal knows (as the gitops backend plugin reads them).
+  const instances = (
+    options.config
+      .getOptionalConfigArray('argocd.appLocatorMethods')
+      ?.flatMap(m => m.getOptionalConfigArray('instances') ?? []) ?? []
+  ).map(i => i.getString('name'));
+  return createTemplateAction({
+    id: 'gitops:service:plan',
+    description:
+      "Plans a GitOps service's app and config repositories and its environments from a template's form; refuses invalid names before anything is created.",
+    supportsDryRun: true,
+    examples: [
+      {
+        description:
+          'Plan service-c on the sandbox Git server, three environments',
+        example: [
+          'steps:',
+          '  - id: plan',
+          '    action: gitops:service:plan',
+          '    input:',
+          '      name: service-c',
+          '      repoHost: git',
+          '      gitBaseUrl: http://127.0.0.1:7090/git',
+          '      environments:',
+          '        - { name: dev, instance: main }',
+          '        - { name: staging, instance: main }',
+          '        - { name: prod, instance: prod }',
+        ].join('\n'),
+      },
+    ],
+    schema: {
+      input: {
+        name: z =>
+          z
+            .string()
+            .max(50)
+            .regex(DNS_LABEL, 'a DNS label: lower-case letters, digits and -')
+            .describe('The service name'),
+        repoHost: z =>
+          z
+            .enum(['git', 'github', 'gitlab'])
+            .describe('Where both repositories are created'),
+        repoOwner: z =>
+          z
+            .string()
+            .optional()
+            .describe('GitHub organisation or GitLab group (github, gitlab)'),
+        gitBaseUrl: z =>
+          z
+            .string()
+            .url()
+            .optional()
+            .describe('Base URL of repositories on a plain Git server (git)'),
+        gitRawUrlPattern: z =>
+          z
+            .string()
+            .default('http://127.0.0.1:7090/raw/{repo}/main/{path}')
+            .describe(
+              "URL of a file of a repository on the plain Git server, for the catalog to read ({repo}, {path}); the sandbox's by default",
+            ),
+        environments: z =>
+          z
+            .array(
+              z.object({
+                name: z
+                  .string()
+                  .regex(DNS_LABEL, 'a DNS label')
+                  .describe('Environment name'),
+                instance: z.string().min(1).describe('Argo CD instance'),
+                cluster: z
+                  .string()
+                  .url()
+                  .default('https://kubernetes.default.svc')
+                  .describe('Destination cluster API URL'),
+                namespace: z
+                  .string()
+                  .regex(DNS_LABEL, 'a DNS label')
+                  .optional()
+                  .describe('Destination namespace'),
+              }),
+            )
+            .min(1)
+            .describe('The environments, in promotion order'),
+        namespacePattern: z =>
+          z
+            .string()
+            .default('{service}-{environment}')
+            .describe('Namespace of an environment without its own'),
+        ingressHostPattern: z =>
+          z
+            .string()
+            .default('')
+            .describe(
+              'Ingress host per environment, e.g. {service}.{environment}.example.com; empty: no Ingress',
+            ),
+      },
+      output: {
+        appRepo: z =>
+          z.object({
+            url: z.string().describe('Clone URL'),
+            webUrl: z.string(),
+            slug: z.string().describe('owner/name'),
+            publishUrl: z.string().describe('repoUrl for the publish actions'),
+            catalogInfoUrl: z.string().describe('URL of its catalog-info.yaml'),
+          }),
+        configRepo: z =>
+          z.object({
+            url: z.string().describe('Clone URL'),
+            webUrl: z.string(),
+            slug: z.string().describe('owner/name'),
+            publishUrl: z.string().describe('repoUrl for the publish actions'),
+            catalogInfoUrl: z.string().describe('URL of its catalog-info.yaml'),
+          }),
+        environments: z =>
+          z.array(
+            z.object({
+              name: z.string(),
+              instance: z.string(),
+              cluster: z.string(),
+              namespace: z.string(),
+              ingressHost: z.string(),
+              production: z.boolean(),
+            }),
+          ),
+        environmentNames: z => z.array(z.string()),
+        firstEnvironment: z => z.string(),
+        lastEnvironment: z => z.string(),
+      },
+    },
+    async handler(ctx) {
+      // The scaffolder checks input against the schema but fills no defaults.
+      const {
+        name,
+        repoHost,
+        repoOwner,
+        gitBaseUrl,
+        environments,
+        namespacePattern = '{service}-{environment}',
+        ingressHostPattern = '',
+        gitRawUrlPattern = 'http://127.0.0.1:7090/raw/{repo}/main/{path}',
+      } = ctx.input;
+      if (repoHost === 'git' && !gitBaseUrl) {
+        throw new InputError('gitBaseUrl is required for a plain Git server');
+      }
+      if (repoHost !== 'git' && !repoOwner) {
+        throw new InputError(
+          `repoOwner (organisation or group) is required on ${repoHost}`,
+        );
+      }
+      const names = environments.map(e => e.name);
+      const twice = names.find((n, i) => names.indexOf(n) !== i);
+      if (twice) {
+        throw new InputError(`Environment "${twice}" is listed twice`);
+      }
+      const unknown = environments.find(
+        e => instances.length > 0 && !instances.includes(e.instance),
+      );
+      if (unknown) {
+        throw new InputError(
+          `Argo CD instance "${unknown.instance}" of ${
+            unknown.name
+          } is not configured; the portal knows ${instances.join(', ')}`,
+        );
+      }
+      const fill = (pattern: string, environment: string) =>
+        pattern
+          .replaceAll('{service}', name)
+          .replaceAll('{environment}', environment);
+      const planned = environments.map((env, i) => {
+        const namespace = env.namespace || fill(namespacePattern, env.name);
+        if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
+          throw new InputError(
+            `Namespace "${namespace}" of ${env.name} is not a DNS label`,
+          );
+        }
+        return {
+          name: env.name,
+          instance: env.instance,
+          cluster: env.cluster || 'https://kubernetes.default.svc',
+          namespace,
+          ingressHost: fill(ingressHostPattern, env.name),
+          // The last environment is production: manual sync, pull requests.
+          production: i === environments.length - 1,
+        };
+      });
+      const repoOptions = {
+        owner: repoOwner,
+        gitBaseUrl,
+        gitRawUrlPattern,
+      };
+      const appRepo = repository(repoHost, name, repoOptions);
+      const configRepo = repository(repoHost, `${name}-config`, repoOptions);
+      ctx.logger.info(
+        `${name}: app ${appRepo.url}, config ${configRepo.url}, ${names.join(
+          ' → ',
+        )}`,
+      );
+      ctx.output('appRepo', appRepo);
+      ctx.output('configRepo', configRepo);
+      ctx.output('environments', planned);
+      ctx.output('environmentNames', names);
+      ctx.output('firstEnvironment', names[0]);
+      ctx.output('lastEnvironment', names[names.length - 1]);
+    },
+  });
+}

@@ -1,0 +1,418 @@
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  argo,
+  eventually,
+  helmBinary,
+  Sandbox,
+  startTestSandbox,
+} from '@gitops-backstage/gitops-sandbox';
+import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import catalogModuleScaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { parse, parseAllDocuments } from 'yaml';
+import { scaffolderModuleGitops } from './module';
+
+const exec = promisify(execFile);
+const TEMPLATES = path.resolve(__dirname, '../../../templates');
+
+jest.setTimeout(240_000);
+
+/**
+ * The templates run through the real scaffolder and catalog backends with this module,
+ * against the sandbox: real Git, the Argo CD stand-in, real helm.
+ */
+describe('templates through the scaffolder, against the sandbox', () => {
+  let sandbox: Sandbox;
+  let dir: string;
+  let server: any;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-templates-'));
+    sandbox = await startTestSandbox({ dir });
+    const gitHost = new URL(sandbox.gitUrl).host;
+    const backend = await startTestBackend({
+      features: [
+        scaffolderPlugin,
+        catalogPlugin,
+        catalogModuleScaffolderEntityModel,
+        scaffolderModuleGitops,
+        mockServices.rootConfig.factory({
+          data: {
+            backend: { reading: { allow: [{ host: gitHost }] } },
+            catalog: {
+              rules: [
+                {
+                  allow: [
+                    'Component',
+                    'Resource',
+                    'Template',
+                    'Location',
+                    'System',
+                    'Group',
+                    'User',
+                  ],
+                },
+              ],
+              locations: [
+                'gitops-service',
+                'gitops-cronjob',
+                'gitops-add-instance',
+              ].map(t => ({
+                type: 'file',
+                target: path.join(TEMPLATES, t, 'template.yaml'),
+              })),
+            },
+            argocd: {
+              appLocatorMethods: [
+                {
+                  type: 'config',
+                  instances: sandbox.instances.map(i => ({
+                    name: i.name,
+                    url: i.url,
+                    token: i.token,
+                  })),
+                },
+              ],
+            },
+            gitops: {
+              git: {
+                credentials: [{ host: gitHost, password: sandbox.gitToken }],
+              },
+              helm: { command: await helmBinary() },
+            },
+          },
+        }),
+      ],
+    });
+    server = backend.server;
+    stop = () => backend.stop();
+  });
+  afterAll(async () => {
+    await stop?.();
+    await sandbox?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs a template to its end; answers the task and its log. */
+  async function run(template: string, values: Record<string, unknown>) {
+    await eventually(async () => {
+      const res = await request(server).get(
+        `/api/catalog/entities/by-name/template/default/${template}`,
+      );
+      return res.status === 200 ? true : undefined;
+    }, `template ${template} in the catalog`);
+    const created = await request(server)
+      .post('/api/scaffolder/v2/tasks')
+      .send({ templateRef: `template:default/${template}`, values });
+    if (created.status !== 201) return { created, status: 'refused', log: '' };
+    const task = await eventually(
+      async () => {
+        const res = await request(server).get(
+          `/api/scaffolder/v2/tasks/${created.body.id}`,
+        );
+        return ['completed', 'failed'].includes(res.body.status)
+          ? res.body
+          : undefined;
+      },
+      'the task to end',
+      200_000,
+    );
+    const events = await request(server).get(
+      `/api/scaffolder/v2/tasks/${created.body.id}/events`,
+    );
+    const log = (events.body as any[])
+      .map(e => e.body?.message)
+      .filter(Boolean)
+      .join('\n');
+    return { created, status: task.status as string, log };
+  }
+
+  /** A failed task fails the test with the end of its log, which names the failing step. */
+  function expectCompleted(status: string, log: string) {
+    if (status !== 'completed') {
+      throw new Error(
+        `task ${status}:\n${log.split('\n').slice(-25).join('\n')}`,
+      );
+    }
+  }
+
+  const gitRepoValues = () => ({
+    repoHost: 'git',
+    gitBaseUrl: `${sandbox.gitUrl}/git`,
+    gitCreateUrl: `${sandbox.gitUrl}/api/repos`,
+    gitRawUrlPattern: `${sandbox.gitUrl}/raw/{repo}/main/{path}`,
+  });
+
+  async function clone(repo: string) {
+    const target = await fs.mkdtemp(path.join(dir, `clone-${repo}-`));
+    await exec('git', [
+      'clone',
+      '--quiet',
+      sandbox.repoUrl(repo).replace('http://', `http://x:${sandbox.gitToken}@`),
+      target,
+    ]);
+    return target;
+  }
+
+  const applications = async (instance: string, service: string) =>
+    (
+      await argo(
+        sandbox,
+        instance,
+        `/api/v1/applications?selector=app.kubernetes.io/name=${service}`,
+      )
+    ).body.items ?? [];
+
+  it.each([
+    ['service-c', 'rolling', 'typescript'],
+    ['service-d', 'canary', 'python'],
+    ['service-e', 'blueGreen', 'typescript'],
+  ])(
+    'gitops-service creates %s (%s, %s): both repositories, Applications Synced and Healthy, the component in the catalog',
+    async (name, rollout, language) => {
+      const { status, log } = await run('gitops-service', {
+        name,
+        owner: 'group:default/team-checkout',
+        language,
+        port: 8080,
+        environments: [
+          { name: 'dev', instance: 'main' },
+          { name: 'staging', instance: 'main' },
+          { name: 'prod', instance: 'prod' },
+        ],
+        namespacePattern: '{service}-{environment}',
+        project: 'default',
+        rollout,
+        ingressHostPattern: '{service}.{environment}.example.com',
+        imageRegistry: 'registry.example.com',
+        ...gitRepoValues(),
+      });
+      expectCompleted(status, log);
+      // The chart passed helm lint, helm template and the schemas in every environment.
+      for (const env of ['dev', 'staging', 'prod']) {
+        expect(log).toMatch(
+          new RegExp(
+            `environment ${env} \\(values-${env}.yaml\\): helm lint passed, \\d+ objects rendered`,
+          ),
+        );
+      }
+
+      const app = await clone(name);
+      const config = await clone(`${name}-config`);
+      const appFiles = await fs.readdir(app);
+      expect(appFiles).toEqual(
+        expect.arrayContaining([
+          'Dockerfile',
+          'catalog-info.yaml',
+          '.github',
+          '.gitlab-ci.yml',
+          'README.md',
+        ]),
+      );
+      const catalogInfo = parse(
+        await fs.readFile(path.join(app, 'catalog-info.yaml'), 'utf8'),
+      );
+      expect(catalogInfo.metadata.annotations).toEqual({
+        'argocd/app-selector': `app.kubernetes.io/name=${name}`,
+        'gitops/environments': 'dev,staging,prod',
+      });
+      const values = await fs.readFile(
+        path.join(config, 'chart', 'values.yaml'),
+        'utf8',
+      );
+      expect(parse(values).rollout).toMatchObject({
+        enabled: rollout !== 'rolling',
+        strategy: rollout === 'blueGreen' ? 'blueGreen' : 'canary',
+      });
+      const prodApp = parse(
+        await fs.readFile(path.join(config, 'argocd', 'prod.yaml'), 'utf8'),
+      );
+      expect(prodApp.spec.syncPolicy).toEqual({});
+      const devApp = parse(
+        await fs.readFile(path.join(config, 'argocd', 'dev.yaml'), 'utf8'),
+      );
+      expect(devApp.spec.syncPolicy.automated).toEqual({
+        prune: true,
+        selfHeal: true,
+      });
+
+      // Argo CD has the Applications; the automated ones deploy by themselves.
+      await eventually(
+        async () => {
+          const apps = await applications('main', name);
+          const ok = apps.filter(
+            (a: any) =>
+              a.status?.sync?.status === 'Synced' &&
+              a.status?.health?.status === 'Healthy',
+          );
+          return ok.length === 2 ? ok : undefined;
+        },
+        `${name}'s dev and staging to be Synced and Healthy`,
+        90_000,
+      );
+      expect(
+        (await applications('prod', name)).map((a: any) => a.metadata.name),
+      ).toEqual([`${name}-prod`]);
+
+      const component = await eventually(async () => {
+        const res = await request(server).get(
+          `/api/catalog/entities/by-name/component/default/${name}`,
+        );
+        return res.status === 200 ? res.body : undefined;
+      }, `${name} in the catalog`);
+      expect(component.spec.owner).toBe('group:default/team-checkout');
+    },
+  );
+
+  it('gitops-cronjob creates a scheduled ETL job whose CronJob deploys in dev and staging', async () => {
+    const { status, log } = await run('gitops-cronjob', {
+      name: 'nightly-etl',
+      owner: 'group:default/team-checkout',
+      language: 'python',
+      schedule: '0 3 * * *',
+      concurrencyPolicy: 'Forbid',
+      environments: [
+        { name: 'dev', instance: 'main' },
+        { name: 'staging', instance: 'main' },
+        { name: 'prod', instance: 'prod' },
+      ],
+      namespacePattern: '{service}-{environment}',
+      project: 'default',
+      imageRegistry: 'registry.example.com',
+      ...gitRepoValues(),
+    });
+    expectCompleted(status, log);
+    const config = await clone('nightly-etl-config');
+    const values = parse(
+      await fs.readFile(path.join(config, 'chart', 'values.yaml'), 'utf8'),
+    );
+    expect(values).toMatchObject({
+      schedule: '0 3 * * *',
+      concurrencyPolicy: 'Forbid',
+    });
+    const app = await clone('nightly-etl');
+    // The job's own tests pass (the same that run in the image's test stage).
+    await exec('python3', ['-m', 'unittest', '-q'], { cwd: app });
+    await eventually(
+      async () => {
+        const apps = await applications('main', 'nightly-etl');
+        return apps.length === 2 &&
+          apps.every((a: any) => a.status?.sync?.status === 'Synced')
+          ? apps
+          : undefined;
+      },
+      'the job to be Synced in dev and staging',
+      90_000,
+    );
+  });
+
+  it('gitops-add-instance proposes a pinned instance of service-c on a branch of its config repository', async () => {
+    const values = {
+      service: 'service-c',
+      environment: 'dev',
+      instance: 'sensor-7',
+      namespace: 'edge',
+      node: 'node-7',
+      env: { SENSOR_ID: '7' },
+      repoHost: 'git',
+      configRepoUrl: sandbox.repoUrl('service-c-config'),
+    };
+    const { status, log } = await run('gitops-add-instance', values);
+    expectCompleted(status, log);
+    const config = await clone('service-c-config');
+    await exec('git', ['checkout', '--quiet', 'add-dev-sensor-7'], {
+      cwd: config,
+    });
+    const application = parse(
+      await fs.readFile(
+        path.join(config, 'argocd', 'dev-sensor-7.yaml'),
+        'utf8',
+      ),
+    );
+    expect(application.spec.source.helm.valueFiles).toEqual([
+      'values-dev.yaml',
+      'values-dev-sensor-7.yaml',
+    ]);
+    // Rendered by real helm with the environment's values and the instance's.
+    const { stdout } = await exec(
+      await helmBinary(),
+      [
+        'template',
+        'service-c-sensor-7',
+        path.join(config, 'chart'),
+        ...application.spec.source.helm.valueFiles.flatMap((f: string) => [
+          '-f',
+          path.join(config, 'chart', f),
+        ]),
+      ],
+      { maxBuffer: 10 * 1024 * 1024 },
+    );
+    const deployment = parseAllDocuments(stdout)
+      .map(d => d.toJS())
+      .find(o => o?.kind === 'Deployment');
+    expect(deployment.spec.template.spec.nodeSelector).toEqual({
+      'kubernetes.io/hostname': 'node-7',
+    });
+    expect(deployment.spec.template.spec.containers[0].env).toEqual(
+      expect.arrayContaining([
+        { name: 'INSTANCE', value: 'sensor-7' },
+        { name: 'SENSOR_ID', value: '7' },
+      ]),
+    );
+
+    // An environment the service does not have is refused, naming the missing file.
+    const unknown = await run('gitops-add-instance', {
+      ...values,
+      environment: 'qa',
+    });
+    expect(unknown.status).toBe('failed');
+    expect(unknown.log).toContain('has no chart/values-qa.yaml on main');
+    // The same instance again is refused: its branch is there.
+    const again = await run('gitops-add-instance', values);
+    expect(again.status).toBe('failed');
+    expect(again.log).toContain('already has a branch add-dev-sensor-7');
+  });
+
+  it('refuses an invalid name before anything is created', async () => {
+    const { created } = await run('gitops-service', {
+      name: 'Service_C',
+      owner: 'group:default/team-checkout',
+      language: 'python',
+      environments: [{ name: 'dev', instance: 'main' }],
+      rollout: 'rolling',
+      ...gitRepoValues(),
+    });
+    expect(created.status).toBe(400);
+    expect(JSON.stringify(created.body)).toContain('name');
+    const repos = await fetch(`${sandbox.gitUrl}/api/repos`, {
+      headers: { authorization: `Bearer ${sandbox.gitToken}` },
+    }).then(r => r.json());
+    expect(repos.repositories).not.toContain('Service_C');
+  });
+
+  it('fails a task naming an unknown Argo CD instance, creating no repository', async () => {
+    const { status, log } = await run('gitops-service', {
+      name: 'service-x',
+      owner: 'group:default/team-checkout',
+      language: 'python',
+      environments: [{ name: 'dev', instance: 'nowhere' }],
+      rollout: 'rolling',
+      ...gitRepoValues(),
+    });
+    expect(status).toBe('failed');
+    expect(log).toContain(
+      'Argo CD instance "nowhere" of dev is not configured; the portal knows main, prod',
+    );
+    const repos = await fetch(`${sandbox.gitUrl}/api/repos`, {
+      headers: { authorization: `Bearer ${sandbox.gitToken}` },
+    }).then(r => r.json());
+    expect(repos.repositories).not.toContain('service-x');
+  });
+});
