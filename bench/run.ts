@@ -173,7 +173,11 @@ async function main() {
   console.log(lines.join('\n'));
 }
 
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  // Something of the in-process backends keeps the event loop alive after they stop.
+  () => process.exit(0),
+  error => {
+    console.error(error);
+    process.exit(1);
+  },
+);

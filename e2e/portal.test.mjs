@@ -274,22 +274,26 @@ test('a new user creates service-c from the gitops-service template, and its Dep
     .getByText('GitOps service (app + config repositories, Helm, Argo CD)')
     .waitFor();
   await page
-    .locator('article, .MuiCard-root')
+    .locator('.MuiCard-root')
     .filter({ hasText: 'GitOps service (app + config' })
     .getByRole('button', { name: 'Choose' })
     .click();
   await page.getByLabel('Name').first().fill('service-c');
-  const owner = page.getByLabel('Owner').first();
-  await owner.fill('team-checkout');
-  await page
-    .getByRole('option', { name: /team-checkout/ })
-    .first()
-    .click();
+  // The owner picker lists the catalog's groups and users by title.
+  await page.getByLabel('Owner').first().click();
+  await page.getByRole('option', { name: 'Team Checkout' }).click();
   await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByText('Environments, in promotion order').waitFor();
+  // The defaults: dev and staging on the main Argo CD, prod on prod; the sandbox's Git.
+  await page
+    .getByRole('heading', {
+      name: 'Environments, in promotion order',
+      exact: true,
+    })
+    .waitFor();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByText('Where to create the repositories').waitFor();
   await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByText('group:default/team-checkout').waitFor();
   await page.getByRole('button', { name: 'Create' }).click();
   // The task runs: plan, files, chart validation, both repositories, Argo CD, catalog.
   await page

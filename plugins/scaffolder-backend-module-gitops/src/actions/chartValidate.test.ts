@@ -103,6 +103,24 @@ describe('gitops:chart:validate', () => {
     expect(logger.warn).not.toHaveBeenCalled();
   });
 
+  it('runs helm named by a path relative to the backend, as app-config.yaml names it', async () => {
+    const relative = createChartValidateAction({
+      config: new ConfigReader({
+        gitops: {
+          helm: { command: path.relative(process.cwd(), await helmBinary()) },
+        },
+      }),
+    });
+    const { outputs } = await run(
+      'service',
+      { environments: ['dev'], releaseName: 'checkout' },
+      { action: relative },
+    );
+    expect(outputs.environments).toEqual([
+      expect.objectContaining({ environment: 'dev', objects: 3 }),
+    ]);
+  });
+
   it('names the chart, the values file and the message of a failing helm lint', async () => {
     const error = await failure('lint-error', { environments: ['dev'] });
 

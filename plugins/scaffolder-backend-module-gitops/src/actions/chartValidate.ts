@@ -206,7 +206,11 @@ export function createChartValidateAction(options: { config: Config }) {
   const configuredHelm = options.config.getOptionalString(
     'gitops.helm.command',
   );
-  const helm = configuredHelm ?? 'helm';
+  // A relative path in the config is relative to the backend's directory, not to the
+  // temporary home helm runs in.
+  const helm = configuredHelm?.includes('/')
+    ? path.resolve(configuredHelm)
+    : configuredHelm ?? 'helm';
 
   return createTemplateAction({
     id: 'gitops:chart:validate',

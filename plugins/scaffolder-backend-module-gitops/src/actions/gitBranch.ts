@@ -113,12 +113,16 @@ export function createGitBranchAction(options: { config: Config }) {
       const result = await ctx.checkpoint({
         key: `git-branch-${repoUrl}-${branch}`,
         fn: async () => {
-          const taken = await git.listServerRefs({
-            http,
-            url: repoUrl,
-            prefix: `refs/heads/${branch}`,
-            onAuth: () => auth,
-          });
+          const taken = await git
+            .listServerRefs({
+              http,
+              url: repoUrl,
+              prefix: `refs/heads/${branch}`,
+              onAuth: () => auth,
+            })
+            .catch(error => {
+              throw new InputError(`Cannot reach ${repoUrl}: ${error.message}`);
+            });
           if (taken.some(r => r.ref === `refs/heads/${branch}`)) {
             throw new InputError(
               `${repoUrl} already has a branch ${branch}: merge or delete it first`,
