@@ -78,6 +78,7 @@ export class ArgoContracts {
   private readonly ajv: Ajv;
   private readonly swagger: Json;
   private readonly application: ValidateFunction;
+  private readonly applicationSet: ValidateFunction;
   private readonly rollout: ValidateFunction;
 
   private constructor(dir: string) {
@@ -91,11 +92,21 @@ export class ArgoContracts {
       fs.readFileSync(path.join(dir, 'argocd/swagger.json'), 'utf8'),
     );
     this.ajv.addSchema(
-      { definitions: closeObjects(inlineAllOf(this.swagger.definitions)) },
+      {
+        definitions: {
+          ...closeObjects(inlineAllOf(this.swagger.definitions)),
+          // swagger.json shows apiextensions' JSON (a list generator's elements) as
+          // its Go struct `{raw}`; on the wire it is the JSON value itself.
+          v1JSON: {},
+        },
+      },
       'swagger',
     );
     this.application = this.ajv.compile(
       crdSchema(path.join(dir, 'argocd/application-crd.yaml')),
+    );
+    this.applicationSet = this.ajv.compile(
+      crdSchema(path.join(dir, 'argocd/applicationset-crd.yaml')),
     );
     this.rollout = this.ajv.compile(
       crdSchema(path.join(dir, 'argo-rollouts/rollout-crd.yaml')),
@@ -147,6 +158,11 @@ export class ArgoContracts {
   /** Errors of an Application against application-crd.yaml. */
   applicationErrors(application: Json): string[] {
     return errorsOf(this.application, application);
+  }
+
+  /** Errors of an ApplicationSet against applicationset-crd.yaml. */
+  applicationSetErrors(applicationSet: Json): string[] {
+    return errorsOf(this.applicationSet, applicationSet);
   }
 
   /** Errors of a Rollout against rollout-crd.yaml. */

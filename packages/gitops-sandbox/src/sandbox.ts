@@ -11,6 +11,7 @@ import {
   Timing,
 } from './argocd/ArgoCdInstance';
 import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
+import { generateApplications } from './argocd/applicationSet';
 import { Renderer } from './argocd/render';
 import { generateFleet } from './argocd/scale';
 import { GitServer, readJson, sendJson, startGitServer } from './git/GitServer';
@@ -90,7 +91,7 @@ export const DEFAULT_INSTANCES: InstanceOptions[] = [
   { name: 'prod', environments: ['prod'] },
 ];
 
-/** Reads the Application manifests in every repository's `argocd/` folder at HEAD. */
+/** Reads the Application and ApplicationSet manifests in every repository's `argocd/` folder at HEAD. */
 class ApplicationDiscovery {
   private readonly byCommit = new Map<string, any[]>();
 
@@ -118,7 +119,10 @@ class ApplicationDiscovery {
             docs
               .flatMap(text => parseAllDocuments(text).map(d => d.toJS()))
               .filter(
-                d => d?.kind === 'Application' && d?.metadata?.name && d?.spec,
+                d =>
+                  ['Application', 'ApplicationSet'].includes(d?.kind) &&
+                  d?.metadata?.name &&
+                  d?.spec,
               ),
           );
         }
@@ -201,15 +205,30 @@ export async function startSandbox(
   }
 
   const discovery = new ApplicationDiscovery(reposDir);
+  /**
+   * An ApplicationSet belongs to one instance: the one deploying the environment of
+   * its first Application (the set itself when it generates none).
+   */
+  const representative = (appSet: any) => {
+    try {
+      return generateApplications(appSet)[0] ?? appSet;
+    } catch {
+      return appSet; // the first instance, whose answers show the problem
+    }
+  };
   const reconcile = async () => {
     const manifests = await discovery.discover();
     const first = instances[0]?.options.name;
+    const appSets = manifests.filter(m => m.kind === 'ApplicationSet');
+    const applications = manifests.filter(m => m.kind === 'Application');
     for (const { options: o, instance } of instances) {
+      const deploys = (m: any) => {
+        const env = m.metadata?.labels?.[ENVIRONMENT_LABEL];
+        return env ? o.environments.includes(env) : o.name === first;
+      };
       instance.setManifests(
-        manifests.filter(m => {
-          const env = m.metadata?.labels?.[ENVIRONMENT_LABEL];
-          return env ? o.environments.includes(env) : o.name === first;
-        }),
+        applications.filter(deploys),
+        appSets.filter(s => deploys(representative(s))),
       );
       await instance.reconcile();
     }

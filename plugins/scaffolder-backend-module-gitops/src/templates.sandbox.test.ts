@@ -19,7 +19,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { scaffolderModuleGitops } from './module';
 
 const exec = promisify(execFile);
-const TEMPLATES = path.resolve(__dirname, '../../../templates');
+const ROOT = path.resolve(__dirname, '../../..');
+const TEMPLATES = path.join(ROOT, 'templates');
 
 jest.setTimeout(240_000);
 
@@ -192,6 +193,7 @@ describe('templates through the scaffolder, against the sandbox', () => {
         rollout,
         ingressHostPattern: '{service}.{environment}.example.com',
         imageRegistry: 'registry.example.com',
+        imageRepository: `checkout/${name}`,
         ...gitRepoValues(),
       });
       expectCompleted(status, log);
@@ -206,6 +208,23 @@ describe('templates through the scaffolder, against the sandbox', () => {
 
       const app = await clone(name);
       const config = await clone(`${name}-config`);
+      // The service's own tests pass (what its CI and its image's test stage run).
+      if (language === 'python') {
+        await exec('python3', ['-m', 'unittest', '-q'], { cwd: app });
+      } else {
+        await exec(process.execPath, [
+          require.resolve('typescript/bin/tsc'),
+          '-p',
+          app,
+          '--typeRoots',
+          path.join(ROOT, 'node_modules', '@types'),
+          '--types',
+          'node',
+        ]);
+        await exec(process.execPath, ['--test', 'dist/**/*.test.js'], {
+          cwd: app,
+        });
+      }
       const appFiles = await fs.readdir(app);
       expect(appFiles).toEqual(
         expect.arrayContaining([
@@ -226,6 +245,9 @@ describe('templates through the scaffolder, against the sandbox', () => {
       const values = await fs.readFile(
         path.join(config, 'chart', 'values.yaml'),
         'utf8',
+      );
+      expect(parse(values).image.repository).toBe(
+        `registry.example.com/checkout/${name}`,
       );
       expect(parse(values).rollout).toMatchObject({
         enabled: rollout !== 'rolling',
@@ -270,6 +292,103 @@ describe('templates through the scaffolder, against the sandbox', () => {
       expect(component.spec.owner).toBe('group:default/team-checkout');
     },
   );
+
+  it('gitops-service with argocdLayout applicationSet: one ApplicationSet per instance (production apart) generates the Applications', async () => {
+    const { status, log } = await run('gitops-service', {
+      name: 'service-f',
+      owner: 'group:default/team-checkout',
+      language: 'python',
+      port: 8080,
+      environments: [
+        { name: 'dev', instance: 'main' },
+        { name: 'staging', instance: 'main' },
+        { name: 'prod', instance: 'prod' },
+      ],
+      namespacePattern: '{service}-{environment}',
+      project: 'default',
+      rollout: 'rolling',
+      ingressHostPattern: '{service}.{environment}.example.com',
+      imageRegistry: 'registry.example.com',
+      argocdLayout: 'applicationSet',
+      ...gitRepoValues(),
+    });
+    expectCompleted(status, log);
+    expect(log).toContain(
+      'has ApplicationSet argocd/service-f, generating service-f-dev, service-f-staging',
+    );
+
+    // The config repository declares the sets, not one Application per environment.
+    const config = await clone('service-f-config');
+    expect((await fs.readdir(path.join(config, 'argocd'))).sort()).toEqual([
+      'applicationset-main.yaml',
+      'applicationset-prod-production.yaml',
+    ]);
+    const file = async (name: string) =>
+      parse(await fs.readFile(path.join(config, 'argocd', name), 'utf8'));
+    const mainFile = await file('applicationset-main.yaml');
+    expect(mainFile.spec.generators[0].list.elements).toEqual([
+      {
+        environment: 'dev',
+        namespace: 'service-f-dev',
+        cluster: 'https://kubernetes.default.svc',
+      },
+      {
+        environment: 'staging',
+        namespace: 'service-f-staging',
+        cluster: 'https://kubernetes.default.svc',
+      },
+    ]);
+
+    // The sets exist on their instances, and what the action posted is what the file says.
+    const main = await argo(
+      sandbox,
+      'main',
+      '/api/v1/applicationsets/service-f',
+    );
+    expect(main.status).toBe(200);
+    expect(main.body.spec).toEqual(mainFile.spec);
+    const prod = await argo(
+      sandbox,
+      'prod',
+      '/api/v1/applicationsets/service-f-production',
+    );
+    expect(prod.status).toBe(200);
+    expect(prod.body.spec).toEqual(
+      (await file('applicationset-prod-production.yaml')).spec,
+    );
+    expect(prod.body.spec.template.spec.syncPolicy).toBeUndefined();
+
+    const deployed = await eventually(
+      async () => {
+        const apps = await applications('main', 'service-f');
+        return apps.length === 2 &&
+          apps.every(
+            (a: any) =>
+              a.status?.sync?.status === 'Synced' &&
+              a.status?.health?.status === 'Healthy',
+          )
+          ? apps
+          : undefined;
+      },
+      "service-f's dev and staging to be Synced and Healthy",
+      90_000,
+    );
+    expect(
+      deployed.map((a: any) => [
+        a.metadata.name,
+        a.metadata.labels['gitops/environment'],
+        a.metadata.ownerReferences[0].kind,
+      ]),
+    ).toEqual([
+      ['service-f-dev', 'dev', 'ApplicationSet'],
+      ['service-f-staging', 'staging', 'ApplicationSet'],
+    ]);
+    const [prodApp] = await applications('prod', 'service-f');
+    expect(prodApp.metadata.name).toBe('service-f-prod');
+    expect(prodApp.metadata.ownerReferences[0].name).toBe(
+      'service-f-production',
+    );
+  });
 
   it('gitops-cronjob creates a scheduled ETL job whose CronJob deploys in dev and staging', async () => {
     const { status, log } = await run('gitops-cronjob', {

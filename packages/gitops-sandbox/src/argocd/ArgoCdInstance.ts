@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { BareRepository } from '../git/repoFiles';
+import { applicationSetProblem, generateApplications } from './applicationSet';
 import { ArgoError } from './errors';
 import { Rendered, Renderer, imagesOf } from './render';
 
@@ -51,6 +52,18 @@ interface AppState {
   faults: ApplicationFaults;
 }
 
+interface AppSetState {
+  /** metadata and spec, as posted or read from Git */
+  manifest: Json;
+  uid: string;
+  createdAt: string;
+  /** The Applications it generated last, by key; see generate(). */
+  generated: Map<string, Json>;
+  /** Why generating failed, shown in its conditions; undefined when it worked. */
+  error?: string;
+  conditionsSince: string;
+}
+
 const HISTORY_LIMIT = 10;
 const DNS_SUBDOMAIN =
   /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -73,6 +86,10 @@ export class ArgoCdInstance {
   /** Found in Git, and created through the API; see apply(). */
   private discovered: Json[] = [];
   private readonly created = new Map<string, Json>();
+  /** ApplicationSets, kept as Applications are: found in Git, and created through the API. */
+  private readonly appSets = new Map<string, AppSetState>();
+  private discoveredSets: Json[] = [];
+  private readonly createdSets = new Map<string, Json>();
   private resourceVersion = 1;
 
   constructor(
@@ -85,9 +102,10 @@ export class ArgoCdInstance {
     return this.apps.size;
   }
 
-  /** Replaces the set of Applications found in Git (app of apps). */
-  setManifests(manifests: Json[]) {
+  /** Replaces the Applications and ApplicationSets found in Git (app of apps). */
+  setManifests(manifests: Json[], appSets: Json[] = []) {
     this.discovered = manifests;
+    this.discoveredSets = appSets;
     this.apply();
   }
 
@@ -97,10 +115,20 @@ export class ArgoCdInstance {
    * registering an app its config repo also declares), and discovery undoing it on
    * the next pass would make the API's answers lie. Existing states are kept, so a
    * changed definition keeps its history, as an updated Application does.
+   * ApplicationSets' Applications come last: their controller overwrites a
+   * same-named one, and re-creates one deleted through the API.
    */
   private apply() {
+    this.applySets();
+    const generated = [...this.appSets.values()].flatMap(s => [
+      ...s.generated.values(),
+    ]);
     const wanted = new Map<string, Json>();
-    for (const manifest of [...this.discovered, ...this.created.values()]) {
+    for (const manifest of [
+      ...this.discovered,
+      ...this.created.values(),
+      ...generated,
+    ]) {
       const namespace = manifest.metadata.namespace ?? 'argocd';
       wanted.set(key(namespace, manifest.metadata.name), {
         metadata: { ...manifest.metadata, namespace },
@@ -182,6 +210,255 @@ export class ArgoCdInstance {
     this.created.delete(key(namespace, name));
     this.apps.delete(key(namespace, name));
     this.touch();
+  }
+
+  /** The ApplicationSets found in Git plus those created through the API (the API's win), generated. */
+  private applySets() {
+    const wanted = new Map<string, Json>();
+    for (const manifest of [
+      ...this.discoveredSets,
+      ...this.createdSets.values(),
+    ]) {
+      const namespace = manifest.metadata.namespace ?? 'argocd';
+      wanted.set(key(namespace, manifest.metadata.name), {
+        metadata: { ...manifest.metadata, namespace },
+        spec: manifest.spec,
+      });
+    }
+    for (const [id, next] of wanted) {
+      let state = this.appSets.get(id);
+      if (!state) {
+        state = this.newSetState(next);
+        this.appSets.set(id, state);
+        this.touch();
+      } else if (!isDeepStrictEqual(state.manifest, next)) {
+        state.manifest = next;
+        this.touch();
+      }
+      this.generate(state);
+    }
+    for (const id of this.appSets.keys()) {
+      if (!wanted.has(id)) {
+        // Its Applications go with it (Kubernetes' garbage collection of owned objects).
+        this.appSets.delete(id);
+        this.touch();
+      }
+    }
+  }
+
+  private newSetState(manifest: Json): AppSetState {
+    const now = new Date().toISOString();
+    return {
+      manifest,
+      uid: randomUUID(),
+      createdAt: now,
+      generated: new Map(),
+      conditionsSince: now,
+    };
+  }
+
+  /**
+   * Generates a set's Applications, owned by it, in its namespace, as its controller
+   * does. `applicationsSync` is honoured: `create-only` and `create-delete` keep an
+   * existing Application as it was, `create-only` and `create-update` keep those no
+   * longer generated. When generating fails, the Applications stay as they were and
+   * the set's conditions say why.
+   */
+  private generate(state: AppSetState) {
+    const { name, namespace } = state.manifest.metadata;
+    let next: Map<string, Json>;
+    try {
+      const problem = applicationSetProblem(state.manifest);
+      if (problem) throw new Error(problem);
+      const owner = {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'ApplicationSet',
+        name,
+        uid: state.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      };
+      next = new Map();
+      for (const app of generateApplications(state.manifest)) {
+        const appName = String(app.metadata?.name ?? '');
+        if (!DNS_SUBDOMAIN.test(appName) || appName.length > 253) {
+          throw new Error(
+            `application name "${appName}" is invalid: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+          );
+        }
+        const id = key(namespace, appName);
+        if (next.has(id)) {
+          throw new Error(
+            `ApplicationSet ${name} contains applications with duplicate name: ${appName}`,
+          );
+        }
+        next.set(id, {
+          metadata: { ...app.metadata, namespace, ownerReferences: [owner] },
+          spec: app.spec,
+        });
+      }
+    } catch (error) {
+      this.setSetError(state, (error as Error).message);
+      return;
+    }
+    const policy = state.manifest.spec.syncPolicy?.applicationsSync ?? 'sync';
+    for (const [id, old] of state.generated) {
+      const updates = policy === 'sync' || policy === 'create-update';
+      const deletes = policy === 'sync' || policy === 'create-delete';
+      if (next.has(id) ? !updates : !deletes) next.set(id, old);
+    }
+    if (!isDeepStrictEqual(next, state.generated)) this.touch();
+    state.generated = next;
+    this.setSetError(state, undefined);
+  }
+
+  private setSetError(state: AppSetState, error: string | undefined) {
+    if (state.error === error) return;
+    state.error = error;
+    state.conditionsSince = new Date().toISOString();
+    this.touch();
+  }
+
+  /**
+   * Argo CD's ApplicationSet Create (`POST /api/v1/applicationsets`), with Create's
+   * rules for an existing one (identical: answered as it is; different: upsert
+   * needed, labels and annotations merged). Its Applications are generated at once;
+   * `dryRun` answers which without storing anything.
+   */
+  createSet(
+    body: Json,
+    options: { upsert: boolean; dryRun: boolean },
+  ): AppSetState {
+    const { metadata = {}, spec } = body ?? {};
+    const name = String(metadata.name ?? '');
+    const manifest: Json = {
+      metadata: {
+        name,
+        namespace: metadata.namespace || 'argocd',
+        ...(metadata.labels && { labels: metadata.labels }),
+        ...(metadata.annotations && { annotations: metadata.annotations }),
+        ...(metadata.finalizers && { finalizers: metadata.finalizers }),
+      },
+      spec,
+    };
+    const problem = applicationSetProblem(manifest);
+    if (problem) throw new ArgoError('InvalidArgument', problem);
+    if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
+      throw new ArgoError(
+        'InvalidArgument',
+        `error creating ApplicationSet: ApplicationSet.argoproj.io "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      );
+    }
+    if (options.dryRun) {
+      const state = this.newSetState(manifest);
+      this.generate(state);
+      return state;
+    }
+    const id = key(manifest.metadata.namespace, name);
+    const existing = this.appSets.get(id);
+    if (existing) {
+      const old = existing.manifest;
+      const same = ['labels', 'annotations', 'finalizers'].every(k =>
+        isDeepStrictEqual(old.metadata[k], manifest.metadata[k]),
+      );
+      if (same && isDeepStrictEqual(old.spec, manifest.spec)) return existing;
+      if (!options.upsert) {
+        throw new ArgoError(
+          'InvalidArgument',
+          'existing ApplicationSet spec is different, use upsert flag to force update',
+        );
+      }
+      for (const k of ['labels', 'annotations']) {
+        if (old.metadata[k] || manifest.metadata[k]) {
+          manifest.metadata[k] = {
+            ...old.metadata[k],
+            ...manifest.metadata[k],
+          };
+        }
+      }
+    }
+    this.createdSets.set(id, manifest);
+    this.apply();
+    return this.appSets.get(id)!;
+  }
+
+  findSet(name: string, namespace?: string): AppSetState {
+    const state = this.appSets.get(key(namespace || 'argocd', name));
+    if (!state) {
+      throw new ArgoError(
+        'NotFound',
+        `error getting ApplicationSet: applicationsets.argoproj.io "${name}" not found`,
+      );
+    }
+    return state;
+  }
+
+  allSets(): AppSetState[] {
+    return [...this.appSets.values()];
+  }
+
+  /**
+   * Argo CD's ApplicationSet Delete: its Applications go with it. There is no cluster
+   * behind the sandbox, so `preserveResourcesOnDeletion` changes nothing here. One
+   * still in Git comes back on the next pass.
+   */
+  deleteSet(state: AppSetState) {
+    const { namespace, name } = state.manifest.metadata;
+    this.createdSets.delete(key(namespace, name));
+    this.appSets.delete(key(namespace, name));
+    this.touch();
+    this.apply();
+  }
+
+  /** The ApplicationSet as Argo CD's API answers it (without apiVersion and kind, as Applications). */
+  toApplicationSet(state: AppSetState): Json {
+    const { metadata, spec } = state.manifest;
+    const resources = [...state.generated].map(([id, manifest]) => {
+      const app = this.apps.get(id);
+      return {
+        group: 'argoproj.io',
+        version: 'v1alpha1',
+        kind: 'Application',
+        namespace: manifest.metadata.namespace,
+        name: manifest.metadata.name,
+        ...(app && {
+          status: this.syncStatus(app),
+          health: {
+            status: app.health.status,
+            ...(app.health.message && { message: app.health.message }),
+            lastTransitionTime: app.health.lastTransitionTime,
+          },
+        }),
+      };
+    });
+    const error = state.error;
+    const condition = (type: string, ok: boolean, reason: string) => ({
+      type,
+      status: ok ? 'True' : 'False',
+      reason: error ? 'ApplicationGenerationFromParamsError' : reason,
+      message:
+        error ?? 'Successfully generated parameters for all Applications',
+      lastTransitionTime: state.conditionsSince,
+    });
+    return {
+      metadata: {
+        ...metadata,
+        uid: state.uid,
+        resourceVersion: this.version,
+        generation: 1,
+        creationTimestamp: state.createdAt,
+      },
+      spec,
+      status: {
+        conditions: [
+          condition('ErrorOccurred', Boolean(error), 'ApplicationSetUpToDate'),
+          condition('ParametersGenerated', !error, 'ParametersGenerated'),
+          condition('ResourcesUpToDate', !error, 'ApplicationSetUpToDate'),
+        ],
+        resources,
+        resourcesCount: resources.length,
+      },
+    };
   }
 
   private async store(id: string, manifest: Json): Promise<AppState> {

@@ -233,6 +233,27 @@ export class ArgoCdServer {
       });
       return instance.toApplication(state);
     }
+    if (method === 'GET' && path === '/api/v1/applicationsets') {
+      return this.listSets(query);
+    }
+    if (method === 'POST' && path === '/api/v1/applicationsets') {
+      const state = instance.createSet(await readJson(req), {
+        upsert: parseBool(query, 'upsert', false),
+        dryRun: parseBool(query, 'dryRun', false),
+      });
+      return instance.toApplicationSet(state);
+    }
+    const set = path.match(/^\/api\/v1\/applicationsets\/([^/]+)$/);
+    if (set && (method === 'GET' || method === 'DELETE')) {
+      const state = instance.findSet(
+        decodeURIComponent(set[1]),
+        query.get('appsetNamespace') || undefined,
+      );
+      if (method === 'GET') return instance.toApplicationSet(state);
+      instance.deleteSet(state);
+      return {};
+    }
+
     const match = path.match(/^\/api\/v1\/applications\/([^/]+)(\/.*)?$/);
     if (!match) throw new ArgoError('NotFound', `Not Found: ${method} ${path}`);
     const name = decodeURIComponent(match[1]);
@@ -333,20 +354,8 @@ export class ArgoCdServer {
 
   private list(query: URLSearchParams): Json {
     const instance = this.options.instance;
-    const selector = query.get('selector');
-    let matches: (labels: Record<string, string>) => boolean = () => true;
-    try {
-      if (selector) matches = compileLabelSelector(selector);
-    } catch (error) {
-      throw new ArgoError(
-        'InvalidArgument',
-        `error parsing labels: ${(error as Error).message}`,
-      );
-    }
-    const projects = query
-      .getAll('projects')
-      .flatMap(p => p.split(','))
-      .filter(Boolean);
+    const matches = selectorOf(query);
+    const projects = projectsOf(query);
     const appNamespace = query.get('appNamespace');
     const name = query.get('name');
     const repo = query.get('repo');
@@ -367,6 +376,49 @@ export class ArgoCdServer {
     const fields = query.get('fields');
     return fields ? projectList(list, fields) : list;
   }
+
+  /** ApplicationSet List: `selector`, `projects` (of the template), `appsetNamespace`; sorted by name, as Argo CD sorts. */
+  private listSets(query: URLSearchParams): Json {
+    const instance = this.options.instance;
+    const matches = selectorOf(query);
+    const projects = projectsOf(query);
+    const namespace = query.get('appsetNamespace');
+    const items = instance
+      .allSets()
+      .filter(state => {
+        const { metadata, spec } = state.manifest;
+        return (
+          matches(metadata.labels ?? {}) &&
+          (projects.length === 0 ||
+            projects.includes(spec.template?.spec?.project)) &&
+          (!namespace || metadata.namespace === namespace)
+        );
+      })
+      .map(state => instance.toApplicationSet(state))
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    return { metadata: { resourceVersion: instance.version }, items };
+  }
+}
+
+function selectorOf(
+  query: URLSearchParams,
+): (labels: Record<string, string>) => boolean {
+  const selector = query.get('selector');
+  try {
+    return selector ? compileLabelSelector(selector) : () => true;
+  } catch (error) {
+    throw new ArgoError(
+      'InvalidArgument',
+      `error parsing labels: ${(error as Error).message}`,
+    );
+  }
+}
+
+function projectsOf(query: URLSearchParams): string[] {
+  return query
+    .getAll('projects')
+    .flatMap(p => p.split(','))
+    .filter(Boolean);
 }
 
 function send(res: http.ServerResponse, status: number, body: Json) {

@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import { ArgoContracts } from '../contracts';
 import { Sandbox } from '../sandbox';
 import { argo, eventually, startTestSandbox } from '../testing/testSandbox';
@@ -5,11 +6,28 @@ import { argo, eventually, startTestSandbox } from '../testing/testSandbox';
 const contracts = ArgoContracts.load();
 const describeWithContracts = contracts ? describe : describe.skip;
 
-/** The Applications in an answer: a List's items or a single Application. */
-function applicationsIn(route: string, status: number, body: any): any[] {
+/**
+ * @kubernetes-models is ESM only; jest's vm context cannot import() it, Node's own
+ * loader of the main context can.
+ */
+const importEsm: (specifier: string) => Promise<any> = new vm.Script(
+  'specifier => import(specifier)',
+  {
+    filename: __filename,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  },
+).runInThisContext();
+
+/** The Applications (or ApplicationSets, on their routes) in an answer: a List's items or a single one. */
+function objectsIn(route: string, status: number, body: any): any[] {
   if (status !== 200) return [];
-  // List answers items; Create (POST on the same route) answers one Application.
-  if (route === '/api/v1/applications' && body.items) return body.items;
+  // List answers items; Create (POST on the same route) answers one object.
+  if (
+    ['/api/v1/applications', '/api/v1/applicationsets'].includes(route) &&
+    body.items
+  ) {
+    return body.items;
+  }
   return body?.spec ? [body] : [];
 }
 
@@ -17,14 +35,18 @@ describeWithContracts(
   'the Argo CD stand-in answers by the upstream contract',
   () => {
     let sandbox: Sandbox;
+    let ApplicationSet: new (data: object) => { validate(): void };
     const checked = new Set<string>();
 
     beforeAll(async () => {
       sandbox = await startTestSandbox();
+      ({ ApplicationSet } = await importEsm(
+        '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet',
+      ));
     });
     afterAll(() => sandbox?.stop());
 
-    /** Calls a route and validates the answer against swagger.json (and the CRDs). */
+    /** Calls a route and validates the answer against swagger.json (and the CRDs, and kubernetes-models for ApplicationSets). */
     async function call(
       instance: string,
       swaggerRoute: string,
@@ -40,9 +62,16 @@ describeWithContracts(
       expect(
         contracts!.responseErrors(swaggerRoute, method, status, body),
       ).toEqual([]);
-      const applications = applicationsIn(swaggerRoute, status, body);
-      if (!url.includes('fields=')) {
-        for (const application of applications) {
+      const objects = objectsIn(swaggerRoute, status, body);
+      if (swaggerRoute.startsWith('/api/v1/applicationsets')) {
+        objects.forEach(applicationSet => {
+          expect(contracts!.applicationSetErrors(applicationSet)).toEqual([]);
+          expect(() =>
+            new ApplicationSet(applicationSet).validate(),
+          ).not.toThrow();
+        });
+      } else if (!url.includes('fields=')) {
+        for (const application of objects) {
           expect(contracts!.applicationErrors(application)).toEqual([]);
         }
       }
@@ -383,9 +412,113 @@ describeWithContracts(
       );
     });
 
+    it('creates, lists, gets and deletes an ApplicationSet, whose Applications it owns', async () => {
+      const applicationSet = {
+        metadata: { name: 'contract-set' },
+        spec: {
+          generators: [
+            {
+              list: {
+                elements: [{ environment: 'dev' }, { environment: 'staging' }],
+              },
+            },
+          ],
+          template: {
+            metadata: {
+              name: 'contract-set-{{environment}}',
+              labels: { 'gitops/environment': '{{environment}}' },
+            },
+            spec: {
+              project: 'default',
+              source: {
+                repoURL: sandbox.repoUrl('service-a-config'),
+                targetRevision: 'main',
+                path: 'chart',
+                helm: { valueFiles: ['values-{{environment}}.yaml'] },
+              },
+              destination: {
+                server: 'https://kubernetes.default.svc',
+                namespace: 'contract-set-{{environment}}',
+              },
+              syncPolicy: { automated: { prune: true, selfHeal: true } },
+            },
+          },
+        },
+      };
+      expect(
+        contracts!.definitionErrors('v1alpha1ApplicationSet', applicationSet),
+      ).toEqual([]);
+      const created = await call(
+        'main',
+        '/api/v1/applicationsets',
+        '/api/v1/applicationsets?upsert=true',
+        { method: 'POST', body: applicationSet },
+      );
+      expect(created.status.resourcesCount).toBe(2);
+      const bad = await call(
+        'main',
+        '/api/v1/applicationsets',
+        '/api/v1/applicationsets',
+        {
+          method: 'POST',
+          body: { ...applicationSet, spec: { generators: [] } },
+          expectStatus: 400,
+        },
+      );
+      expect(bad.message).toContain('spec.template: Required value');
+      const listed = await call(
+        'main',
+        '/api/v1/applicationsets',
+        '/api/v1/applicationsets',
+      );
+      expect(listed.items.map((s: any) => s.metadata.name)).toEqual([
+        'contract-set',
+      ]);
+      const generated = await eventually(async () => {
+        const set = await call(
+          'main',
+          '/api/v1/applicationsets/{name}',
+          '/api/v1/applicationsets/contract-set',
+        );
+        return set.status.resources.every(
+          (r: any) => r.status === 'Synced' && r.health?.status === 'Healthy',
+        )
+          ? set
+          : undefined;
+      }, 'the generated Applications to be Synced and Healthy');
+      expect(generated.status.resources).toHaveLength(2);
+      const dev = await call(
+        'main',
+        '/api/v1/applications/{name}',
+        '/api/v1/applications/contract-set-dev',
+      );
+      expect(dev.metadata.ownerReferences[0]).toMatchObject({
+        kind: 'ApplicationSet',
+        name: 'contract-set',
+      });
+      await call(
+        'main',
+        '/api/v1/applicationsets/{name}',
+        '/api/v1/applicationsets/contract-set',
+        { method: 'DELETE' },
+      );
+      await call(
+        'main',
+        '/api/v1/applicationsets/{name}',
+        '/api/v1/applicationsets/contract-set',
+        { expectStatus: 404 },
+      );
+    });
+
     it('has checked every route the plugins use', () => {
       expect([...checked].sort()).toEqual(
         [
+          'DELETE /api/v1/applicationsets/{name} 200',
+          'GET /api/v1/applicationsets 200',
+          'GET /api/v1/applicationsets/{name} 200',
+          'GET /api/v1/applicationsets/{name} 404',
+          'POST /api/v1/applicationsets 200',
+          'POST /api/v1/applicationsets 400',
           'DELETE /api/v1/applications/{name} 200',
           'DELETE /api/v1/applications/{name}/operation 200',
           'DELETE /api/v1/applications/{name}/operation 400',
@@ -429,6 +562,29 @@ describeWithContracts('the contract check itself', () => {
       history: [{ id: 0, revision: 'abc', deployedAt: '2026-11-01T12:00:00Z' }],
     },
   };
+
+  it('checks ApplicationSets against their CRD, closed like the others', () => {
+    const applicationSet = {
+      metadata: { name: 's', namespace: 'argocd' },
+      spec: {
+        generators: [{ list: { elements: [{ environment: 'dev' }] } }],
+        template: {
+          metadata: { name: 's-{{environment}}' },
+          spec: application.spec,
+        },
+      },
+    };
+    expect(contracts!.applicationSetErrors(applicationSet)).toEqual([]);
+    const broken = structuredClone(applicationSet) as any;
+    broken.spec.generator = broken.spec.generators;
+    delete broken.spec.generators;
+    expect(contracts!.applicationSetErrors(broken)).toEqual(
+      expect.arrayContaining([
+        "/spec must have required property 'generators'",
+        '/spec must NOT have additional properties: generator',
+      ]),
+    );
+  });
 
   it('accepts a well-formed Application', () => {
     expect(contracts!.applicationErrors(application)).toEqual([]);

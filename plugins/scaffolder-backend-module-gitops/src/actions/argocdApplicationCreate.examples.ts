@@ -72,4 +72,45 @@ export const examples: TemplateExample[] = [
       ],
     }),
   },
+  {
+    description:
+      'An ApplicationSet generating service-c-dev and service-c-staging: {{environment}} and {{namespace}} come from each element',
+    example: stringify({
+      steps: [
+        {
+          id: 'argocd-set',
+          action: 'argocd:application:create',
+          input: {
+            instance: 'main',
+            name: 'service-c',
+            labels: {
+              'app.kubernetes.io/name': 'service-c',
+              'gitops/environment': '{{environment}}',
+            },
+            source: {
+              repoURL: 'https://git.example.com/checkout/service-c-config.git',
+              targetRevision: 'main',
+              path: 'chart',
+              helm: {
+                releaseName: 'service-c',
+                valueFiles: ['values-{{environment}}.yaml'],
+              },
+            },
+            destination: {
+              server: 'https://kubernetes.default.svc',
+              namespace: '{{namespace}}',
+            },
+            automated: true,
+            applicationSet: {
+              applicationName: 'service-c-{{environment}}',
+              elements: [
+                { environment: 'dev', namespace: 'checkout-dev' },
+                { environment: 'staging', namespace: 'checkout-staging' },
+              ],
+            },
+          },
+        },
+      ],
+    }),
+  },
 ];

@@ -7,6 +7,8 @@ import {
   Sandbox,
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
+import { http as mswHttp, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { createArgoCdApplicationCreateAction } from './argocdApplicationCreate';
@@ -113,10 +115,10 @@ describe('argocd:application:create against the sandbox', () => {
     return { status: res.status, body: await res.json() };
   }
 
-  /** The Application bodies the action sent. */
-  const sentApplications = () =>
+  /** The bodies the action sent to a route: Applications, or ApplicationSets. */
+  const sent = (route = '/api/v1/applications') =>
     fetchSpy.mock.calls
-      .filter(([url]) => String(url).includes('/api/v1/applications'))
+      .filter(([url]) => new URL(String(url)).pathname === route)
       .map(([, init]) => JSON.parse(String(init?.body)));
 
   it('creates the Application, which the instance deploys', async () => {
@@ -127,17 +129,18 @@ describe('argocd:application:create against the sandbox', () => {
       namespace: 'argocd',
       instance: 'main',
       url: `${main.url}/applications/argocd/service-a-review`,
+      applications: ['service-a-review'],
     });
 
-    const [sent] = sentApplications();
-    expect(sent).toMatchObject({
+    const [application] = sent();
+    expect(application).toMatchObject({
       metadata: { name: 'service-a-review', namespace: 'argocd' },
       spec: { syncPolicy: { automated: { prune: true, selfHeal: true } } },
     });
     expect(
-      contracts?.definitionErrors('v1alpha1Application', sent) ?? [],
+      contracts?.definitionErrors('v1alpha1Application', application) ?? [],
     ).toEqual([]);
-    expect(contracts?.applicationErrors(sent) ?? []).toEqual([]);
+    expect(contracts?.applicationErrors(application) ?? []).toEqual([]);
 
     const deployed = await eventually(async () => {
       const { body } = await get('main', 'service-a-review');
@@ -211,6 +214,7 @@ describe('argocd:application:create against the sandbox', () => {
       namespace: 'argocd',
       instance: 'main',
       url: `${sandbox.instances[0].url}/applications/argocd/service-a-dry`,
+      applications: ['service-a-dry'],
     });
     expect(logs.join('\n')).toMatch(
       /kind: Application\n[\s\S]*name: service-a-dry[\s\S]*valueFiles:\n\s+- values-dev.yaml/,
@@ -297,5 +301,244 @@ describe('argocd:application:create against the sandbox', () => {
     } finally {
       await sandbox.setInstanceFault('prod', undefined);
     }
+  });
+  /** An ApplicationSet of service-a's chart, one Application per environment. */
+  const setInput = (
+    name: string,
+    environments: string[],
+    more: Record<string, unknown> = {},
+  ) =>
+    input(name, {
+      labels: {
+        'app.kubernetes.io/name': name,
+        'gitops/environment': '{{environment}}',
+      },
+      source: {
+        repoURL: sandbox.repoUrl('service-a-config'),
+        targetRevision: 'main',
+        path: 'chart',
+        helm: {
+          releaseName: 'service-a',
+          valueFiles: ['values-{{environment}}.yaml'],
+        },
+      },
+      destination: {
+        server: 'https://kubernetes.default.svc',
+        namespace: '{{namespace}}',
+      },
+      applicationSet: {
+        applicationName: `${name}-{{environment}}`,
+        elements: environments.map(environment => ({
+          environment,
+          namespace: `${name}-${environment}`,
+        })),
+      },
+      ...more,
+    });
+
+  it('creates an ApplicationSet whose Applications deploy, and outputs their names', async () => {
+    const checkpoints = new Map();
+    const { outputs, logs } = await run(
+      setInput('service-a-set', ['dev', 'staging']),
+      { checkpoints },
+    );
+    const main = sandbox.instances[0];
+    expect(outputs).toEqual({
+      name: 'service-a-set',
+      namespace: 'argocd',
+      instance: 'main',
+      url: `${main.url}/applicationsets/argocd/service-a-set`,
+      applications: ['service-a-set-dev', 'service-a-set-staging'],
+    });
+    expect([...checkpoints.keys()]).toEqual([
+      'argocd-applicationset-main-service-a-set',
+    ]);
+    expect(logs.join('\n')).toContain(
+      'has ApplicationSet argocd/service-a-set, generating service-a-set-dev, service-a-set-staging',
+    );
+
+    const [appSet] = sent('/api/v1/applicationsets');
+    expect(fetchSpy.mock.calls[0][0]).toMatch(/\?upsert=true$/);
+    expect(appSet.spec).toMatchObject({
+      generators: [
+        {
+          list: {
+            elements: [
+              { environment: 'dev', namespace: 'service-a-set-dev' },
+              { environment: 'staging', namespace: 'service-a-set-staging' },
+            ],
+          },
+        },
+      ],
+      template: {
+        metadata: { name: 'service-a-set-{{environment}}' },
+        spec: {
+          destination: { namespace: '{{namespace}}' },
+          syncPolicy: { automated: { prune: true, selfHeal: true } },
+        },
+      },
+    });
+    expect(
+      contracts?.definitionErrors('v1alpha1ApplicationSet', appSet) ?? [],
+    ).toEqual([]);
+    expect(contracts?.applicationSetErrors(appSet) ?? []).toEqual([]);
+
+    for (const [environment, tag] of [
+      ['dev', '4c5d6e7'],
+      ['staging', '1a2b3c4'],
+    ]) {
+      const deployed = await eventually(async () => {
+        const { body } = await get('main', `service-a-set-${environment}`);
+        return body.status?.sync.status === 'Synced' &&
+          body.status?.health.status === 'Healthy'
+          ? body
+          : undefined;
+      }, `service-a-set-${environment} Synced and Healthy`);
+      expect(deployed.status.summary.images).toEqual([`${IMAGE}:${tag}`]);
+      expect(deployed.metadata.labels).toEqual({
+        'app.kubernetes.io/name': 'service-a-set',
+        'gitops/environment': environment,
+      });
+      expect(deployed.spec.destination.namespace).toBe(
+        `service-a-set-${environment}`,
+      );
+    }
+  });
+
+  it('updates the ApplicationSet (upsert by default): an element removed takes its Application away', async () => {
+    await expect(
+      run({ ...setInput('service-a-set', ['dev']), upsert: false }),
+    ).rejects.toThrow(
+      /refused to create ApplicationSet "service-a-set" \(400\): existing ApplicationSet spec is different, use upsert flag to force update$/,
+    );
+    const { outputs } = await run(setInput('service-a-set', ['dev']));
+    expect(outputs.applications).toEqual(['service-a-set-dev']);
+    expect((await get('main', 'service-a-set-staging')).status).toBe(404);
+    expect((await get('main', 'service-a-set-dev')).status).toBe(200);
+  });
+
+  it('dry run of an ApplicationSet: calls nothing, logs it, outputs the names its elements make', async () => {
+    const { outputs, logs } = await run(
+      setInput('service-a-dryset', ['dev', 'staging'], {
+        applicationSet: {
+          applicationName: 'service-a-dryset-{{.environment}}',
+          elements: [{ environment: 'dev' }, { environment: 'staging' }],
+          goTemplate: true,
+        },
+        destination: { namespace: 'checkout-{{.environment}}' },
+        labels: { 'gitops/environment': '{{.environment}}' },
+        source: { repoURL: 'x', path: 'chart' },
+      }),
+      { dryRun: true },
+    );
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(outputs.applications).toEqual([
+      'service-a-dryset-dev',
+      'service-a-dryset-staging',
+    ]);
+    expect(logs.join('\n')).toMatch(
+      /generating service-a-dryset-dev, service-a-dryset-staging:\n[\s\S]*kind: ApplicationSet\n[\s\S]*goTemplate: true\n\s+goTemplateOptions:\n\s+- missingkey=error/,
+    );
+  });
+
+  it('refuses bad applicationSet input before calling Argo CD, naming the element', async () => {
+    const withElements = (elements: Array<Record<string, string>>) =>
+      setInput('service-a-x', [], {
+        applicationSet: {
+          applicationName: 'service-a-x-{{environment}}',
+          elements,
+        },
+      });
+    await expect(run(withElements([]))).rejects.toThrow(
+      'applicationSet.elements is empty: give one element per Application',
+    );
+    await expect(
+      run(
+        withElements([
+          { environment: 'dev', namespace: 'a' },
+          { environment: 'qa' },
+        ]),
+      ),
+    ).rejects.toThrow(
+      'applicationSet.elements[1] has no "namespace", which the Application template uses',
+    );
+    await expect(
+      run(withElements([{ environment: 'Prod_1', namespace: 'a' }])),
+    ).rejects.toThrow(
+      'applicationSet.elements[0] makes the Application name "service-a-x-Prod_1", not a DNS-1123 label',
+    );
+    await expect(
+      run(
+        withElements([
+          { environment: 'dev', namespace: 'a' },
+          { environment: 'dev', namespace: 'b' },
+        ]),
+      ),
+    ).rejects.toThrow(
+      'applicationSet.elements[0] and [1] both make the Application "service-a-x-dev"',
+    );
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+});
+
+/** A real Argo CD answers a Create before its controller generates anything. */
+describe('argocd:application:create against an Argo CD that generates later', () => {
+  const server = setupServer();
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterAll(() => server.close());
+
+  it('outputs the names the elements make when the answer lists no Applications', async () => {
+    const requests: Array<{ url: string; body: any }> = [];
+    server.use(
+      mswHttp.post(
+        'https://argocd.example.com/api/v1/applicationsets',
+        async ({ request }) => {
+          const body = await request.json();
+          requests.push({ url: request.url, body });
+          return HttpResponse.json({ ...(body as object), status: {} });
+        },
+      ),
+    );
+    const ctx = createMockActionContext({
+      input: {
+        name: 'service-c',
+        source: { repoURL: 'https://git.example.com/c.git', path: 'chart' },
+        destination: { namespace: 'checkout-{{environment}}' },
+        applicationSet: {
+          applicationName: 'service-c-{{environment}}',
+          elements: [{ environment: 'dev' }, { environment: 'staging' }],
+        },
+      } as any,
+    });
+    const action = createArgoCdApplicationCreateAction({
+      config: new ConfigReader({
+        argocd: {
+          appLocatorMethods: [
+            {
+              type: 'config',
+              instances: [
+                {
+                  name: 'main',
+                  url: 'https://argocd.example.com',
+                  token: 't',
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    });
+    await action.handler(ctx as any);
+    expect(requests.map(r => r.url)).toEqual([
+      'https://argocd.example.com/api/v1/applicationsets?upsert=true',
+    ]);
+    expect(requests[0].body.metadata).toEqual({
+      name: 'service-c',
+      namespace: 'argocd',
+    });
+    expect(ctx.output).toHaveBeenCalledWith('applications', [
+      'service-c-dev',
+      'service-c-staging',
+    ]);
   });
 });

@@ -60,6 +60,11 @@ interface Input {
   };
   automated?: boolean;
   upsert?: boolean;
+  applicationSet?: {
+    applicationName: string;
+    elements: Array<Record<string, string>>;
+    goTemplate?: boolean;
+  };
 }
 
 interface ArgoCdInstance {
@@ -146,6 +151,87 @@ function applicationOf(input: Input) {
   };
 }
 
+/** `{{key}}` (Argo CD's fasttemplate), or `{{.key}}` with goTemplate: the placeholders checked and filled here. */
+function placeholders(goTemplate: boolean) {
+  return goTemplate
+    ? /\{\{-?\s*\.(\w+)\s*-?\}\}/g
+    : /\{\{\s*([^{}\s]+)\s*\}\}/g;
+}
+
+/**
+ * The ApplicationSet whose list generator has the input's elements and whose template
+ * is the Application the input describes (placeholders kept), with the names of the
+ * Applications it generates. Refuses elements that would not fill the template or
+ * would make bad or clashing names, before Argo CD's controller does it quietly.
+ */
+function applicationSetOf(
+  input: Input,
+  application: ReturnType<typeof applicationOf>,
+) {
+  const {
+    applicationName,
+    elements,
+    goTemplate = false,
+  } = input.applicationSet!;
+  if (elements.length === 0) {
+    throw new InputError(
+      'applicationSet.elements is empty: give one element per Application',
+    );
+  }
+  const { labels } = application.metadata;
+  const template = {
+    metadata: { name: applicationName, ...(labels && { labels }) },
+    spec: application.spec,
+  };
+  const used = new Set(
+    [...JSON.stringify(template).matchAll(placeholders(goTemplate))].map(
+      m => m[1],
+    ),
+  );
+  const names = elements.map((element, i) => {
+    const missing = [...used].find(k => !Object.hasOwn(element, k));
+    if (missing) {
+      throw new InputError(
+        `applicationSet.elements[${i}] has no "${missing}", which the Application template uses`,
+      );
+    }
+    const name = applicationName.replace(
+      placeholders(goTemplate),
+      (_, k: string) => element[k],
+    );
+    if (!DNS_LABEL.test(name)) {
+      throw new InputError(
+        `applicationSet.elements[${i}] makes the Application name "${name}", not a DNS-1123 label (a-z, 0-9 and -, at most 63 characters)`,
+      );
+    }
+    return name;
+  });
+  const twice = names.findIndex((n, i) => names.indexOf(n) !== i);
+  if (twice >= 0) {
+    throw new InputError(
+      `applicationSet.elements[${names.indexOf(
+        names[twice],
+      )}] and [${twice}] both make the Application "${names[twice]}"`,
+    );
+  }
+  const { name, namespace } = application.metadata;
+  return {
+    applicationSet: {
+      metadata: { name, namespace },
+      spec: {
+        // missingkey=error: a missing key fails, not an Application named "<no value>".
+        ...(goTemplate && {
+          goTemplate: true,
+          goTemplateOptions: ['missingkey=error'],
+        }),
+        generators: [{ list: { elements } }],
+        template,
+      },
+    },
+    names,
+  };
+}
+
 /**
  * Argo CD's REST API, for one create: a token from config or a session from
  * username and password. Errors name the instance and carry Argo CD's message,
@@ -166,6 +252,19 @@ class ArgoCdClient {
       token,
       `refused to create Application "${
         (application as { metadata: { name: string } }).metadata.name
+      }"`,
+    );
+  }
+
+  async createApplicationSet(applicationSet: object, upsert: boolean) {
+    const token = await this.token();
+    return this.call(
+      'POST',
+      `/api/v1/applicationsets?upsert=${upsert}`,
+      applicationSet,
+      token,
+      `refused to create ApplicationSet "${
+        (applicationSet as { metadata: { name: string } }).metadata.name
       }"`,
     );
   }
@@ -238,8 +337,9 @@ class ArgoCdClient {
 }
 
 /**
- * `argocd:application:create`: registers an Argo CD Application through the Argo CD
- * API of a configured instance, for config repositories that no app of apps watches.
+ * `argocd:application:create`: registers an Argo CD Application (or an ApplicationSet
+ * generating one per element) through the Argo CD API of a configured instance, for
+ * config repositories that no app of apps watches.
  *
  * @public
  */
@@ -253,7 +353,7 @@ export function createArgoCdApplicationCreateAction(options: {
   return createTemplateAction({
     id: 'argocd:application:create',
     description:
-      'Creates (or updates, with upsert) an Argo CD Application through the API of a configured Argo CD instance.',
+      'Creates (or updates, with upsert) an Argo CD Application, or an ApplicationSet generating one per element, through the API of a configured Argo CD instance.',
     supportsDryRun: true,
     examples,
     schema: {
@@ -269,7 +369,7 @@ export function createArgoCdApplicationCreateAction(options: {
           z
             .string()
             .regex(DNS_LABEL, 'a DNS-1123 label')
-            .describe('Name of the Application'),
+            .describe('Name of the Application (of the ApplicationSet)'),
         namespace: z =>
           z
             .string()
@@ -326,14 +426,50 @@ export function createArgoCdApplicationCreateAction(options: {
             .boolean()
             .optional()
             .describe(
-              'Replace an existing different Application; default true',
+              'Replace an existing different Application (ApplicationSet); default true',
+            ),
+        applicationSet: z =>
+          z
+            .object({
+              applicationName: z
+                .string()
+                .min(1)
+                .describe(
+                  'Name of each Application, with placeholders: service-c-{{environment}}',
+                ),
+              elements: z
+                .array(z.record(z.string(), z.string()))
+                .min(1)
+                .describe(
+                  "The list generator's elements: one Application each, its values filling the {{key}} placeholders of every input",
+                ),
+              goTemplate: z
+                .boolean()
+                .optional()
+                .describe(
+                  'Placeholders are Go templates ({{.key}}), with missingkey=error',
+                ),
+            })
+            .optional()
+            .describe(
+              'Create an ApplicationSet named name instead, whose template is the Application the other inputs describe',
             ),
       },
       output: {
         name: z => z.string(),
-        namespace: z => z.string().describe('Namespace of the Application'),
+        namespace: z =>
+          z.string().describe('Namespace of the Application (ApplicationSet)'),
         instance: z => z.string().describe('The Argo CD instance'),
-        url: z => z.string().describe('The Application in the Argo CD UI'),
+        url: z =>
+          z
+            .string()
+            .describe('The Application (ApplicationSet) in the Argo CD UI'),
+        applications: z =>
+          z
+            .array(z.string())
+            .describe(
+              "Names of the Applications: the ApplicationSet's as Argo CD's answer lists them, else (dry run, or a controller yet to generate them) as its elements make them",
+            ),
       },
     },
     async handler(ctx) {
@@ -354,41 +490,67 @@ export function createArgoCdApplicationCreateAction(options: {
       }
       const application = applicationOf(input);
       const { name, namespace } = application.metadata;
-      const url = `${instance.frontendUrl}/applications/${namespace}/${name}`;
+      const set = input.applicationSet
+        ? applicationSetOf(input, application)
+        : undefined;
+      const kind = set ? 'ApplicationSet' : 'Application';
+      const body = set?.applicationSet ?? application;
+      const url = `${
+        instance.frontendUrl
+      }/${kind.toLowerCase()}s/${namespace}/${name}`;
+      const generating = set ? `, generating ${set.names.join(', ')}` : '';
+      let applications = set?.names ?? [name];
 
       if (ctx.isDryRun) {
         ctx.logger.info(
           `Dry run: would create on Argo CD instance "${
             instance.name
-          }":\n${stringify({
+          }"${generating}:\n${stringify({
             apiVersion: 'argoproj.io/v1alpha1',
-            kind: 'Application',
-            ...application,
+            kind,
+            ...body,
           })}`,
         );
       } else {
         // A retried task finds the checkpoint and does not create again.
         const created = await ctx.checkpoint({
-          key: `argocd-application-${instance.name}-${name}`,
+          key: `argocd-${kind.toLowerCase()}-${instance.name}-${name}`,
           fn: async () => {
-            const answer = await new ArgoCdClient(
-              instance,
-              timeoutMs,
-            ).createApplication(application, input.upsert ?? true);
-            return { uid: String(answer.metadata?.uid ?? '') };
+            const client = new ArgoCdClient(instance, timeoutMs);
+            const upsert = input.upsert ?? true;
+            const answer = set
+              ? await client.createApplicationSet(body, upsert)
+              : await client.createApplication(body, upsert);
+            // Argo CD's controller generates a set's Applications after the answer
+            // (the sandbox's at once): names from the answer when it has them.
+            const listed: string[] = set
+              ? (answer.status?.resources ?? [])
+                  .filter((r: { kind?: string }) => r.kind === 'Application')
+                  .map((r: { name: string }) => r.name)
+              : [];
+            return {
+              uid: String(answer.metadata?.uid ?? ''),
+              applications: listed.length > 0 ? listed : applications,
+            };
           },
         });
+        applications = created.applications ?? applications;
         ctx.logger.info(
-          `Argo CD instance "${instance.name}" has Application ${namespace}/${name}: ${url}`,
+          `Argo CD instance "${
+            instance.name
+          }" has ${kind} ${namespace}/${name}${
+            set ? `, generating ${applications.join(', ')}` : ''
+          }: ${url}`,
         );
         options.logger?.info(
-          `Created Argo CD Application ${namespace}/${name} (uid ${created.uid}) on instance "${instance.name}"`,
+          `Created Argo CD ${kind} ${namespace}/${name} (uid ${created.uid}) on instance "${instance.name}"`,
         );
       }
       ctx.output('name', name);
       ctx.output('namespace', namespace);
       ctx.output('instance', instance.name);
       ctx.output('url', url);
+      ctx.output('applications', applications);
     },
   });
 }

@@ -22,6 +22,7 @@ describe('gitops:git:branch against the sandbox Git server', () => {
   let root: string;
   let host: string;
   const workspace = createMockDirectory();
+  const authed = (url: string) => url.replace('http://', `http://x:${TOKEN}@`);
 
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'git-branch-'));
@@ -67,8 +68,6 @@ describe('gitops:git:branch against the sandbox Git server', () => {
       'proposal/argocd/dev-sensor-7.yaml': 'kind: Application\n',
     });
   });
-
-  const authed = (url: string) => url.replace('http://', `http://x:${TOKEN}@`);
 
   async function run(
     input: Record<string, unknown>,

@@ -74,6 +74,53 @@ describe('gitops:service:plan', () => {
       'dev',
       'prod',
     ]);
+    const cluster = 'https://kubernetes.default.svc';
+    expect(out.applicationSets).toEqual([
+      {
+        key: 'main',
+        name: 'service-c',
+        instance: 'main',
+        production: false,
+        environments: out.environments.slice(0, 2),
+        elements: [
+          { environment: 'dev', namespace: 'service-c-dev', cluster },
+          { environment: 'staging', namespace: 'service-c-staging', cluster },
+        ],
+      },
+      {
+        key: 'prod-production',
+        name: 'service-c-production',
+        instance: 'prod',
+        production: true,
+        environments: out.environments.slice(2),
+        elements: [{ environment: 'prod', namespace: 'payments', cluster }],
+      },
+    ]);
+  });
+
+  it('groups the environments by instance and production flag, in order of first appearance', async () => {
+    const out = await plan({
+      name: 'service-c',
+      repoHost: 'git',
+      gitBaseUrl: 'http://127.0.0.1:7090/git',
+      environments: [
+        { name: 'dev', instance: 'main' },
+        { name: 'staging', instance: 'prod' },
+        { name: 'qa', instance: 'main' },
+        { name: 'live', instance: 'main' },
+      ],
+    });
+    expect(
+      out.applicationSets.map((s: any) => [
+        s.key,
+        s.name,
+        s.elements.map((e: any) => e.environment),
+      ]),
+    ).toEqual([
+      ['main', 'service-c', ['dev', 'qa']],
+      ['prod', 'service-c', ['staging']],
+      ['main-production', 'service-c-production', ['live']],
+    ]);
   });
 
   it('plans GitHub and GitLab repositories in the forms their publish actions take', async () => {

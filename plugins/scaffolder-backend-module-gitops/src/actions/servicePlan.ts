@@ -1,11 +1,38 @@
 import { InputError } from '@backstage/errors';
 import { Config } from '@backstage/config';
-import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import {
+  createTemplateAction,
+  TemplateActionOptions,
+} from '@backstage/plugin-scaffolder-node';
 
 /** DNS-1123 label: names of services, environments and namespaces. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 type Host = 'git' | 'github' | 'gitlab';
+
+/** The scaffolder's zod (its own copy), for the environment schema used twice. */
+type Zod = Parameters<
+  NonNullable<NonNullable<TemplateActionOptions['schema']>['output']>[string]
+>[0];
+
+interface PlannedEnvironment {
+  name: string;
+  instance: string;
+  cluster: string;
+  namespace: string;
+  ingressHost: string;
+  production: boolean;
+}
+
+const plannedEnvironment = (z: Zod) =>
+  z.object({
+    name: z.string(),
+    instance: z.string(),
+    cluster: z.string(),
+    namespace: z.string(),
+    ingressHost: z.string(),
+    production: z.boolean(),
+  });
 
 /** Where a repository lives, in the forms the later steps need. */
 function repository(
@@ -43,10 +70,41 @@ function repository(
 }
 
 /**
+ * The environments grouped by Argo CD instance and production flag, in order of first
+ * appearance: one ApplicationSet each, as a set's template has one sync policy
+ * (production syncs by hand, the others automatically). A production group is named
+ * `<service>-production` (file `applicationset-<instance>-production.yaml`), so it never
+ * clashes with the other group of its instance.
+ */
+function applicationSetsOf(
+  service: string,
+  environments: PlannedEnvironment[],
+) {
+  const groups = new Map<string, PlannedEnvironment[]>();
+  for (const env of environments) {
+    const key = `${env.instance}${env.production ? '-production' : ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), env]);
+  }
+  return [...groups].map(([key, members]) => ({
+    key,
+    name: `${service}${members[0].production ? '-production' : ''}`,
+    instance: members[0].instance,
+    production: members[0].production,
+    environments: members,
+    // The list generator's elements: what the template's placeholders take.
+    elements: members.map(e => ({
+      environment: e.name,
+      namespace: e.namespace,
+      cluster: e.cluster,
+    })),
+  }));
+}
+
+/**
  * `gitops:service:plan`: turns the template's form into what the later steps need —
  * the two repositories' URLs and, per environment, its Argo CD instance, destination,
- * namespace, ingress host and whether it is production — and refuses bad input before
- * anything is created.
+ * namespace, ingress host and whether it is production, and the ApplicationSets that
+ * would deploy them — and refuses bad input before anything is created.
  *
  * @public
  */
@@ -164,17 +222,34 @@ export function createServicePlanAction(options: { config: Config }) {
             publishUrl: z.string().describe('repoUrl for the publish actions'),
             catalogInfoUrl: z.string().describe('URL of its catalog-info.yaml'),
           }),
-        environments: z =>
-          z.array(
-            z.object({
-              name: z.string(),
-              instance: z.string(),
-              cluster: z.string(),
-              namespace: z.string(),
-              ingressHost: z.string(),
-              production: z.boolean(),
-            }),
-          ),
+        environments: z => z.array(plannedEnvironment(z)),
+        applicationSets: z =>
+          z
+            .array(
+              z.object({
+                key: z
+                  .string()
+                  .describe(
+                    'The instance, with -production for its production group: names the file',
+                  ),
+                name: z.string().describe('Name of the ApplicationSet'),
+                instance: z.string(),
+                production: z.boolean(),
+                environments: z.array(plannedEnvironment(z)),
+                elements: z
+                  .array(
+                    z.object({
+                      environment: z.string(),
+                      namespace: z.string(),
+                      cluster: z.string(),
+                    }),
+                  )
+                  .describe("Its list generator's elements"),
+              }),
+            )
+            .describe(
+              'The environments grouped by Argo CD instance and production flag: one ApplicationSet each',
+            ),
         environmentNames: z => z.array(z.string()),
         firstEnvironment: z => z.string(),
         lastEnvironment: z => z.string(),
@@ -251,6 +326,7 @@ export function createServicePlanAction(options: { config: Config }) {
       ctx.output('appRepo', appRepo);
       ctx.output('configRepo', configRepo);
       ctx.output('environments', planned);
+      ctx.output('applicationSets', applicationSetsOf(name, planned));
       ctx.output('environmentNames', names);
       ctx.output('firstEnvironment', names[0]);
       ctx.output('lastEnvironment', names[names.length - 1]);
