@@ -235,6 +235,28 @@ describe('templates through the scaffolder, against the sandbox', () => {
           'README.md',
         ]),
       );
+      // CI: GitHub Actions and GitLab CI, multi-arch, tagged with the short SHA.
+      const workflow = parse(
+        await fs.readFile(
+          path.join(app, '.github', 'workflows', 'ci.yaml'),
+          'utf8',
+        ),
+      );
+      expect(Object.keys(workflow.jobs)).toEqual(
+        expect.arrayContaining(['test', 'image']),
+      );
+      expect(JSON.stringify(workflow)).toContain('linux/amd64,linux/arm64');
+      const gitlab = parse(
+        await fs.readFile(path.join(app, '.gitlab-ci.yml'), 'utf8'),
+        { merge: true },
+      );
+      expect(gitlab.stages).toEqual(['test', 'build', 'deploy']);
+      expect(gitlab.variables.IMAGE).toBe(
+        `registry.example.com/checkout/${name}`,
+      );
+      expect(gitlab.image.script.join('\n')).toContain(
+        '--platform linux/amd64,linux/arm64',
+      );
       const catalogInfo = parse(
         await fs.readFile(path.join(app, 'catalog-info.yaml'), 'utf8'),
       );
