@@ -14,7 +14,9 @@ import { promisify } from 'node:util';
 import { ConfigReader } from '@backstage/config';
 import { startGitServer } from '@gitops-backstage/gitops-sandbox';
 import { setYamlValues } from '@gitops-backstage/plugin-gitops-common';
+import { GitConfigRepoReader } from '../plugins/gitops-backend/src/services/ConfigRepo/GitConfigRepoReader';
 import { GitConfigRepoWriter } from '../plugins/gitops-backend/src/services/ConfigRepo/GitConfigRepoWriter';
+import { KeptClones } from '../plugins/gitops-backend/src/services/ConfigRepo/shallowClone';
 import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
 import type { Result } from './status';
 
@@ -151,7 +153,15 @@ export async function promotionScenario(): Promise<Result[]> {
         },
       }),
     );
-    const newWriter = () => new GitConfigRepoWriter(credentials, 30_000);
+    /** A backend's reader and writer, sharing kept clones as the plugin's do. */
+    const newBackend = () => {
+      const clones = new KeptClones({ credentials, timeoutMs: 30_000 });
+      return {
+        clones,
+        writer: new GitConfigRepoWriter(clones),
+        reader: new GitConfigRepoReader(credentials, 30_000, clones),
+      };
+    };
     let round = 0;
     /** One promotion of svc-0500 to staging, checked on the server; answers its time. */
     const promote = async (writer: GitConfigRepoWriter) => {
@@ -189,24 +199,42 @@ export async function promotionScenario(): Promise<Result[]> {
     // The first commit of a backend clones the branch (depth 1, no working tree).
     const first: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const writer = newWriter();
-      first.push(await promote(writer));
-      await writer.close();
+      const fresh = newBackend();
+      first.push(await promote(fresh.writer));
+      await fresh.clones.close();
+    }
+    // The Promote dialog's flow on a fresh backend: its preview reads the values (and
+    // clones), then the confirm reads them fresh (the gates) and commits.
+    const preview: number[] = [];
+    const confirm: number[] = [];
+    const readValues = (reader: GitConfigRepoReader) =>
+      reader.readFiles(server.repoUrl('config'), 'main', [TARGET]);
+    for (let i = 0; i < 5; i++) {
+      const fresh = newBackend();
+      let start = process.hrtime.bigint();
+      await readValues(fresh.reader);
+      preview.push(Number(process.hrtime.bigint() - start) / 1e6);
+      start = process.hrtime.bigint();
+      await readValues(fresh.reader);
+      const read = Number(process.hrtime.bigint() - start) / 1e6;
+      // promote() answers the commit's own time (its checks on the server are not timed).
+      confirm.push(read + (await promote(fresh.writer)));
+      await fresh.clones.close();
     }
     // The next ones fetch what changed since, usually nothing.
-    const writer = newWriter();
-    const other = newWriter();
+    const { writer, clones } = newBackend();
+    const other = newBackend();
     await promote(writer);
     const next: number[] = [];
     for (let i = 0; i < ROUNDS; i++) next.push(await promote(writer));
     // Someone else pushed in between: a thin fetch of their commit first.
     const afterOther: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      await otherPush(other);
+      await otherPush(other.writer);
       afterOther.push(await promote(writer));
     }
-    await writer.close();
-    await other.close();
+    await clones.close();
+    await other.clones.close();
 
     const rows = (metric: string, times: number[], ps: number[]) => {
       const sorted = [...times].sort((a, b) => a - b);
@@ -221,6 +249,16 @@ export async function promotionScenario(): Promise<Result[]> {
       ...rows(
         'values commit + push, first of a backend (shallow clone)',
         first,
+        [50, 95],
+      ),
+      ...rows(
+        'Promote dialog on a fresh backend: preview (values read, shallow clone)',
+        preview,
+        [50],
+      ),
+      ...rows(
+        'Promote dialog on a fresh backend: confirm (fresh values read + commit + push)',
+        confirm,
         [50, 95],
       ),
       ...rows('values commit + push, next ones', next, [50, 95]),

@@ -92,7 +92,13 @@ async function startSandboxProcess(gitPort: number, latencyMs: number) {
         info: await info(),
         gitToken,
         sandboxInfo: info,
-        stop: () => child.kill(),
+        // Waits for the exit: the next scenario's sandbox takes the same port.
+        stop: () =>
+          new Promise<void>(resolve => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill();
+          }),
       };
     } catch (error) {
       if (i > 600) throw error;
@@ -319,7 +325,7 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
       await backend.close();
     }
   } finally {
-    sandbox.stop();
+    await sandbox.stop();
   }
   return results;
 }

@@ -20,6 +20,7 @@ import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentS
 import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
 import { UpstreamCache } from './services/UpstreamCache';
 import { GitConfigRepoWriter } from './services/ConfigRepo/GitConfigRepoWriter';
+import { KeptClones } from './services/ConfigRepo/shallowClone';
 import { PromotionService } from './services/Promotion/PromotionService';
 import { ManifestPreview } from './services/Promotion/ManifestPreview';
 import { ownerReviewers } from './services/Promotion/reviewers';
@@ -107,7 +108,10 @@ export const gitopsPlugin = createBackendPlugin({
         }
         const upstream = new UpstreamCache(cache);
         const credentials = new GitCredentialsResolver(config);
-        const reader = new GitConfigRepoReader(credentials, timeoutMs);
+        // One kept clone per config repository and branch serves reads and promotions.
+        const clones = new KeptClones({ credentials, timeoutMs });
+        lifecycle.addShutdownHook(() => clones.close());
+        const reader = new GitConfigRepoReader(credentials, timeoutMs, clones);
         const status = new DeploymentStatusService({
           sources: () => [...sources.values()],
           cache: upstream,
@@ -129,8 +133,7 @@ export const gitopsPlugin = createBackendPlugin({
             ),
           });
         }
-        const gitWriter = new GitConfigRepoWriter(credentials, timeoutMs);
-        lifecycle.addShutdownHook(() => gitWriter.close());
+        const gitWriter = new GitConfigRepoWriter(clones);
         const promotions = new PromotionService({
           db,
           status,

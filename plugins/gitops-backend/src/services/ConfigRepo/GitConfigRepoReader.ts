@@ -4,7 +4,32 @@ import {
   GitCredentialsResolver,
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
-import { withShallowClone } from './shallowClone';
+import { KeptClones, withShallowClone } from './shallowClone';
+
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+/** The files at `commit` of a clone; undefined for those it does not have. */
+async function readAt(
+  dir: string,
+  commit: string,
+  paths: string[],
+): Promise<ConfigRepoFiles> {
+  const files: ConfigRepoFiles['files'] = {};
+  for (const file of paths) {
+    try {
+      const { blob } = await git.readBlob({
+        fs,
+        dir,
+        oid: commit,
+        filepath: file,
+      });
+      files[file] = Buffer.from(blob).toString('utf8');
+    } catch {
+      files[file] = undefined;
+    }
+  }
+  return { commit, files };
+}
 
 /** Files of a config repository at the commit a branch or tag named when read. */
 export interface ConfigRepoFiles {
@@ -19,17 +44,30 @@ export interface ConfigRepoFiles {
  * same with GitHub, GitLab and any Git server.
  */
 export class GitConfigRepoReader {
+  /** `clones` is shared with the GitConfigRepoWriter (see readFiles). */
   constructor(
     private readonly credentials: GitCredentialsResolver,
     private readonly timeoutMs: number,
+    private readonly clones: KeptClones,
   ) {}
 
+  /**
+   * A named branch or tag is read from its kept clone, which later reads and the
+   * promotions writing to that branch only bring up to date; `HEAD` and commit SHAs from
+   * a throwaway shallow clone.
+   */
   readFiles(
     repoURL: string,
     ref: string,
     paths: string[],
     options: { signal?: AbortSignal } = {},
   ): Promise<ConfigRepoFiles> {
+    if (ref !== 'HEAD' && !COMMIT_SHA.test(ref)) {
+      return this.clones.use(
+        { repoURL, branch: ref, signal: options.signal },
+        ({ dir, head }) => readAt(dir, head, paths),
+      );
+    }
     return withShallowClone(
       {
         credentials: this.credentials,
@@ -39,24 +77,8 @@ export class GitConfigRepoReader {
         checkout: false,
         signal: options.signal,
       },
-      async ({ dir }) => {
-        const commit = await git.resolveRef({ fs, dir, ref: 'HEAD' });
-        const files: ConfigRepoFiles['files'] = {};
-        for (const file of paths) {
-          try {
-            const { blob } = await git.readBlob({
-              fs,
-              dir,
-              oid: commit,
-              filepath: file,
-            });
-            files[file] = Buffer.from(blob).toString('utf8');
-          } catch {
-            files[file] = undefined;
-          }
-        }
-        return { commit, files };
-      },
+      async ({ dir }) =>
+        readAt(dir, await git.resolveRef({ fs, dir, ref: 'HEAD' }), paths),
     );
   }
 

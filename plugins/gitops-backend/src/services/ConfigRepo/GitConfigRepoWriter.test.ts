@@ -13,6 +13,8 @@ import {
 } from '@gitops-backstage/plugin-gitops-node';
 import { parse } from 'yaml';
 import { GitConfigRepoWriter } from './GitConfigRepoWriter';
+import { GitConfigRepoReader } from './GitConfigRepoReader';
+import { KeptClones } from './shallowClone';
 
 jest.setTimeout(30_000);
 
@@ -39,19 +41,24 @@ describe('GitConfigRepoWriter', () => {
   let dir: string;
   let server: GitServer;
   let repo: string;
-  const writers: GitConfigRepoWriter[] = [];
+  const clones: KeptClones[] = [];
 
-  const writer = (password = TOKEN) => {
+  /** A backend's writer and reader, sharing their kept clones as the plugin's do. */
+  const backend = (password = TOKEN) => {
     const host = new URL(server.url).host;
     const credentials = new GitCredentialsResolver(
       new ConfigReader({
         gitops: { git: { credentials: [{ host, password }] } },
       }),
     );
-    const w = new GitConfigRepoWriter(credentials, 10_000);
-    writers.push(w);
-    return w;
+    const kept = new KeptClones({ credentials, timeoutMs: 10_000 });
+    clones.push(kept);
+    return {
+      writer: new GitConfigRepoWriter(kept),
+      reader: new GitConfigRepoReader(credentials, 10_000, kept),
+    };
   };
+  const writer = (password = TOKEN) => backend(password).writer;
   /** git on the server's bare repository. */
   const bare = async (...args: string[]) =>
     (
@@ -120,7 +127,7 @@ describe('GitConfigRepoWriter', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(writers.splice(0).map(w => w.close()));
+    await Promise.all(clones.splice(0).map(c => c.close()));
   });
 
   it('pushes a commit that changes exactly the one line, by the change author', async () => {
@@ -153,6 +160,38 @@ describe('GitConfigRepoWriter', () => {
     );
     // The pushed objects are complete and well formed.
     await expect(bare('fsck', '--strict')).resolves.toBeDefined();
+  });
+
+  it('reads through the clone it commits with: each read sees the branch head, a tag reads as its commit', async () => {
+    const { reader, writer: w } = backend();
+    const url = server.repoUrl(repo);
+    const read = (ref: string) =>
+      reader.readFiles(url, ref, [FILE, 'chart/missing.yaml']);
+
+    const first = await read('main');
+    expect(first).toEqual({
+      commit: await bare('rev-parse', 'main'),
+      files: { [FILE]: VALUES, 'chart/missing.yaml': undefined },
+    });
+    const { commit } = await w.commit(change(setTag('v2')));
+    expect(await read('main')).toMatchObject({
+      commit,
+      files: { [FILE]: expect.stringContaining('tag: v2 #') },
+    });
+    await pushWithCli({ [FILE]: 'image:\n  tag: v3\n' }, 'ci: v3');
+    expect(await read('main')).toMatchObject({
+      commit: await bare('rev-parse', 'main'),
+      files: { [FILE]: 'image:\n  tag: v3\n' },
+    });
+    // An annotated tag, HEAD and a commit SHA read the same commit's files.
+    await bare('tag', '-a', 'release-1', '-m', 'release 1', 'main');
+    const head = await bare('rev-parse', 'main');
+    for (const ref of ['release-1', 'HEAD', head]) {
+      expect(await read(ref)).toMatchObject({
+        commit: head,
+        files: { [FILE]: 'image:\n  tag: v3\n' },
+      });
+    }
   });
 
   it("builds later commits on others' pushes (it fetches what changed)", async () => {

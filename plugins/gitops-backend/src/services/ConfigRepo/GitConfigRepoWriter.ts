@@ -1,7 +1,6 @@
 import git from 'isomorphic-git';
 import {
   ConfigRepoWriter,
-  GitCredentialsResolver,
   GitopsSourceError,
   ValuesFileChange,
   ValuesFileWriteResult,
@@ -28,11 +27,8 @@ const PAUSE_MS = 50;
  */
 export class GitConfigRepoWriter implements ConfigRepoWriter {
   readonly id = 'git';
-  private readonly clones: KeptClones;
-
-  constructor(credentials: GitCredentialsResolver, timeoutMs: number) {
-    this.clones = new KeptClones({ credentials, timeoutMs });
-  }
+  /** `clones` is shared with the GitConfigRepoReader: a preview warms the commit. */
+  constructor(private readonly clones: KeptClones) {}
 
   supports(repoURL: string) {
     return /^https?:\/\//.test(repoURL);
@@ -66,11 +62,6 @@ export class GitConfigRepoWriter implements ConfigRepoWriter {
         );
       }
     }
-  }
-
-  /** Removes the kept clones. */
-  close() {
-    return this.clones.close();
   }
 
   private async attempt(

@@ -194,7 +194,8 @@ export class KeptClones {
       };
       let head: string | null;
       if (fresh) {
-        await git.clone({ ...options, noCheckout: true, noTags: true });
+        // Tags too: a tag can be the ref (only those on the fetched commit come).
+        await git.clone({ ...options, noCheckout: true });
         head = await git.resolveRef({ ...common, ref: 'HEAD' });
       } else {
         const http = thinPack(common.http);
@@ -210,6 +211,11 @@ export class KeptClones {
           'not-found',
           `config repository ${repoURL} has no branch "${branch}"`,
         );
+      }
+      // An annotated tag names a tag object; its commit is what was read.
+      const object = await git.readObject({ ...common, oid: head });
+      if (object.type === 'tag') {
+        head = (await git.readTag({ ...common, oid: head })).tag.object;
       }
       // The local branch is what the next fetch says it has.
       await git.writeRef({
