@@ -165,26 +165,16 @@ export class ArgoCdInstance {
     const manifest = await this.validated(body, options.validate, 'creating');
     const id = key(manifest.metadata.namespace, manifest.metadata.name);
     const existing = this.apps.get(id);
-    if (existing) {
-      const old = existing.manifest;
-      const same = ['labels', 'annotations', 'finalizers'].every(k =>
-        isDeepStrictEqual(old.metadata[k], manifest.metadata[k]),
-      );
-      if (same && isDeepStrictEqual(old.spec, manifest.spec)) return existing;
-      if (!options.upsert) {
-        throw new ArgoError(
-          'InvalidArgument',
-          'existing application spec is different, use upsert flag to force update',
-        );
-      }
-      for (const k of ['labels', 'annotations']) {
-        if (old.metadata[k] || manifest.metadata[k]) {
-          manifest.metadata[k] = {
-            ...old.metadata[k],
-            ...manifest.metadata[k],
-          };
-        }
-      }
+    if (
+      existing &&
+      unchangedOrUpserted(
+        existing.manifest,
+        manifest,
+        options.upsert,
+        'application',
+      )
+    ) {
+      return existing;
     }
     return this.store(id, manifest);
   }
@@ -356,26 +346,16 @@ export class ArgoCdInstance {
     }
     const id = key(manifest.metadata.namespace, name);
     const existing = this.appSets.get(id);
-    if (existing) {
-      const old = existing.manifest;
-      const same = ['labels', 'annotations', 'finalizers'].every(k =>
-        isDeepStrictEqual(old.metadata[k], manifest.metadata[k]),
-      );
-      if (same && isDeepStrictEqual(old.spec, manifest.spec)) return existing;
-      if (!options.upsert) {
-        throw new ArgoError(
-          'InvalidArgument',
-          'existing ApplicationSet spec is different, use upsert flag to force update',
-        );
-      }
-      for (const k of ['labels', 'annotations']) {
-        if (old.metadata[k] || manifest.metadata[k]) {
-          manifest.metadata[k] = {
-            ...old.metadata[k],
-            ...manifest.metadata[k],
-          };
-        }
-      }
+    if (
+      existing &&
+      unchangedOrUpserted(
+        existing.manifest,
+        manifest,
+        options.upsert,
+        'ApplicationSet',
+      )
+    ) {
+      return existing;
     }
     this.createdSets.set(id, manifest);
     this.apply();
@@ -1202,4 +1182,32 @@ function canaryRollout(rendered: Rendered): Json | undefined {
 
 function canarySteps(rendered: Rendered): Json[] | undefined {
   return canaryRollout(rendered)?.spec.strategy.canary.steps;
+}
+
+/**
+ * Argo CD's create of an object that exists: the same one again changes nothing (true);
+ * a different one needs `upsert`, which keeps the labels and annotations not given.
+ */
+function unchangedOrUpserted(
+  old: Json,
+  manifest: Json,
+  upsert: boolean,
+  kind: string,
+): boolean {
+  const same = ['labels', 'annotations', 'finalizers'].every(k =>
+    isDeepStrictEqual(old.metadata[k], manifest.metadata[k]),
+  );
+  if (same && isDeepStrictEqual(old.spec, manifest.spec)) return true;
+  if (!upsert) {
+    throw new ArgoError(
+      'InvalidArgument',
+      `existing ${kind} spec is different, use upsert flag to force update`,
+    );
+  }
+  for (const k of ['labels', 'annotations']) {
+    if (old.metadata[k] || manifest.metadata[k]) {
+      manifest.metadata[k] = { ...old.metadata[k], ...manifest.metadata[k] };
+    }
+  }
+  return false;
 }

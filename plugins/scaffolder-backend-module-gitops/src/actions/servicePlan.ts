@@ -34,6 +34,15 @@ const plannedEnvironment = (z: Zod) =>
     production: z.boolean(),
   });
 
+const plannedRepository = (z: Zod) =>
+  z.object({
+    url: z.string().describe('Clone URL'),
+    webUrl: z.string(),
+    slug: z.string().describe('owner/name'),
+    publishUrl: z.string().describe('repoUrl for the publish actions'),
+    catalogInfoUrl: z.string().describe('URL of its catalog-info.yaml'),
+  });
+
 /** Where a repository lives, in the forms the later steps need. */
 function repository(
   host: Host,
@@ -206,22 +215,8 @@ export function createServicePlanAction(options: { config: Config }) {
             ),
       },
       output: {
-        appRepo: z =>
-          z.object({
-            url: z.string().describe('Clone URL'),
-            webUrl: z.string(),
-            slug: z.string().describe('owner/name'),
-            publishUrl: z.string().describe('repoUrl for the publish actions'),
-            catalogInfoUrl: z.string().describe('URL of its catalog-info.yaml'),
-          }),
-        configRepo: z =>
-          z.object({
-            url: z.string().describe('Clone URL'),
-            webUrl: z.string(),
-            slug: z.string().describe('owner/name'),
-            publishUrl: z.string().describe('repoUrl for the publish actions'),
-            catalogInfoUrl: z.string().describe('URL of its catalog-info.yaml'),
-          }),
+        appRepo: z => plannedRepository(z),
+        configRepo: z => plannedRepository(z),
         environments: z => z.array(plannedEnvironment(z)),
         applicationSets: z =>
           z
