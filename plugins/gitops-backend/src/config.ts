@@ -1,20 +1,16 @@
 import { Config } from '@backstage/config';
 import { DEFAULT_ENVIRONMENTS } from '@gitops-backstage/plugin-gitops-common';
 import {
+  ArgoCdInstanceConfig,
+  CONFIG_NAME,
+  httpUrl,
+  readArgoCdInstances,
+} from '@gitops-backstage/plugin-gitops-node';
+import {
   describeIssues,
   PromotionPolicy,
   promotionPolicySchema,
 } from './services/Promotion/policy';
-
-/** How the backend reaches one Argo CD instance. Holds secrets: never send it out. */
-export interface ArgoCdInstanceConfig {
-  name: string;
-  url: string;
-  frontendUrl: string;
-  credentials:
-    | { kind: 'token'; token: string }
-    | { kind: 'password'; username: string; password: string };
-}
 
 /** A cluster whose Application resources are read directly. Holds a secret. */
 export interface KubernetesClusterConfig {
@@ -49,70 +45,12 @@ function positiveNumber(config: Config, key: string, fallback: number): number {
   return value;
 }
 
-const NAME = /^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
-
-function httpUrl(value: string, key: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`Invalid URL at ${key}: "${value}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`Invalid URL at ${key}: only http and https are supported`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
 /**
  * Reads `argocd.*` and `gitops.*`. Throws with the offending config key on bad input,
  * so a misconfigured backend fails at start-up rather than at the first request.
  */
 export function readGitopsConfig(config: Config): GitopsConfig {
-  const defaultUser = config.getOptionalString('argocd.username');
-  const defaultPassword = config.getOptionalString('argocd.password');
-  const instances: ArgoCdInstanceConfig[] = [];
-  const methods =
-    config.getOptionalConfigArray('argocd.appLocatorMethods') ?? [];
-  methods.forEach((method, m) => {
-    const type = method.getString('type');
-    if (type !== 'config') {
-      throw new Error(
-        `Unsupported argocd.appLocatorMethods[${m}].type "${type}"; only "config" is supported`,
-      );
-    }
-    method.getConfigArray('instances').forEach((instance, i) => {
-      const key = `argocd.appLocatorMethods[${m}].instances[${i}]`;
-      const name = instance.getString('name');
-      if (!NAME.test(name)) {
-        throw new Error(`Invalid ${key}.name "${name}"`);
-      }
-      if (instances.some(existing => existing.name === name)) {
-        throw new Error(
-          `Duplicate Argo CD instance name "${name}" at ${key}.name`,
-        );
-      }
-      const url = httpUrl(instance.getString('url'), `${key}.url`);
-      const frontendUrl = instance.has('frontendUrl')
-        ? httpUrl(instance.getString('frontendUrl'), `${key}.frontendUrl`)
-        : url;
-      const token = instance.getOptionalString('token');
-      const username = instance.getOptionalString('username') ?? defaultUser;
-      const password =
-        instance.getOptionalString('password') ?? defaultPassword;
-      let credentials: ArgoCdInstanceConfig['credentials'];
-      if (token) {
-        credentials = { kind: 'token', token };
-      } else if (username && password) {
-        credentials = { kind: 'password', username, password };
-      } else {
-        throw new Error(
-          `Argo CD instance "${name}" at ${key} needs a token, or a username and password`,
-        );
-      }
-      instances.push({ name, url, frontendUrl, credentials });
-    });
-  });
+  const instances = readArgoCdInstances(config);
 
   const environments = config.getOptionalStringArray('gitops.environments') ?? [
     ...DEFAULT_ENVIRONMENTS,
@@ -139,7 +77,8 @@ export function readGitopsConfig(config: Config): GitopsConfig {
   ).map((cluster, i) => {
     const key = `gitops.kubernetes.clusters[${i}]`;
     const name = cluster.getString('name');
-    if (!NAME.test(name)) throw new Error(`Invalid ${key}.name "${name}"`);
+    if (!CONFIG_NAME.test(name))
+      throw new Error(`Invalid ${key}.name "${name}"`);
     if (instances.some(instance => instance.name === name)) {
       throw new Error(
         `${key}.name "${name}" is also an Argo CD instance name; source names must be unique`,

@@ -6,3 +6,5 @@
 export * from './extensionPoints';
 export { GitCredentialsResolver } from './gitCredentials';
 export type { GitCredentials } from './gitCredentials';
+export { readArgoCdInstances, httpUrl, CONFIG_NAME } from './argoCdInstances';
+export type { ArgoCdInstanceConfig } from './argoCdInstances';

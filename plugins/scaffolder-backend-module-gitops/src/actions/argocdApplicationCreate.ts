@@ -5,6 +5,10 @@ import {
   createTemplateAction,
   TemplateActionOptions,
 } from '@backstage/plugin-scaffolder-node';
+import {
+  ArgoCdInstanceConfig,
+  readArgoCdInstances,
+} from '@gitops-backstage/plugin-gitops-node';
 import { stringify } from 'yaml';
 import { examples } from './argocdApplicationCreate.examples';
 
@@ -65,38 +69,6 @@ interface Input {
     elements: Array<Record<string, string>>;
     goTemplate?: boolean;
   };
-}
-
-interface ArgoCdInstance {
-  name: string;
-  url: string;
-  frontendUrl: string;
-  token?: string;
-  username?: string;
-  password?: string;
-}
-
-/** The instances as the GitOps backend reads them: `argocd.appLocatorMethods[type=config]`. */
-function readInstances(config: Config): ArgoCdInstance[] {
-  const username = config.getOptionalString('argocd.username');
-  const password = config.getOptionalString('argocd.password');
-  return (config.getOptionalConfigArray('argocd.appLocatorMethods') ?? [])
-    .filter(method => method.getString('type') === 'config')
-    .flatMap(method => method.getOptionalConfigArray('instances') ?? [])
-    .map(instance => {
-      const url = instance.getString('url').replace(/\/+$/, '');
-      return {
-        name: instance.getString('name'),
-        url,
-        frontendUrl: (instance.getOptionalString('frontendUrl') ?? url).replace(
-          /\/+$/,
-          '',
-        ),
-        token: instance.getOptionalString('token'),
-        username: instance.getOptionalString('username') ?? username,
-        password: instance.getOptionalString('password') ?? password,
-      };
-    });
 }
 
 /** The Application (argoproj.io/v1alpha1) the input describes. */
@@ -239,7 +211,7 @@ function applicationSetOf(
  */
 class ArgoCdClient {
   constructor(
-    private readonly instance: ArgoCdInstance,
+    private readonly instance: ArgoCdInstanceConfig,
     private readonly timeoutMs: number,
   ) {}
 
@@ -270,13 +242,9 @@ class ArgoCdClient {
   }
 
   private async token(): Promise<string> {
-    const { name, token, username, password } = this.instance;
-    if (token) return token;
-    if (!username || !password) {
-      throw new InputError(
-        `Argo CD instance "${name}" has no token, nor username and password, in app-config`,
-      );
-    }
+    const { credentials } = this.instance;
+    if (credentials.kind === 'token') return credentials.token;
+    const { username, password } = credentials;
     const session = await this.call(
       'POST',
       '/api/v1/session',
@@ -350,6 +318,7 @@ export function createArgoCdApplicationCreateAction(options: {
   timeoutMs?: number;
 }) {
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const instances = readArgoCdInstances(options.config);
   return createTemplateAction({
     id: 'argocd:application:create',
     description:
@@ -474,7 +443,7 @@ export function createArgoCdApplicationCreateAction(options: {
     },
     async handler(ctx) {
       const input: Input = ctx.input;
-      const instances = readInstances(options.config);
+
       const instance = input.instance
         ? instances.find(i => i.name === input.instance)
         : instances[0];

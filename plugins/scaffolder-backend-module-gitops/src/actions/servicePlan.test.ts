@@ -9,8 +9,8 @@ const action = createServicePlanAction({
         {
           type: 'config',
           instances: [
-            { name: 'main', url: 'http://127.0.0.1:1' },
-            { name: 'prod', url: 'http://127.0.0.1:2' },
+            { name: 'main', url: 'http://127.0.0.1:1', token: 't' },
+            { name: 'prod', url: 'http://127.0.0.1:2', token: 't' },
           ],
         },
       ],

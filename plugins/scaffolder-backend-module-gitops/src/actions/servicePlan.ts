@@ -4,6 +4,7 @@ import {
   createTemplateAction,
   TemplateActionOptions,
 } from '@backstage/plugin-scaffolder-node';
+import { readArgoCdInstances } from '@gitops-backstage/plugin-gitops-node';
 
 /** DNS-1123 label: names of services, environments and namespaces. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -118,12 +119,8 @@ function applicationSetsOf(
  * @public
  */
 export function createServicePlanAction(options: { config: Config }) {
-  // The Argo CD instances the portal knows (as the gitops backend plugin reads them).
-  const instances = (
-    options.config
-      .getOptionalConfigArray('argocd.appLocatorMethods')
-      ?.flatMap(m => m.getOptionalConfigArray('instances') ?? []) ?? []
-  ).map(i => i.getString('name'));
+  // The Argo CD instances the portal knows, as the gitops backend plugin reads them.
+  const instances = readArgoCdInstances(options.config).map(i => i.name);
   return createTemplateAction({
     id: 'gitops:service:plan',
     description:

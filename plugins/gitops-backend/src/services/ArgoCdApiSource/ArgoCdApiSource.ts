@@ -2,12 +2,12 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   ApplicationQuery,
   ArgoApplication,
+  ArgoCdInstanceConfig,
   GitopsLiveStateSource,
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
 import { RevisionMetadata } from '@gitops-backstage/plugin-gitops-common';
 import { z } from 'zod';
-import { ArgoCdInstanceConfig } from '../../config';
 import {
   applicationListSchema,
   applicationSchema,
