@@ -8,3 +8,4 @@ export { GitCredentialsResolver } from './gitCredentials';
 export type { GitCredentials } from './gitCredentials';
 export { readArgoCdInstances, httpUrl, CONFIG_NAME } from './argoCdInstances';
 export type { ArgoCdInstanceConfig } from './argoCdInstances';
+export { gitHttpClient } from './gitHttp';

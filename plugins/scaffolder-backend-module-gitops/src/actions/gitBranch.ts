@@ -12,8 +12,7 @@ import {
   createTemplateAction,
 } from '@backstage/plugin-scaffolder-node';
 import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
-import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+import { remoteRefs } from './gitRemote';
 
 /** Every file below `dir`, relative to it. */
 async function filesIn(dir: string): Promise<string[]> {
@@ -113,17 +112,17 @@ export function createGitBranchAction(options: { config: Config }) {
       const result = await ctx.checkpoint({
         key: `git-branch-${repoUrl}-${branch}`,
         fn: async () => {
-          const taken = await git
-            .listServerRefs({
-              http,
-              url: repoUrl,
-              prefix: `refs/heads/${branch}`,
-              onAuth: () => auth,
-            })
-            .catch(error => {
-              throw new InputError(`Cannot reach ${repoUrl}: ${error.message}`);
-            });
-          if (taken.some(r => r.ref === `refs/heads/${branch}`)) {
+          const branches = await remoteRefs(
+            repoUrl,
+            auth,
+            `refs/heads/${branch}`,
+          );
+          if (!branches) {
+            throw new InputError(
+              `Cannot reach ${repoUrl}: the server has no such repository (404)`,
+            );
+          }
+          if (branches.includes(`refs/heads/${branch}`)) {
             throw new InputError(
               `${repoUrl} already has a branch ${branch}: merge or delete it first`,
             );

@@ -10,6 +10,7 @@ import {
   GitCredentialsResolver,
 } from '@gitops-backstage/plugin-gitops-node';
 import { examples } from './gitPublish.examples';
+import { refusedCredentials, remoteRefs } from './gitRemote';
 
 function basicAuth({ username, password }: GitCredentials) {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -27,13 +28,6 @@ async function request(url: string, init: RequestInit): Promise<Response> {
       }`,
     );
   }
-}
-
-function refusedCredentials(status: number, url: string) {
-  const { host } = new URL(url);
-  return new Error(
-    `Git server ${host} refused the credentials (${status}) for ${url}; check gitops.git.credentials for host ${host} or the integration`,
-  );
 }
 
 /**
@@ -72,24 +66,12 @@ async function createRepository(
 }
 
 /**
- * Refuses a repository that has commits, so nobody's history is overwritten: asks
- * for its refs over smart HTTP (what `git ls-remote` does). An absent repository
- * (404) may be created by the push, as GitLab's push-to-create does.
+ * Refuses a repository that has commits, so nobody's history is overwritten. An absent
+ * repository may be created by the push, as GitLab's push-to-create does.
  */
 async function ensureEmpty(repoUrl: string, auth: GitCredentials) {
-  const res = await request(
-    `${repoUrl.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`,
-    { headers: { authorization: basicAuth(auth), 'user-agent': 'git/2.0' } },
-  );
-  if (res.status === 401 || res.status === 403) {
-    throw refusedCredentials(res.status, repoUrl);
-  }
-  if (res.status === 404) return;
-  if (!res.ok) {
-    throw new Error(`Git server answered ${res.status} for ${repoUrl}`);
-  }
-  // Each advertised ref is a pkt-line "<sha> refs/..."; an empty one has none.
-  if (/[0-9a-f]{40} refs\//.test(await res.text())) {
+  const refs = await remoteRefs(repoUrl, auth, 'refs/');
+  if (refs?.length) {
     throw new InputError(
       `Repository ${repoUrl} already exists and has commits; not overwriting it`,
     );

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import git, { HttpClient } from 'isomorphic-git';
 import {
+  gitHttpClient,
   GitCredentialsResolver,
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
-import { gitHttpClient } from './gitHttp';
 
 /** A shallow clone in a temporary directory, and what isomorphic-git needs to use it. */
 export interface Clone {

@@ -3,6 +3,8 @@ import type { HttpClient } from 'isomorphic-git';
 /**
  * isomorphic-git's HTTP client on fetch, so every Git call has a timeout (and an
  * optional abort signal) like the plugin's other upstream calls.
+ *
+ * @public
  */
 export function gitHttpClient(
   timeoutMs: number,
