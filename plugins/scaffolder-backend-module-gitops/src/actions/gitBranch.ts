@@ -12,7 +12,7 @@ import {
   createTemplateAction,
 } from '@backstage/plugin-scaffolder-node';
 import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
-import { remoteRefs } from './gitRemote';
+import { credentialsFor, remoteRefs } from './gitRemote';
 
 /** Every file below `dir`, relative to it. */
 async function filesIn(dir: string): Promise<string[]> {
@@ -99,14 +99,7 @@ export function createGitBranchAction(options: { config: Config }) {
       if (files.length === 0) {
         throw new InputError(`${ctx.input.sourcePath} holds no files to add`);
       }
-      const auth = await credentials.forUrl(repoUrl);
-      if (!auth) {
-        throw new InputError(
-          `No Git credentials for ${
-            new URL(repoUrl).host
-          }: add them to gitops.git.credentials or an integration`,
-        );
-      }
+      const auth = await credentialsFor(credentials, repoUrl);
       const branchUrl = `${repoUrl}#${branch}`;
 
       const result = await ctx.checkpoint({

@@ -10,7 +10,7 @@ import {
   GitCredentialsResolver,
 } from '@gitops-backstage/plugin-gitops-node';
 import { examples } from './gitPublish.examples';
-import { refusedCredentials, remoteRefs } from './gitRemote';
+import { credentialsFor, refusedCredentials, remoteRefs } from './gitRemote';
 
 function basicAuth({ username, password }: GitCredentials) {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -165,12 +165,7 @@ export function createGitPublishAction(options: { config: Config }) {
         return;
       }
 
-      const auth = await credentials.forUrl(repoUrl);
-      if (!auth) {
-        throw new InputError(
-          `No Git credentials for ${url.host}: add them to gitops.git.credentials (host: ${url.host}) or a Backstage integration`,
-        );
-      }
+      const auth = await credentialsFor(credentials, repoUrl);
       // A retried task finds the checkpoint instead of an already filled repository.
       const { commitHash } = await ctx.checkpoint({
         key: `git-publish-${repoUrl}`,

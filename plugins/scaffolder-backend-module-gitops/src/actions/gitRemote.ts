@@ -1,10 +1,27 @@
+import { InputError } from '@backstage/errors';
 import {
   GitCredentials,
+  GitCredentialsResolver,
   gitHttpClient,
 } from '@gitops-backstage/plugin-gitops-node';
 import git from 'isomorphic-git';
 
 const TIMEOUT_MS = 30_000;
+
+/** The credentials for `url`, or an error saying where to configure them. */
+export async function credentialsFor(
+  credentials: GitCredentialsResolver,
+  url: string,
+): Promise<GitCredentials> {
+  const auth = await credentials.forUrl(url);
+  if (!auth) {
+    const { host } = new URL(url);
+    throw new InputError(
+      `No Git credentials for ${host}: add them to gitops.git.credentials (host: ${host}) or a Backstage integration`,
+    );
+  }
+  return auth;
+}
 
 /** A Git server refused the credentials: names the host and where to fix them. */
 export function refusedCredentials(status: number, url: string) {
