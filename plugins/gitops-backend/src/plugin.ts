@@ -9,6 +9,7 @@ import {
   gitopsConfigRepoWritersExtensionPoint,
   GitopsLiveStateSource,
   gitopsLiveStateSourcesExtensionPoint,
+  HelmRunner,
 } from '@gitops-backstage/plugin-gitops-node';
 import { gitopsPermissions } from '@gitops-backstage/plugin-gitops-common';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
@@ -154,7 +155,7 @@ export const gitopsPlugin = createBackendPlugin({
             ),
           ...(gitopsConfig.helmCommand && {
             preview: new ManifestPreview({
-              helmCommand: gitopsConfig.helmCommand,
+              helm: HelmRunner.fromConfig(config),
               credentials,
               timeoutMs,
             }),

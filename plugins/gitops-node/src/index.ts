@@ -9,3 +9,5 @@ export type { GitCredentials } from './gitCredentials';
 export { readArgoCdInstances, httpUrl, CONFIG_NAME } from './argoCdInstances';
 export type { ArgoCdInstanceConfig } from './argoCdInstances';
 export { gitHttpClient } from './gitHttp';
+export { HelmRunner } from './helm';
+export type { HelmResult } from './helm';

@@ -2,16 +2,13 @@ import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError, NotAllowedError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { execFile } from 'node:child_process';
+import { HelmResult, HelmRunner } from '@gitops-backstage/plugin-gitops-node';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import vm from 'node:vm';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { examples } from './chartValidate.examples';
-
-const exec = promisify(execFile);
 
 /** How long one `helm lint` or `helm template` may take. */
 const HELM_TIMEOUT_MS = 60_000;
@@ -114,68 +111,6 @@ async function importEsm(specifier: string): Promise<Record<string, unknown>> {
   }
 }
 
-interface HelmResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs helm without a shell, a user configuration or network access. */
-class HelmRunner {
-  constructor(
-    private readonly command: string,
-    private readonly configured: boolean,
-    private readonly home: string,
-  ) {}
-
-  async run(args: string[]): Promise<HelmResult> {
-    try {
-      const { stdout, stderr } = await exec(this.command, args, {
-        timeout: HELM_TIMEOUT_MS,
-        maxBuffer: 64 * 1024 * 1024,
-        cwd: this.home,
-        env: {
-          PATH: process.env.PATH ?? '',
-          // No user configuration, repositories, plugins or caches.
-          HOME: this.home,
-          HELM_CONFIG_HOME: path.join(this.home, 'config'),
-          HELM_CACHE_HOME: path.join(this.home, 'cache'),
-          HELM_DATA_HOME: path.join(this.home, 'data'),
-          // No network: anything helm would fetch (a remote JSON schema of the
-          // values, say) fails at once on a closed local port.
-          HTTP_PROXY: 'http://127.0.0.1:9',
-          HTTPS_PROXY: 'http://127.0.0.1:9',
-          NO_PROXY: '',
-        },
-      });
-      return { ok: true, stdout, stderr };
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException & {
-        stdout?: string;
-        stderr?: string;
-        killed?: boolean;
-        signal?: string | null;
-      };
-      if (e.code === 'ENOENT' || e.code === 'EACCES') {
-        throw new Error(
-          `Cannot run helm: ${JSON.stringify(this.command)} ${
-            this.configured ? '(gitops.helm.command) ' : ''
-          }was not found or is not executable. Install helm 3 on the backend's PATH, or set gitops.helm.command in the app-config to the path of the helm binary.`,
-        );
-      }
-      if (e.killed || e.signal) {
-        throw new Error(
-          `helm ${args[0]} did not finish within ${HELM_TIMEOUT_MS / 1000}s`,
-        );
-      }
-      if (typeof e.code === 'number') {
-        return { ok: false, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-      }
-      throw error;
-    }
-  }
-}
-
 /** An environment as the action validates it. */
 interface Environment {
   name: string;
@@ -203,14 +138,7 @@ interface EnvironmentResult {
  * @public
  */
 export function createChartValidateAction(options: { config: Config }) {
-  const configuredHelm = options.config.getOptionalString(
-    'gitops.helm.command',
-  );
-  // A relative path in the config is relative to the backend's directory, not to the
-  // temporary home helm runs in.
-  const helm = configuredHelm?.includes('/')
-    ? path.resolve(configuredHelm)
-    : configuredHelm ?? 'helm';
+  const runner = HelmRunner.fromConfig(options.config);
 
   return createTemplateAction({
     id: 'gitops:chart:validate',
@@ -322,11 +250,11 @@ export function createChartValidateAction(options: { config: Config }) {
         path.join(os.tmpdir(), 'gitops-chart-validate-'),
       );
       try {
-        const runner = new HelmRunner(helm, configuredHelm !== undefined, home);
         const results = await Promise.all(
           environments.map(env =>
             validateEnvironment({
-              runner,
+              helm: args =>
+                runner.run(args, { home, timeoutMs: HELM_TIMEOUT_MS }),
               env,
               chartDir,
               releaseName,
@@ -461,7 +389,7 @@ async function checkValueFilesExist(
 }
 
 async function validateEnvironment(options: {
-  runner: HelmRunner;
+  helm: (args: string[]) => Promise<HelmResult>;
   env: Environment;
   chartDir: string;
   releaseName: string;
@@ -472,7 +400,7 @@ async function validateEnvironment(options: {
   summary: string;
   output: EnvironmentResult;
 }> {
-  const { runner, env, chartDir, releaseName, strict } = options;
+  const { helm, env, chartDir, releaseName, strict } = options;
   const problems: string[] = [];
   const warnings: string[] = [];
   const output: EnvironmentResult = {
@@ -484,7 +412,7 @@ async function validateEnvironment(options: {
   const done = () => ({ problems, warnings, summary: '', output });
 
   // 1. helm lint
-  const lint = await runner.run([
+  const lint = await helm([
     'lint',
     chartDir,
     '--quiet',
@@ -510,7 +438,7 @@ async function validateEnvironment(options: {
   warnings.push(...lintLines.filter(line => line.startsWith('[WARNING]')));
 
   // 2. helm template
-  const template = await runner.run([
+  const template = await helm([
     'template',
     releaseName,
     chartDir,

@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { DesiredState } from '@gitops-backstage/plugin-gitops-common';
-import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
+import {
+  GitCredentialsResolver,
+  HelmRunner,
+} from '@gitops-backstage/plugin-gitops-node';
 import { withShallowClone } from '../ConfigRepo/shallowClone';
-
-const exec = promisify(execFile);
 
 /**
  * The rendered-manifest side of a promotion preview: `helm template` of the target's
@@ -16,7 +15,7 @@ const exec = promisify(execFile);
 export class ManifestPreview {
   constructor(
     private readonly options: {
-      helmCommand: string;
+      helm: HelmRunner;
       credentials: GitCredentialsResolver;
       timeoutMs: number;
     },
@@ -50,7 +49,7 @@ export class ManifestPreview {
           const chartDir = path.join(dir, chart.path);
           const file = path.join(dir, desired.valuesFile!);
           const render = () =>
-            this.template(chartDir, chart.valueFiles, options);
+            this.template(dir, chartDir, chart.valueFiles, options);
           const before = await render();
           await fs.writeFile(file, edit(await fs.readFile(file, 'utf8')));
           const after = await render();
@@ -67,19 +66,20 @@ export class ManifestPreview {
     } catch (error) {
       return {
         renderedDiffNote: `helm template failed: ${firstLine(
-          (error as { stderr?: string }).stderr || (error as Error).message,
+          (error as Error).message,
         )}`,
       };
     }
   }
 
+  /** helm template, with the clone as helm's home (no user config or repositories). */
   private async template(
+    home: string,
     chartDir: string,
     valueFiles: string[],
     options: { releaseName: string; namespace: string },
   ) {
-    const { stdout } = await exec(
-      this.options.helmCommand,
+    const { ok, stdout, stderr } = await this.options.helm.run(
       [
         'template',
         options.releaseName,
@@ -88,13 +88,9 @@ export class ManifestPreview {
         options.namespace,
         ...valueFiles.flatMap(f => ['--values', path.resolve(chartDir, f)]),
       ],
-      {
-        timeout: this.options.timeoutMs * 4,
-        maxBuffer: 32 * 1024 * 1024,
-        // No user config or repositories: a chart from Git renders alone.
-        env: { PATH: process.env.PATH, HOME: chartDir },
-      },
+      { home, timeoutMs: this.options.timeoutMs * 4 },
     );
+    if (!ok) throw new Error(stderr);
     return stdout;
   }
 }
