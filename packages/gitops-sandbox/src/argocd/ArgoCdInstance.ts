@@ -123,18 +123,11 @@ export class ArgoCdInstance {
     const generated = [...this.appSets.values()].flatMap(s => [
       ...s.generated.values(),
     ]);
-    const wanted = new Map<string, Json>();
-    for (const manifest of [
+    const wanted = byKey([
       ...this.discovered,
       ...this.created.values(),
       ...generated,
-    ]) {
-      const namespace = manifest.metadata.namespace ?? 'argocd';
-      wanted.set(key(namespace, manifest.metadata.name), {
-        metadata: { ...manifest.metadata, namespace },
-        spec: manifest.spec,
-      });
-    }
+    ]);
     for (const [id, next] of wanted) {
       const state = this.apps.get(id);
       if (!state) {
@@ -204,17 +197,10 @@ export class ArgoCdInstance {
 
   /** The ApplicationSets found in Git plus those created through the API (the API's win), generated. */
   private applySets() {
-    const wanted = new Map<string, Json>();
-    for (const manifest of [
+    const wanted = byKey([
       ...this.discoveredSets,
       ...this.createdSets.values(),
-    ]) {
-      const namespace = manifest.metadata.namespace ?? 'argocd';
-      wanted.set(key(namespace, manifest.metadata.name), {
-        metadata: { ...manifest.metadata, namespace },
-        spec: manifest.spec,
-      });
-    }
+    ]);
     for (const [id, next] of wanted) {
       let state = this.appSets.get(id);
       if (!state) {
@@ -1210,4 +1196,17 @@ function unchangedOrUpserted(
     }
   }
   return false;
+}
+
+/** Manifests by namespace and name, the namespace filled in; a later one wins. */
+function byKey(manifests: Json[]): Map<string, Json> {
+  const wanted = new Map<string, Json>();
+  for (const manifest of manifests) {
+    const namespace = manifest.metadata.namespace ?? 'argocd';
+    wanted.set(key(namespace, manifest.metadata.name), {
+      metadata: { ...manifest.metadata, namespace },
+      spec: manifest.spec,
+    });
+  }
+  return wanted;
 }
