@@ -219,7 +219,10 @@ export async function startSandbox(
   const reconcile = async () => {
     const manifests = await discovery.discover();
     const first = instances[0]?.options.name;
-    const appSets = manifests.filter(m => m.kind === 'ApplicationSet');
+    // Generated once per pass, not once per instance.
+    const appSets = manifests
+      .filter(m => m.kind === 'ApplicationSet')
+      .map(set => ({ set, representative: representative(set) }));
     const applications = manifests.filter(m => m.kind === 'Application');
     for (const { options: o, instance } of instances) {
       const deploys = (m: any) => {
@@ -228,7 +231,7 @@ export async function startSandbox(
       };
       instance.setManifests(
         applications.filter(deploys),
-        appSets.filter(s => deploys(representative(s))),
+        appSets.filter(s => deploys(s.representative)).map(s => s.set),
       );
       await instance.reconcile();
     }
