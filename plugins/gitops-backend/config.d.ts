@@ -81,6 +81,25 @@ export interface Config {
         applicationNamespace?: string;
       }>;
     };
+    /**
+     * Argo CD projects handed to catalog owners. An Application in a listed project may
+     * be synced, refreshed, rolled back and promoted from entities its owners own, even
+     * when it does not name the entity (annotation `gitops.backstage.io/entity-ref`);
+     * `argocd:application:create` creates Applications only in projects owned by the
+     * user who runs the template, towards the destinations listed.
+     */
+    projects?: Array<{
+      /** Argo CD project name. */
+      name: string;
+      /** Entity refs of its owners, e.g. `group:default/team-checkout`. */
+      owners: string[];
+      /** Where its Applications may deploy; a namespace may end in `*`. */
+      destinations?: Array<{
+        server?: string;
+        name?: string;
+        namespace: string;
+      }>;
+    }>;
     promotion?: {
       /**
        * How a promotion reaches each environment: `commit` (direct) or

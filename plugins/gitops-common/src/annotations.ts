@@ -50,3 +50,15 @@ export const ENVIRONMENTS_ANNOTATION = 'gitops/environments';
  * @public
  */
 export const PROMOTION_POLICY_ANNOTATION = 'gitops/promotion-policy';
+
+/**
+ * Annotation on an Argo CD Application naming the catalog entity it belongs to, as an
+ * entity ref (`component:default/service-a`). Writes (sync, refresh, rollback,
+ * promotion, updating the Application) from an entity are allowed only on Applications
+ * that name that entity, or whose Argo CD project app-config maps to the entity's owner
+ * (`gitops.projects`). The templates, the examples and `argocd:application:create`
+ * write it; reads do not need it.
+ *
+ * @public
+ */
+export const APPLICATION_ENTITY_ANNOTATION = 'gitops.backstage.io/entity-ref';

@@ -34,6 +34,17 @@ export const gitopsApplicationRollbackPermission = createPermission({
 });
 
 /**
+ * Create or update an Argo CD Application (the `argocd:application:create` scaffolder
+ * action), checked with the credentials of the user who runs the template. Not a
+ * resource permission: the entity the Application belongs to may not exist yet.
+ * @public
+ */
+export const gitopsApplicationCreatePermission = createPermission({
+  name: 'gitops.application.create',
+  attributes: { action: 'create' },
+});
+
+/**
  * Every permission this plugin set defines, for registration with the permission framework.
  * @public
  */
@@ -41,4 +52,5 @@ export const gitopsPermissions = [
   gitopsPromotionCreatePermission,
   gitopsApplicationSyncPermission,
   gitopsApplicationRollbackPermission,
+  gitopsApplicationCreatePermission,
 ];

@@ -11,3 +11,9 @@ export type { ArgoCdInstanceConfig } from './argoCdInstances';
 export { gitHttpClient } from './gitHttp';
 export { HelmRunner } from './helm';
 export type { HelmResult } from './helm';
+export {
+  readProjectOwnership,
+  projectOwnedBy,
+  applicationEntityRef,
+} from './projectOwnership';
+export type { ProjectOwnership } from './projectOwnership';

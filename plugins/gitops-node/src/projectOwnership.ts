@@ -1,0 +1,94 @@
+import { Config } from '@backstage/config';
+import { APPLICATION_ENTITY_ANNOTATION } from '@gitops-backstage/plugin-gitops-common';
+
+/**
+ * One Argo CD project that app-config hands to catalog owners: the Applications in it
+ * may be written from entities those groups or users own, and the
+ * `argocd:application:create` action creates Applications in it only for them, and only
+ * towards the destinations listed.
+ *
+ * @public
+ */
+export interface ProjectOwnership {
+  /** Argo CD project name. */
+  name: string;
+  /** Entity refs of the owners, e.g. `group:default/team-checkout`. */
+  owners: string[];
+  /**
+   * Where its Applications may deploy; `namespace` may end in `*` (a prefix). None
+   * listed: no destination is allowed for new Applications.
+   */
+  destinations: Array<{ server?: string; name?: string; namespace: string }>;
+}
+
+const ENTITY_REF = /^[a-z][a-z0-9]*:[a-z0-9][a-z0-9-]*\/[a-zA-Z0-9][-a-zA-Z0-9_.]*$/;
+
+/**
+ * `gitops.projects`: which catalog owners own which Argo CD projects. Throws naming
+ * the key when an entry is malformed, so a typo fails at start-up, not at the first
+ * write.
+ *
+ * @public
+ */
+export function readProjectOwnership(config: Config): ProjectOwnership[] {
+  const projects = config.getOptionalConfigArray('gitops.projects') ?? [];
+  const seen = new Set<string>();
+  return projects.map((project, i) => {
+    const where = `gitops.projects[${i}]`;
+    const name = project.getString('name');
+    if (seen.has(name)) {
+      throw new Error(`${where}.name: project ${name} is listed twice`);
+    }
+    seen.add(name);
+    const owners = project.getStringArray('owners').map(owner => {
+      const ref = owner.toLocaleLowerCase('en-US');
+      if (!ENTITY_REF.test(ref)) {
+        throw new Error(
+          `${where}.owners: ${JSON.stringify(
+            owner,
+          )} is not a full entity ref such as group:default/team-a`,
+        );
+      }
+      return ref;
+    });
+    const destinations = (
+      project.getOptionalConfigArray('destinations') ?? []
+    ).map(d => ({
+      server: d.getOptionalString('server'),
+      name: d.getOptionalString('name'),
+      namespace: d.getString('namespace'),
+    }));
+    return { name, owners, destinations };
+  });
+}
+
+/**
+ * Whether `project` is handed to one of `ownershipRefs` (the entity's owner, or the
+ * ownership refs of a user).
+ *
+ * @public
+ */
+export function projectOwnedBy(
+  projects: ProjectOwnership[],
+  project: string | undefined,
+  ownershipRefs: string[],
+): boolean {
+  const refs = new Set(ownershipRefs.map(r => r.toLocaleLowerCase('en-US')));
+  return projects.some(
+    p => p.name === project && p.owners.some(owner => refs.has(owner)),
+  );
+}
+
+/**
+ * The entity ref an Application names as its own (annotation
+ * `gitops.backstage.io/entity-ref`), lower-cased; undefined when it names none.
+ *
+ * @public
+ */
+export function applicationEntityRef(application: {
+  metadata?: { annotations?: Record<string, string> | null };
+}): string | undefined {
+  const value =
+    application.metadata?.annotations?.[APPLICATION_ENTITY_ANNOTATION]?.trim();
+  return value ? value.toLocaleLowerCase('en-US') : undefined;
+}
