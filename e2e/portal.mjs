@@ -137,8 +137,11 @@ export async function pushClone(dir, message) {
   await git('push', '--quiet', 'origin', 'HEAD');
 }
 
-/** Reloads until `check` passes (the backend caches upstream answers for a while). */
-export async function eventually(page, check, timeoutMs = 60_000) {
+/**
+ * Reloads until `check` passes (the backend caches upstream answers for a while). The
+ * deadline is roomy for a loaded 2-core machine; it ends as soon as `check` holds.
+ */
+export async function eventually(page, check, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

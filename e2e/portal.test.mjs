@@ -23,7 +23,8 @@ before(async () => {
   portal = await startPortal();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(60_000);
+  // Roomy for a loaded 2-core machine; every wait ends as soon as its element shows.
+  page.setDefaultTimeout(120_000);
 });
 
 after(async () => {
@@ -115,7 +116,7 @@ test('one failing Argo CD instance leaves the other environments and names its e
         .getByTestId('lane-prod')
         .getByTestId('instance-error')
         .getByText(/prod: unauthorized/)
-        .waitFor({ timeout: 3000 });
+        .waitFor({ timeout: 10_000 });
     });
     await page.getByTestId('lane-dev').getByTestId('running-version').waitFor();
     await page
@@ -150,8 +151,8 @@ test('the fleet page lists the services and filters the out-of-sync ones', async
     await row
       .getByTestId('fleet-prod')
       .filter({ hasText: 'v0.9.2' })
-      .waitFor({ timeout: 3000 });
-    await row.getByTitle(/^OutOfSync/).waitFor({ timeout: 3000 });
+      .waitFor({ timeout: 10_000 });
+    await row.getByTitle(/^OutOfSync/).waitFor({ timeout: 10_000 });
   });
   await page.getByRole('checkbox', { name: 'Out of sync' }).check();
   await page.getByText('1 of 2 services').waitFor();
@@ -182,7 +183,7 @@ test("an owner syncs service-b's prod from its lane, and the lane then runs the 
       .getByTestId('lane-prod')
       .getByTestId('running-version')
       .getByText('v1.0.0', { exact: true })
-      .waitFor({ timeout: 3000 });
+      .waitFor({ timeout: 10_000 });
   });
   await page.screenshot({
     path: `${OUTPUT_DIR}/after-sync.png`,
@@ -224,7 +225,7 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
       .getByTestId('lane-staging')
       .getByTestId('running-version')
       .getByText('4c5d6e7', { exact: true })
-      .waitFor({ timeout: 3000 });
+      .waitFor({ timeout: 10_000 });
   });
   // The promotion is in staging's history, from the audit trail.
   await page.getByRole('tab', { name: 'staging' }).click();
@@ -258,7 +259,7 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
       .getByTestId('lane-staging')
       .getByTestId('running-version')
       .getByText('1a2b3c4', { exact: true })
-      .waitFor({ timeout: 3000 });
+      .waitFor({ timeout: 10_000 });
   });
   // (eventually reloads the page: the history shows dev again.)
   await page.getByRole('tab', { name: 'staging' }).click();
@@ -298,7 +299,7 @@ test('a new user creates service-c from the gitops-service template, and its Dep
   // The task runs: plan, files, chart validation, both repositories, Argo CD, catalog.
   await page
     .getByRole('link', { name: 'Open in the catalog' })
-    .waitFor({ timeout: 120_000 });
+    .waitFor({ timeout: 300_000 });
   await page.screenshot({ path: `${OUTPUT_DIR}/scaffolder-task.png` });
 
   await eventually(page, async () => {
@@ -306,14 +307,14 @@ test('a new user creates service-c from the gitops-service template, and its Dep
       new URL('/catalog/default/component/service-c/deployments', APP_URL).href,
     );
     for (const env of ['dev', 'staging', 'prod']) {
-      await page.getByTestId(`lane-${env}`).waitFor({ timeout: 3000 });
+      await page.getByTestId(`lane-${env}`).waitFor({ timeout: 10_000 });
     }
     // dev and staging sync by themselves; prod waits for someone to press Sync.
     await page
       .getByTestId('lane-dev')
       .getByTestId('running-version')
       .getByText('0.1.0', { exact: true })
-      .waitFor({ timeout: 3000 });
+      .waitFor({ timeout: 10_000 });
   });
   await page.screenshot({
     path: `${OUTPUT_DIR}/service-c-deployments.png`,

@@ -17,6 +17,7 @@ export {
   pushChange,
   setTag,
   eventually,
+  settled,
   FAST_TIMING,
   EXAMPLES_DIR,
 } from './testing/testSandbox';

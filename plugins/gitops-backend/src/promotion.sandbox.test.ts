@@ -9,6 +9,7 @@ import {
   eventually,
   helmBinary,
   pushChange,
+  settled,
   Sandbox,
   setTag,
   startTestSandbox,
@@ -27,7 +28,8 @@ import {
   tagInGit,
 } from './__testUtils__/sandboxBackend';
 
-jest.setTimeout(60_000);
+// Real Git, helm and the sandbox on a loaded 2-core machine.
+jest.setTimeout(240_000);
 
 const selectorOf = (app: string) => ({
   'argocd/app-selector': `app.kubernetes.io/name=${app}`,
@@ -113,7 +115,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     const backend = await startBackend();
     server = backend.server;
     stopBackend = () => backend.stop();
-    await new Promise(resolve => setTimeout(resolve, 1000));
+    await settled(sandbox);
   });
   afterAll(async () => {
     await stopBackend?.();
@@ -592,14 +594,14 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     ]);
     const restarted = await startBackend();
     try {
-      const settled = await eventually(async () => {
+      const interrupted = await eventually(async () => {
         const rows = await db('gitops_promotions').whereIn('id', [
           'pushed-before-restart',
           'stopped-before-push',
         ]);
         return rows.every(r => r.status !== 'requested') ? rows : undefined;
       }, 'the interrupted promotions to be settled');
-      const byId = Object.fromEntries(settled.map(r => [r.id, r]));
+      const byId = Object.fromEntries(interrupted.map(r => [r.id, r]));
       expect(byId['pushed-before-restart'].status).toBe('committed');
       expect(byId['stopped-before-push']).toMatchObject({
         status: 'failed',

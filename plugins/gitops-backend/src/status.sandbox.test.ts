@@ -7,6 +7,7 @@ import {
 import {
   InstanceFault,
   pushChange,
+  settled,
   Sandbox,
   setTag,
   startTestSandbox,
@@ -25,7 +26,8 @@ import {
   tagInGit,
 } from './__testUtils__/sandboxBackend';
 
-jest.setTimeout(60_000);
+// Real Git, helm and the sandbox on a loaded 2-core machine.
+jest.setTimeout(240_000);
 
 const entities = [
   component('service-a', {
@@ -66,8 +68,7 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
         mockServices.rootConfig.factory({ data: backendConfig() }),
       ],
     }));
-    // Wait for the initial deployments to settle.
-    await new Promise(resolve => setTimeout(resolve, 1000));
+    await settled(sandbox);
   });
   afterAll(async () => {
     await sandbox?.stop();

@@ -22,7 +22,8 @@ const exec = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../../..');
 const TEMPLATES = path.join(ROOT, 'templates');
 
-jest.setTimeout(240_000);
+// A whole scaffold (Git, helm per environment, the sandbox syncing) on a loaded 2-core machine.
+jest.setTimeout(900_000);
 
 /**
  * The templates run through the real scaffolder and catalog backends with this module,

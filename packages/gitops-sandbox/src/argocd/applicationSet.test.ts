@@ -9,7 +9,8 @@ import {
 } from '../testing/testSandbox';
 
 // Each case waits for real helm renders and several reconciliation rounds.
-jest.setTimeout(30_000);
+// Real Git and helm on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 const IMAGE = 'registry.example.com/checkout/service-a';
 

@@ -8,7 +8,8 @@ import {
   contractErrors,
 } from '../testing/testSandbox';
 
-jest.setTimeout(30_000);
+// Real Git and helm on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 describe('fault controls', () => {
   let sandbox: Sandbox;

@@ -10,7 +10,8 @@ import {
 } from '../testing/testSandbox';
 
 // Each case waits for real helm renders and several reconciliation rounds.
-jest.setTimeout(30_000);
+// Real Git and helm on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 describe('the Argo CD stand-in reconciles Applications from Git', () => {
   let sandbox: Sandbox;

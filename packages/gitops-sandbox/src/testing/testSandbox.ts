@@ -57,7 +57,8 @@ export async function argo(
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
-  timeoutMs = 20_000,
+  // Generous: tests run on loaded 2-core machines; waiting ends as soon as `check` holds.
+  timeoutMs = 90_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -71,6 +72,37 @@ export async function eventually<T>(
     await new Promise(resolve => setTimeout(resolve, 50));
   }
   throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/**
+ * Waits until every Application that syncs itself, on every instance, is Synced and
+ * Healthy with no operation running: the state tests start from, reached however
+ * slow the machine is.
+ */
+export async function settled(sandbox: Sandbox, timeoutMs = 120_000) {
+  await eventually(
+    async () => {
+      for (const instance of sandbox.instances) {
+        const { status, body } = await argo(
+          sandbox,
+          instance.name,
+          '/api/v1/applications',
+        );
+        if (status !== 200) return undefined;
+        const busy = (body.items ?? []).some(
+          (app: any) =>
+            app.spec?.syncPolicy?.automated &&
+            (app.status?.sync?.status !== 'Synced' ||
+              app.status?.health?.status !== 'Healthy' ||
+              app.status?.operationState?.phase === 'Running'),
+        );
+        if (busy) return undefined;
+      }
+      return true;
+    },
+    'the automated Applications to be Synced and Healthy',
+    timeoutMs,
+  );
 }
 
 /**

@@ -68,7 +68,8 @@ export function sandboxBackendConfig(
     gitops: {
       promotion: { methods: { prod: 'commit' } },
       cacheSeconds: 0.2,
-      timeoutSeconds: 0.5,
+      // The production default: on a loaded test machine Git and the sandbox answer slowly too.
+      timeoutSeconds: 5,
       git: {
         credentials: [{ host: gitHost, password: sandbox.gitToken }],
       },

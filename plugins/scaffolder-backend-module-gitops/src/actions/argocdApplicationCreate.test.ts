@@ -13,7 +13,8 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { createArgoCdApplicationCreateAction } from './argocdApplicationCreate';
 
-jest.setTimeout(60_000);
+// Real Git and the sandbox on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 const contracts = ArgoContracts.load();
 const IMAGE = 'registry.example.com/checkout/service-a';

@@ -15,7 +15,8 @@ import { createGitBranchAction } from './gitBranch';
 const exec = promisify(execFile);
 const TOKEN = 'branch-test-token';
 
-jest.setTimeout(60_000);
+// Real Git and the sandbox on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 describe('gitops:git:branch against the sandbox Git server', () => {
   let server: GitServer;

@@ -17,7 +17,8 @@ import { createGitPublishAction } from './gitPublish';
 const exec = promisify(execFile);
 const TOKEN = 'publish-test-token';
 
-jest.setTimeout(60_000);
+// Real Git and the sandbox on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 describe('gitops:git:publish against the sandbox Git server', () => {
   let server: GitServer;

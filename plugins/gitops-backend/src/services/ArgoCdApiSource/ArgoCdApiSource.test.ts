@@ -70,11 +70,13 @@ function source(
     kind: 'token',
     token: 'secret-token',
   },
+  // Roomy for a loaded machine; the hanging-call test passes a short one.
+  timeoutMs = 10_000,
 ) {
   return new ArgoCdApiSource({
     instance: { name: 'main', url: BASE, frontendUrl: BASE, credentials },
     logger: mockServices.logger.mock(),
-    timeoutMs: 200,
+    timeoutMs,
     backoffMs: 1,
   });
 }
@@ -232,7 +234,7 @@ describe('ArgoCdApiSource', () => {
       }),
     );
     await expect(
-      source().listApplications({ selector: '', projects: [] }),
+      source(undefined, 200).listApplications({ selector: '', projects: [] }),
     ).rejects.toMatchObject({
       code: 'timeout',
       message: 'Argo CD instance "main" did not answer within 0.2 s',

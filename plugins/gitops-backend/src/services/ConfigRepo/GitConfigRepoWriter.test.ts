@@ -16,7 +16,8 @@ import { GitConfigRepoWriter } from './GitConfigRepoWriter';
 import { GitConfigRepoReader } from './GitConfigRepoReader';
 import { KeptClones } from './shallowClone';
 
-jest.setTimeout(30_000);
+// 50 racing commits over real Git: a minute on a loaded 2-core machine, seconds on an idle one.
+jest.setTimeout(300_000);
 
 const exec = promisify(execFile);
 const TOKEN = 'writer-test';
@@ -51,11 +52,11 @@ describe('GitConfigRepoWriter', () => {
         gitops: { git: { credentials: [{ host, password }] } },
       }),
     );
-    const kept = new KeptClones({ credentials, timeoutMs: 10_000 });
+    const kept = new KeptClones({ credentials, timeoutMs: 60_000 });
     clones.push(kept);
     return {
       writer: new GitConfigRepoWriter(kept),
-      reader: new GitConfigRepoReader(credentials, 10_000, kept),
+      reader: new GitConfigRepoReader(credentials, 60_000, kept),
     };
   };
   const writer = (password = TOKEN) => backend(password).writer;

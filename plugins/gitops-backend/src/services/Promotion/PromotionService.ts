@@ -531,7 +531,7 @@ export class PromotionService {
       // The same key raced us in: answer what that request ends with.
       const earlier =
         idempotencyKey &&
-        (await this.replay(idempotencyKey, entity, plan.from, plan.to, true));
+        (await this.replay(idempotencyKey, entity, plan.from, plan.to));
       if (earlier) return earlier;
       throw error;
     }
@@ -590,18 +590,18 @@ export class PromotionService {
   }
 
   /**
-   * The earlier request with this key, once it has ended; a key reused for another
-   * promotion is a conflict.
+   * The earlier request with this key, once it has ended (a retry while it is being
+   * written waits for it); a key reused for another promotion is a conflict.
    */
   private async replay(
     key: string,
     entity: Entity,
     from: string,
     to: string,
-    wait = false,
   ): Promise<PromotionResult | undefined> {
     const { db, config } = this.options;
-    const deadline = Date.now() + config.timeoutSeconds * 1000 * 6;
+    // As long as a write may take: a commit makes a few Git calls and retries.
+    const deadline = Date.now() + config.timeoutSeconds * 1000 * 12;
     for (;;) {
       const earlier = await db<Row>(TABLE)
         .where({ idempotency_key: key })
@@ -616,7 +616,12 @@ export class PromotionService {
           `Idempotency key ${key} was used for another promotion`,
         );
       }
-      if (earlier.status !== 'requested' || !wait || Date.now() > deadline) {
+      if (earlier.status === 'requested' && Date.now() > deadline) {
+        throw new ConflictError(
+          `The promotion with idempotency key ${key} is still being written; ask again to get its result`,
+        );
+      }
+      if (earlier.status !== 'requested') {
         return {
           ...toRecord(earlier),
           diff: '',

@@ -27,7 +27,8 @@ function component(annotations?: Record<string, string>): Entity {
 
 registerMswServer();
 // Clicking through MUI menus in jsdom is slow on a loaded 2-core machine.
-jest.setTimeout(20_000);
+// Rendering in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(60_000);
 beforeEach(() =>
   server.use(
     http.get(`${BASE}/entities/component/default/service-a/status`, () =>

@@ -18,7 +18,8 @@ import { EntityDeployments } from './EntityDeployments';
 
 registerMswServer();
 // Clicking through MUI menus in jsdom is slow on a loaded 2-core machine.
-jest.setTimeout(20_000);
+// Rendering in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(60_000);
 
 const STATUS = `${BASE}/entities/component/default/service-a/status`;
 

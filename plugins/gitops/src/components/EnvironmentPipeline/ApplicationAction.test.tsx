@@ -20,7 +20,8 @@ import { ApplicationAction } from './ApplicationAction';
 
 registerMswServer();
 // Clicking through MUI menus in jsdom is slow on a loaded 2-core machine.
-jest.setTimeout(20_000);
+// Rendering in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(60_000);
 
 const ACTION = `${BASE}/entities/component/default/service-a/environments/prod`;
 

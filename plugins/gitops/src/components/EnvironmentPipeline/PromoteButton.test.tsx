@@ -21,7 +21,8 @@ import { PromoteButton } from './PromoteButton';
 
 registerMswServer();
 // Clicking through dialogs in jsdom is slow on a loaded 2-core machine.
-jest.setTimeout(20_000);
+// Rendering in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(60_000);
 
 const PROMOTIONS = `${BASE}/entities/component/default/service-a/promotions`;
 
