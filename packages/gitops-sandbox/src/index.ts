@@ -18,6 +18,7 @@ export {
   setTag,
   eventually,
   settled,
+  pastAutoSyncDelay,
   FAST_TIMING,
   EXAMPLES_DIR,
 } from './testing/testSandbox';

@@ -10,6 +10,7 @@ import {
   pushChange,
   setTag,
   startTestSandbox,
+  pastAutoSyncDelay,
 } from '../testing/testSandbox';
 
 // Each case waits for real helm renders and several reconciliation rounds.
@@ -218,7 +219,7 @@ describe('Applications created through the Argo CD API', () => {
     expect(updated.status).toBe(200);
     expect(updated.body.spec.syncPolicy).toBeUndefined();
     // Not automated any more: a manual Application is not synced to values-dev.
-    await new Promise(resolve => setTimeout(resolve, 500));
+    await pastAutoSyncDelay(sandbox);
     expect((await get('service-a-preview')).body.status.sync.status).toBe(
       'OutOfSync',
     );

@@ -6,6 +6,7 @@ import {
   pushChange,
   setTag,
   startTestSandbox,
+  pastAutoSyncDelay,
   contractErrors,
 } from '../testing/testSandbox';
 
@@ -17,9 +18,10 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
   let sandbox: Sandbox;
 
   beforeAll(async () => {
-    // Automated sync waits, and canary steps last, long enough for polling to see them.
+    // Automated sync waits, and canary steps last, long enough for polling to see them
+    // on a loaded machine (a poll takes tens of milliseconds on an idle one).
     sandbox = await startTestSandbox({
-      timing: { ...FAST_TIMING, autoSyncDelayMs: 1500, rolloutStepMs: 600 },
+      timing: { ...FAST_TIMING, autoSyncDelayMs: 1500, rolloutStepMs: 4000 },
     });
   });
   afterAll(() => sandbox?.stop());
@@ -131,8 +133,8 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
       'release: service-a v1.5.0 to prod',
     );
     await get('prod', 'service-a-prod', true);
-    // Longer than the automated delay: a manual Application does not sync itself.
-    await new Promise(resolve => setTimeout(resolve, 2000));
+    // Past the automated delay: a manual Application does not sync itself.
+    await pastAutoSyncDelay(sandbox, 1500);
     const waiting = await get('prod', 'service-a-prod');
     expect(waiting.status.sync.status).toBe('OutOfSync');
     expect(waiting.status.history).toHaveLength(1);

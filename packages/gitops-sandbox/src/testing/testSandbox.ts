@@ -106,6 +106,20 @@ export async function settled(sandbox: Sandbox, timeoutMs = 120_000) {
 }
 
 /**
+ * Two reconcile passes further apart than the automated-sync delay: by the second, an
+ * Application that syncs itself has started its sync, so one that has not is manual.
+ * The sleep is a lower bound, so this holds on a machine of any speed.
+ */
+export async function pastAutoSyncDelay(
+  sandbox: Sandbox,
+  autoSyncDelayMs = FAST_TIMING.autoSyncDelayMs,
+) {
+  await sandbox.reconcile();
+  await new Promise(resolve => setTimeout(resolve, autoSyncDelayMs + 50));
+  await sandbox.reconcile();
+}
+
+/**
  * Clones `repo` over HTTP with the sandbox's token (depth 1), changes files and
  * pushes one commit; answers the new commit's SHA.
  */
