@@ -1,4 +1,5 @@
 import { Config } from '@backstage/config';
+import { redactUrl } from './redact';
 
 /**
  * How the backend reaches one Argo CD instance. Holds secrets: never send it out.
@@ -22,7 +23,9 @@ export interface ArgoCdInstanceConfig {
 export const CONFIG_NAME = /^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
 
 /**
- * An http(s) URL from the config, without trailing slashes; throws naming `key`.
+ * An http(s) URL from the config, without trailing slashes; throws naming `key`. A URL
+ * carrying a user name or password is refused: credentials have keys of their own
+ * (`token`, `username`/`password`), and a URL is shown in links, logs and errors.
  *
  * @public
  */
@@ -31,10 +34,15 @@ export function httpUrl(value: string, key: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`Invalid URL at ${key}: "${value}"`);
+    throw new Error(`Invalid URL at ${key}: "${redactUrl(value)}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`Invalid URL at ${key}: only http and https are supported`);
+  }
+  if (url.username || url.password) {
+    throw new Error(
+      `Invalid URL at ${key}: it carries credentials (user:password@); give them as token, or username and password, instead`,
+    );
   }
   return value.replace(/\/+$/, '');
 }

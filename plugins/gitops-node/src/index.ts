@@ -17,3 +17,5 @@ export {
   applicationEntityRef,
 } from './projectOwnership';
 export type { ProjectOwnership } from './projectOwnership';
+export { GitRedirectRefusedError } from './gitHttp';
+export { redactUrl, upstreamAnswer } from './redact';

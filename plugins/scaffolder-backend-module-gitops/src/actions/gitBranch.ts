@@ -4,15 +4,15 @@ import path from 'node:path';
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
-import {
-  addFiles,
-  cloneRepo,
-  commitAndPushBranch,
-  createBranch,
-  createTemplateAction,
-} from '@backstage/plugin-scaffolder-node';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
-import { credentialsFor, remoteRefs } from './gitRemote';
+import {
+  checkRemoteUrl,
+  commitAndPushBranch,
+  credentialsFor,
+  remoteRefs,
+  shallowClone,
+} from './gitRemote';
 
 /** Every file below `dir`, relative to it. */
 async function filesIn(dir: string): Promise<string[]> {
@@ -95,6 +95,7 @@ export function createGitBranchAction(options: { config: Config }) {
         ctx.workspacePath,
         ctx.input.sourcePath,
       );
+      checkRemoteUrl(repoUrl, 'repoUrl');
       const files = await filesIn(source);
       if (files.length === 0) {
         throw new InputError(`${ctx.input.sourcePath} holds no files to add`);
@@ -124,18 +125,13 @@ export function createGitBranchAction(options: { config: Config }) {
             path.join(os.tmpdir(), 'gitops-branch-'),
           );
           try {
-            await cloneRepo({
-              url: repoUrl,
-              dir,
-              auth,
-              ref: baseBranch,
-              depth: 1,
-              logger: ctx.logger,
-            }).catch(error => {
-              throw new InputError(
-                `Cannot clone ${baseBranch} of ${repoUrl}: ${error.message}`,
-              );
-            });
+            await shallowClone({ dir, repoUrl, auth, ref: baseBranch }).catch(
+              error => {
+                throw new InputError(
+                  `Cannot clone ${baseBranch} of ${repoUrl}: ${error.message}`,
+                );
+              },
+            );
             for (const file of mustExist) {
               if (!(await exists(path.join(dir, file)))) {
                 throw new InputError(
@@ -152,27 +148,26 @@ export function createGitBranchAction(options: { config: Config }) {
                 `${repoUrl} already has ${clashes.join(', ')} on ${baseBranch}`,
               );
             }
+            // A dry run reads the repository (with its own credentials) and writes nothing.
             if (ctx.isDryRun) return { commitHash: 'dry-run' };
-            await createBranch({ dir, ref: branch, auth, logger: ctx.logger });
             for (const file of files) {
               await fs.mkdir(path.dirname(path.join(dir, file)), {
                 recursive: true,
               });
               await fs.copyFile(path.join(source, file), path.join(dir, file));
             }
-            await addFiles({ dir, filepath: '.', auth, logger: ctx.logger });
-            return await commitAndPushBranch({
+            const commitHash = await commitAndPushBranch({
               dir,
+              repoUrl,
               auth,
-              logger: ctx.logger,
-              commitMessage,
-              gitAuthorInfo: {
+              branch,
+              message: commitMessage,
+              author: {
                 name: ctx.user?.entity?.metadata.name ?? 'Backstage',
                 email: 'scaffolder@backstage.local',
               },
-              branch,
-              remoteRef: `refs/heads/${branch}`,
             });
+            return { commitHash };
           } finally {
             await fs.rm(dir, { recursive: true, force: true });
           }

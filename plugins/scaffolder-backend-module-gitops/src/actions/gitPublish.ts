@@ -1,39 +1,63 @@
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
-import {
-  createTemplateAction,
-  initRepoAndPush,
-} from '@backstage/plugin-scaffolder-node';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
   GitCredentials,
   GitCredentialsResolver,
+  redactUrl,
+  upstreamAnswer,
 } from '@gitops-backstage/plugin-gitops-node';
 import { examples } from './gitPublish.examples';
-import { credentialsFor, refusedCredentials, remoteRefs } from './gitRemote';
+import {
+  checkRemoteUrl,
+  credentialsFor,
+  pushNewRepository,
+  refusedCredentials,
+  remoteRefs,
+} from './gitRemote';
 
 function basicAuth({ username, password }: GitCredentials) {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-/** fetch, with an error naming the server instead of fetch's bare "fetch failed". */
+/**
+ * fetch that follows no redirect (the credential is for this server only), with an
+ * error naming the server instead of fetch's bare "fetch failed".
+ */
 async function request(url: string, init: RequestInit): Promise<Response> {
+  const { host } = new URL(url);
+  let res: Response;
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+    res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(30_000),
+    });
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code;
     throw new Error(
-      `Git server ${new URL(url).host} is unreachable at ${url}${
+      `Git server ${host} is unreachable at ${redactUrl(url)}${
         code ? ` (${code})` : ''
       }`,
     );
   }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel();
+    throw new Error(
+      `Git server ${host} answered ${redactUrl(url)} with a redirect (${
+        res.status
+      }), which is not followed: give the URL it names`,
+    );
+  }
+  return res;
 }
 
 /**
  * Creates the repository through the server's API (`POST {name}`), as the sandbox's
  * `/api/repos` or Gitea's `/api/v1/user/repos` do. One that exists (409) is left to
  * the emptiness check: a task retried after a failed push finds its own empty one.
+ * The error says no more of the server's answer than a short, redacted status line.
  */
 async function createRepository(
   url: string,
@@ -48,20 +72,20 @@ async function createRepository(
     },
     body: JSON.stringify({ name }),
   });
-  if (res.ok || res.status === 409) return;
+  if (res.ok || res.status === 409) {
+    await res.body?.cancel();
+    return;
+  }
   if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
     throw refusedCredentials(res.status, url);
   }
-  const text = await res.text();
-  let message = text;
-  try {
-    const body = JSON.parse(text);
-    message = body.error ?? body.message ?? text;
-  } catch {
-    // not JSON: the text as it is
-  }
+  const answer = upstreamAnswer(res.status, await res.text(), [
+    auth.password,
+    `${auth.username}:${auth.password}`,
+  ]);
   throw new Error(
-    `Creating repository "${name}" at ${url} failed (${res.status}): ${message}`,
+    `Creating repository "${name}" at ${redactUrl(url)} failed (${answer})`,
   );
 }
 
@@ -120,7 +144,7 @@ export function createGitPublishAction(options: { config: Config }) {
                 .string()
                 .url()
                 .describe(
-                  'API that creates a repository from a JSON POST {"name"}, e.g. the sandbox /api/repos',
+                  'API that creates a repository from a JSON POST {"name"}, e.g. the sandbox /api/repos; its server needs credentials of its own',
                 ),
             })
             .optional()
@@ -137,10 +161,8 @@ export function createGitPublishAction(options: { config: Config }) {
     },
     async handler(ctx) {
       const { repoUrl, createRepository: create } = ctx.input;
-      const url = new URL(repoUrl);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new InputError(`repoUrl must be http(s), got ${repoUrl}`);
-      }
+      const url = checkRemoteUrl(repoUrl, 'repoUrl');
+      if (create) checkRemoteUrl(create.url, 'createRepository.url');
       const name = url.pathname
         .replace(/\/+$/, '')
         .split('/')
@@ -155,6 +177,12 @@ export function createGitPublishAction(options: { config: Config }) {
         ctx.output('repoContentsUrl', repoUrl);
         ctx.output('commitHash', commitHash);
       };
+      // Each server gets its own credentials, or the step fails: in a dry run too,
+      // which otherwise calls no server.
+      const auth = await credentialsFor(credentials, repoUrl);
+      const createAuth = create
+        ? await credentialsFor(credentials, create.url)
+        : undefined;
       if (ctx.isDryRun) {
         ctx.logger.info(
           `Dry run: would ${
@@ -165,38 +193,35 @@ export function createGitPublishAction(options: { config: Config }) {
         return;
       }
 
-      const auth = await credentialsFor(credentials, repoUrl);
       // A retried task finds the checkpoint instead of an already filled repository.
       const { commitHash } = await ctx.checkpoint({
         key: `git-publish-${repoUrl}`,
         fn: async () => {
-          if (create) {
-            await createRepository(
-              create.url,
-              name,
-              (await credentials.forUrl(create.url)) ?? auth,
-            );
+          if (create && createAuth) {
+            await createRepository(create.url, name, createAuth);
           }
           await ensureEmpty(repoUrl, auth);
-          return initRepoAndPush({
+          const commit = await pushNewRepository({
             dir,
-            remoteUrl: repoUrl,
+            repoUrl,
             auth,
-            logger: ctx.logger,
-            defaultBranch: ctx.input.defaultBranch ?? 'main',
-            commitMessage:
+            branch: ctx.input.defaultBranch ?? 'main',
+            message:
               ctx.input.commitMessage ??
               config.getOptionalString('scaffolder.defaultCommitMessage') ??
               'Initial commit',
-            gitAuthorInfo: {
+            author: {
               name:
                 ctx.input.gitAuthorName ??
-                config.getOptionalString('scaffolder.defaultAuthor.name'),
+                config.getOptionalString('scaffolder.defaultAuthor.name') ??
+                'Scaffolder',
               email:
                 ctx.input.gitAuthorEmail ??
-                config.getOptionalString('scaffolder.defaultAuthor.email'),
+                config.getOptionalString('scaffolder.defaultAuthor.email') ??
+                'scaffolder@backstage.io',
             },
           });
+          return { commitHash: commit };
         },
       });
       ctx.logger.info(`Published ${repoUrl} at ${commitHash}`);

@@ -1,14 +1,45 @@
+import fs from 'node:fs';
 import { InputError } from '@backstage/errors';
 import {
   GitCredentials,
   GitCredentialsResolver,
   gitHttpClient,
+  redactUrl,
+  upstreamAnswer,
 } from '@gitops-backstage/plugin-gitops-node';
 import git from 'isomorphic-git';
 
 const TIMEOUT_MS = 30_000;
 
-/** The credentials for `url`, or an error saying where to configure them. */
+/**
+ * A repository or API URL from a template: http(s), without credentials in it (they
+ * would land in outputs and logs; the portal has its own). Throws an InputError
+ * naming `key`.
+ */
+export function checkRemoteUrl(value: string, key: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`${key} is not a URL: ${redactUrl(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(`${key} must be http(s), got ${redactUrl(value)}`);
+  }
+  if (url.username || url.password) {
+    throw new InputError(
+      `${key} must not carry credentials (user:password@): ${redactUrl(
+        value,
+      )}; the portal uses the ones configured for its server`,
+    );
+  }
+  return url;
+}
+
+/**
+ * The credentials configured for the server of `url` (only its own: never another
+ * server's), or an error saying where to configure them.
+ */
 export async function credentialsFor(
   credentials: GitCredentialsResolver,
   url: string,
@@ -17,7 +48,7 @@ export async function credentialsFor(
   if (!auth) {
     const { host } = new URL(url);
     throw new InputError(
-      `No Git credentials for ${host}: add them to gitops.git.credentials (host: ${host}) or a Backstage integration`,
+      `No Git credentials for ${host}: credentials go only to the server they are configured for; add them to gitops.git.credentials (host: ${host}) or a Backstage integration`,
     );
   }
   return auth;
@@ -27,8 +58,69 @@ export async function credentialsFor(
 export function refusedCredentials(status: number, url: string) {
   const { host } = new URL(url);
   return new Error(
-    `Git server ${host} refused the credentials (${status}) for ${url}; check gitops.git.credentials for host ${host} or the integration`,
+    `Git server ${host} refused the credentials (${status}) for ${redactUrl(
+      url,
+    )}; check gitops.git.credentials for host ${host} or the integration`,
   );
+}
+
+/**
+ * A Git failure as an error that says what failed and where, and nothing the server
+ * answered beyond a status line: a server may echo anything back.
+ */
+export function gitFailure(
+  error: unknown,
+  repoUrl: string,
+  auth: GitCredentials | undefined,
+): Error {
+  const e = error as {
+    code?: string;
+    message?: string;
+    data?: { statusCode?: number };
+    cause?: { code?: string };
+  };
+  const url = redactUrl(repoUrl);
+  const { host } = new URL(repoUrl);
+  const status = e.data?.statusCode;
+  if (status === 401 || status === 403) {
+    return refusedCredentials(status, repoUrl);
+  }
+  if (status) return new Error(`Git server answered ${status} for ${url}`);
+  if (e.code === 'GitRedirectRefusedError') return new Error(e.message);
+  if (e.code === 'PushRejectedError' || e.code === 'GitPushError') {
+    return new Error(
+      `Git server ${host} rejected the push to ${url} (${upstreamAnswer(
+        0,
+        e.message,
+        [auth?.password],
+      ).replace(/^0: /, '')})`,
+    );
+  }
+  if (e.code === 'NotFoundError') {
+    return new InputError(`${url} has no such branch or ref`);
+  }
+  if (e.code === 'UserCanceledError') {
+    return new Error(`Git server ${host} wants credentials for ${url}`);
+  }
+  const code = e.cause?.code;
+  if (e.message === 'fetch failed') {
+    return new Error(
+      `Git server ${host} is unreachable at ${url}${code ? ` (${code})` : ''}`,
+    );
+  }
+  if ((error as Error).name === 'TimeoutError') {
+    return new Error(`Git server ${host} did not answer in time at ${url}`);
+  }
+  return new Error(`Git failed for ${url}: ${e.code ?? 'unknown error'}`);
+}
+
+/** What isomorphic-git needs to reach `url` with `auth`, and only `auth`. */
+function remote(auth: GitCredentials) {
+  return {
+    fs,
+    http: gitHttpClient(TIMEOUT_MS),
+    onAuth: () => auth,
+  };
 }
 
 /**
@@ -43,27 +135,115 @@ export async function remoteRefs(
 ): Promise<string[] | undefined> {
   try {
     const refs = await git.listServerRefs({
-      http: gitHttpClient(TIMEOUT_MS),
+      ...remote(auth),
       url: repoUrl,
       prefix,
-      onAuth: () => auth,
     });
     return refs.map(r => r.ref);
   } catch (error) {
     const status = (error as { data?: { statusCode?: number } }).data
       ?.statusCode;
     if (status === 404) return undefined;
-    if (status === 401 || status === 403) {
-      throw refusedCredentials(status, repoUrl);
-    }
-    if (status) {
-      throw new Error(`Git server answered ${status} for ${repoUrl}`);
-    }
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new Error(
-      `Git server ${new URL(repoUrl).host} is unreachable at ${repoUrl}${
-        cause ? ` (${cause})` : ''
-      }`,
-    );
+    throw gitFailure(error, repoUrl, auth);
   }
+}
+
+/** Author and committer of the commits the actions make. */
+export interface GitAuthor {
+  name: string;
+  email: string;
+}
+
+/**
+ * Makes `dir` a repository whose one commit on `branch` holds its files, and pushes
+ * it to `repoUrl` (as `git init && git add . && git commit && git push`).
+ */
+export async function pushNewRepository(options: {
+  dir: string;
+  repoUrl: string;
+  auth: GitCredentials;
+  branch: string;
+  message: string;
+  author: GitAuthor;
+}): Promise<string> {
+  const { dir, repoUrl, auth, branch, message, author } = options;
+  await git.init({ fs, dir, defaultBranch: branch });
+  await git.add({ fs, dir, filepath: '.' });
+  const commitHash = await git.commit({
+    fs,
+    dir,
+    message,
+    author,
+    committer: author,
+  });
+  try {
+    await git.push({
+      ...remote(auth),
+      dir,
+      url: repoUrl,
+      ref: branch,
+      remoteRef: `refs/heads/${branch}`,
+    });
+  } catch (error) {
+    throw gitFailure(error, repoUrl, auth);
+  }
+  return commitHash;
+}
+
+/** A depth-1 clone of `ref` of `repoUrl` into `dir`. */
+export async function shallowClone(options: {
+  dir: string;
+  repoUrl: string;
+  auth: GitCredentials;
+  ref: string;
+}) {
+  const { dir, repoUrl, auth, ref } = options;
+  try {
+    await git.clone({
+      ...remote(auth),
+      dir,
+      url: repoUrl,
+      ref,
+      singleBranch: true,
+      depth: 1,
+    });
+  } catch (error) {
+    throw gitFailure(error, repoUrl, auth);
+  }
+}
+
+/**
+ * In a clone, a new branch `branch` with one commit of what the working tree adds,
+ * pushed to the clone's remote.
+ */
+export async function commitAndPushBranch(options: {
+  dir: string;
+  repoUrl: string;
+  auth: GitCredentials;
+  branch: string;
+  message: string;
+  author: GitAuthor;
+}): Promise<string> {
+  const { dir, repoUrl, auth, branch, message, author } = options;
+  await git.branch({ fs, dir, ref: branch, checkout: true });
+  await git.add({ fs, dir, filepath: '.' });
+  const commitHash = await git.commit({
+    fs,
+    dir,
+    message,
+    author,
+    committer: author,
+  });
+  try {
+    await git.push({
+      ...remote(auth),
+      dir,
+      url: repoUrl,
+      ref: branch,
+      remoteRef: `refs/heads/${branch}`,
+    });
+  } catch (error) {
+    throw gitFailure(error, repoUrl, auth);
+  }
+  return commitHash;
 }

@@ -3,6 +3,7 @@ import git from 'isomorphic-git';
 import {
   GitCredentialsResolver,
   GitopsSourceError,
+  redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 import { KeptClones, withShallowClone } from './shallowClone';
 
@@ -110,7 +111,9 @@ export class GitConfigRepoReader {
             if (depth >= maxDepth) {
               throw new GitopsSourceError(
                 'not-found',
-                `Commit ${revision} is not within ${maxDepth} commits of ${branch} in ${repoURL}`,
+                `Commit ${revision} is not within ${maxDepth} commits of ${branch} in ${redactUrl(
+                  repoURL,
+                )}`,
               );
             }
             await git.fetch({

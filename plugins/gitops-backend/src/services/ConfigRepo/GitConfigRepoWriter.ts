@@ -2,6 +2,7 @@ import git from 'isomorphic-git';
 import {
   ConfigRepoWriter,
   GitopsSourceError,
+  redactUrl,
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
@@ -123,7 +124,9 @@ async function readFile(
   } catch {
     throw new GitopsSourceError(
       'not-found',
-      `${location.file} is not in ${location.repoURL} at ${location.branch}`,
+      `${location.file} is not in ${redactUrl(location.repoURL)} at ${
+        location.branch
+      }`,
     );
   }
 }
@@ -206,7 +209,7 @@ async function push(
   }
   // The report: `unpack ok`, then `ok <ref>` or `ng <ref> <reason>`.
   const report = readPktLines(Buffer.concat(chunks));
-  const where = `config repository ${change.repoURL}`;
+  const where = `config repository ${redactUrl(change.repoURL)}`;
   if (report[0] === 'unpack ok' && report.includes(`ok ${ref}`)) return;
   const refused = report.find(line => line.startsWith(`ng ${ref} `));
   if (report[0] === 'unpack ok' && refused) {

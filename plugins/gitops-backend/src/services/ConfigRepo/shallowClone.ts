@@ -6,6 +6,8 @@ import {
   gitHttpClient,
   GitCredentialsResolver,
   GitopsSourceError,
+  GitRedirectRefusedError,
+  redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 
 /** A shallow clone in a temporary directory, and what isomorphic-git needs to use it. */
@@ -209,7 +211,7 @@ export class KeptClones {
       if (!head) {
         throw new GitopsSourceError(
           'not-found',
-          `config repository ${repoURL} has no branch "${branch}"`,
+          `config repository ${redactUrl(repoURL)} has no branch "${branch}"`,
         );
       }
       // An annotated tag names a tag object; its commit is what was read.
@@ -306,7 +308,13 @@ export function gitSourceError(
     name?: string;
     data?: { statusCode?: number };
   };
-  const where = `config repository ${repoURL}`;
+  const where = `config repository ${redactUrl(repoURL)}`;
+  if (error instanceof GitRedirectRefusedError) {
+    return new GitopsSourceError(
+      'upstream-error',
+      `${where}: ${error.message}`,
+    );
+  }
   if (e.name === 'TimeoutError') {
     return new GitopsSourceError('timeout', `${where} did not answer in time`);
   }
@@ -337,7 +345,7 @@ export function gitSourceError(
   }
   if (e.code === 'PushRejectedError') {
     return new PushRejectedError(
-      `${where} rejected the push: ${(error as Error).message}`,
+      `${where} rejected the push: ${redactUrl((error as Error).message)}`,
     );
   }
   if (status) {
