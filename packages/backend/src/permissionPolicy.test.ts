@@ -1,6 +1,7 @@
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogEntityReadPermission } from '@backstage/plugin-catalog-common/alpha';
 import {
+  gitopsApplicationCreatePermission,
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
   gitopsPromotionCreatePermission,
@@ -46,6 +47,15 @@ describe('GitopsPortalPolicy', () => {
   it('denies gitops writes without a user', async () => {
     await expect(
       policy.handle({ permission: gitopsPromotionCreatePermission }),
+    ).resolves.toEqual({ result: AuthorizeResult.DENY });
+  });
+
+  it('allows gitops.application.create to signed-in users only (the action checks their projects)', async () => {
+    await expect(
+      policy.handle({ permission: gitopsApplicationCreatePermission }, user),
+    ).resolves.toEqual({ result: AuthorizeResult.ALLOW });
+    await expect(
+      policy.handle({ permission: gitopsApplicationCreatePermission }),
     ).resolves.toEqual({ result: AuthorizeResult.DENY });
   });
 });

@@ -19,3 +19,4 @@ export {
 export type { ProjectOwnership } from './projectOwnership';
 export { GitRedirectRefusedError } from './gitHttp';
 export { redactUrl, upstreamAnswer } from './redact';
+export { destinationAllowed, isEntityRef } from './projectOwnership';

@@ -21,7 +21,8 @@ export interface ProjectOwnership {
   destinations: Array<{ server?: string; name?: string; namespace: string }>;
 }
 
-const ENTITY_REF = /^[a-z][a-z0-9]*:[a-z0-9][a-z0-9-]*\/[a-zA-Z0-9][-a-zA-Z0-9_.]*$/;
+const ENTITY_REF =
+  /^[a-z][a-z0-9]*:[a-z0-9][a-z0-9-]*\/[a-zA-Z0-9][-a-zA-Z0-9_.]*$/;
 
 /**
  * `gitops.projects`: which catalog owners own which Argo CD projects. Throws naming
@@ -53,11 +54,19 @@ export function readProjectOwnership(config: Config): ProjectOwnership[] {
     });
     const destinations = (
       project.getOptionalConfigArray('destinations') ?? []
-    ).map(d => ({
-      server: d.getOptionalString('server'),
-      name: d.getOptionalString('name'),
-      namespace: d.getString('namespace'),
-    }));
+    ).map((d, j) => {
+      const destination = {
+        server: d.getOptionalString('server'),
+        name: d.getOptionalString('name'),
+        namespace: d.getString('namespace'),
+      };
+      if (!destination.server === !destination.name) {
+        throw new Error(
+          `${where}.destinations[${j}]: give the cluster as server or as name (one of them)`,
+        );
+      }
+      return destination;
+    });
     return { name, owners, destinations };
   });
 }
@@ -77,6 +86,38 @@ export function projectOwnedBy(
   return projects.some(
     p => p.name === project && p.owners.some(owner => refs.has(owner)),
   );
+}
+
+/**
+ * Whether `destination` (an Application's `spec.destination`) is one `project` lists:
+ * the same cluster (server, or name, compared exactly) and the same namespace, or one
+ * starting with the listed prefix when the listed namespace ends in `*`.
+ *
+ * @public
+ */
+export function destinationAllowed(
+  project: ProjectOwnership,
+  destination: { server?: string; name?: string; namespace?: string },
+): boolean {
+  const namespace = destination.namespace ?? '';
+  return project.destinations.some(allowed => {
+    const cluster = allowed.server
+      ? destination.server === allowed.server && !destination.name
+      : destination.name === allowed.name && !destination.server;
+    const inNamespace = allowed.namespace.endsWith('*')
+      ? namespace.startsWith(allowed.namespace.slice(0, -1))
+      : namespace === allowed.namespace;
+    return cluster && namespace !== '' && inNamespace;
+  });
+}
+
+/**
+ * Whether `ref` is a full entity ref (`kind:namespace/name`, compared lower-cased).
+ *
+ * @public
+ */
+export function isEntityRef(ref: string): boolean {
+  return ENTITY_REF.test(ref.toLocaleLowerCase('en-US'));
 }
 
 /**

@@ -24,14 +24,32 @@ export const scaffolderModuleGitops = createBackendModule({
         scaffolder: scaffolderActionsExtensionPoint,
         config: coreServices.rootConfig,
         logger: coreServices.logger,
+        // argocd:application:create checks the permission and the projects of the
+        // user running the template, and audits every attempt.
+        permissions: coreServices.permissions,
+        userInfo: coreServices.userInfo,
+        auditor: coreServices.auditor,
       },
-      async init({ scaffolder, config, logger }) {
+      async init({
+        scaffolder,
+        config,
+        logger,
+        permissions,
+        userInfo,
+        auditor,
+      }) {
         scaffolder.addActions(
           createServicePlanAction({ config }),
           createChartValidateAction({ config }),
           createGitPublishAction({ config }),
           createGitBranchAction({ config }),
-          createArgoCdApplicationCreateAction({ config, logger }),
+          createArgoCdApplicationCreateAction({
+            config,
+            logger,
+            permissions,
+            userInfo,
+            auditor,
+          }),
           createValuesSetAction(),
         );
       },

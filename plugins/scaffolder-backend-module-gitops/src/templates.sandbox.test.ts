@@ -87,6 +87,19 @@ describe('templates through the scaffolder, against the sandbox', () => {
               git: {
                 credentials: [{ host: gitHost, password: sandbox.gitToken }],
               },
+              // The test backend's user runs the templates: project default is theirs.
+              projects: [
+                {
+                  name: 'default',
+                  owners: ['user:default/mock'],
+                  destinations: [
+                    {
+                      server: 'https://kubernetes.default.svc',
+                      namespace: '*',
+                    },
+                  ],
+                },
+              ],
               helm: { command: await helmBinary() },
             },
           },

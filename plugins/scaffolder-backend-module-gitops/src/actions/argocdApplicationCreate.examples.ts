@@ -14,6 +14,7 @@ export const examples: TemplateExample[] = [
           input: {
             instance: 'main',
             name: 'service-c-dev',
+            entityRef: 'component:default/service-c',
             project: 'checkout',
             labels: {
               'app.kubernetes.io/name': 'service-c',
@@ -40,6 +41,35 @@ export const examples: TemplateExample[] = [
   },
   {
     description:
+      'Update service-c-dev (upsert): allowed only because it names component:default/service-c already',
+    example: stringify({
+      steps: [
+        {
+          id: 'argocd-dev-update',
+          action: 'argocd:application:create',
+          input: {
+            instance: 'main',
+            name: 'service-c-dev',
+            entityRef: 'component:default/service-c',
+            project: 'checkout',
+            source: {
+              repoURL: 'https://git.example.com/checkout/service-c-config.git',
+              targetRevision: 'main',
+              path: 'chart',
+              helm: { valueFiles: ['values-dev.yaml', 'values-dev-eu.yaml'] },
+            },
+            destination: {
+              server: 'https://kubernetes.default.svc',
+              namespace: 'checkout-dev',
+            },
+            upsert: true,
+          },
+        },
+      ],
+    }),
+  },
+  {
+    description:
       'Multi-source: a shared chart with the values file from the config repository, synced by hand',
     example: stringify({
       steps: [
@@ -49,6 +79,8 @@ export const examples: TemplateExample[] = [
           input: {
             instance: 'prod',
             name: 'service-c-prod',
+            entityRef: 'component:default/service-c',
+            project: 'checkout',
             labels: { 'gitops/environment': 'prod' },
             sources: [
               {
@@ -66,7 +98,6 @@ export const examples: TemplateExample[] = [
             ],
             destination: { name: 'prod-eu', namespace: 'checkout' },
             syncPolicy: { syncOptions: ['CreateNamespace=true'] },
-            upsert: false,
           },
         },
       ],
@@ -83,6 +114,8 @@ export const examples: TemplateExample[] = [
           input: {
             instance: 'main',
             name: 'service-c',
+            entityRef: 'component:default/service-c',
+            project: 'checkout',
             labels: {
               'app.kubernetes.io/name': 'service-c',
               'gitops/environment': '{{environment}}',

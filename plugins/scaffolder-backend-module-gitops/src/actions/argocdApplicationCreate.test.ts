@@ -1,4 +1,5 @@
 import { mockServices } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { ConfigReader } from '@backstage/config';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import {
@@ -18,6 +19,33 @@ jest.setTimeout(180_000);
 
 const contracts = ArgoContracts.load();
 const IMAGE = 'registry.example.com/checkout/service-a';
+const IN_CLUSTER = 'https://kubernetes.default.svc';
+
+/** What the action needs besides config: the user runs as a member of team-checkout. */
+const services = () => ({
+  permissions: mockServices.permissions({ result: AuthorizeResult.ALLOW }),
+  userInfo: mockServices.userInfo({
+    ownershipEntityRefs: ['user:default/mock', 'group:default/team-checkout'],
+  }),
+  auditor: mockServices.auditor.mock(),
+});
+
+/** gitops.projects: checkout (and default) handed to team-checkout. */
+const projects = [
+  {
+    name: 'checkout',
+    owners: ['group:default/team-checkout'],
+    destinations: [
+      { server: IN_CLUSTER, namespace: 'checkout-*' },
+      { server: IN_CLUSTER, namespace: 'service-a-*' },
+    ],
+  },
+  {
+    name: 'default',
+    owners: ['group:default/team-checkout'],
+    destinations: [{ server: IN_CLUSTER, namespace: 'checkout-*' }],
+  },
+];
 
 describe('argocd:application:create against the sandbox', () => {
   let sandbox: Sandbox;
@@ -28,6 +56,7 @@ describe('argocd:application:create against the sandbox', () => {
     sandbox = await startTestSandbox();
     const [main, prod] = sandbox.instances;
     config = new ConfigReader({
+      gitops: { projects },
       argocd: {
         // prod has no token: the action logs in with these.
         username: 'admin',
@@ -54,6 +83,7 @@ describe('argocd:application:create against the sandbox', () => {
   const input = (name: string, more: Record<string, unknown> = {}) => ({
     instance: 'main',
     name,
+    entityRef: 'component:default/service-a',
     project: 'checkout',
     labels: {
       'app.kubernetes.io/name': 'service-a',
@@ -99,6 +129,7 @@ describe('argocd:application:create against the sandbox', () => {
       config: options.config ?? config,
       logger: mockServices.logger.mock(),
       timeoutMs: options.timeoutMs,
+      ...services(),
     });
     await action.handler(ctx as any);
     const outputs = Object.fromEntries(
@@ -178,7 +209,7 @@ describe('argocd:application:create against the sandbox', () => {
     expect([...first.logs, ...again.logs].join('\n')).not.toContain('sandbox');
   });
 
-  it('replaces a different Application only with upsert', async () => {
+  it('replaces its own different Application only with upsert', async () => {
     const staging = input('service-a-review', {
       source: {
         repoURL: sandbox.repoUrl('service-a-config'),
@@ -187,17 +218,18 @@ describe('argocd:application:create against the sandbox', () => {
         helm: { releaseName: 'service-a', valueFiles: ['values-staging.yaml'] },
       },
     });
-    await expect(run({ ...staging, upsert: false })).rejects.toThrow(
+    // upsert is off by default.
+    await expect(run(staging)).rejects.toThrow(
       'Argo CD instance "main" (http://127.0.0.1:' +
         `${new URL(sandbox.instances[0].url).port}) refused to create ` +
-        'Application "service-a-review" (400): existing application spec is different, use upsert flag to force update',
+        'Application "service-a-review" (400: existing application spec is different, use upsert flag to force update)',
     );
     const before = await get('main', 'service-a-review');
     expect(before.body.spec.source.helm.valueFiles).toEqual([
       'values-dev.yaml',
     ]);
 
-    await run(staging);
+    await run({ ...staging, upsert: true });
     const after = await get('main', 'service-a-review');
     expect(after.body.spec.source.helm.valueFiles).toEqual([
       'values-staging.yaml',
@@ -250,9 +282,10 @@ describe('argocd:application:create against the sandbox', () => {
       source: { repoURL: sandbox.repoUrl('nope'), path: 'chart' },
     });
     await expect(run(badRepo)).rejects.toThrow(
-      /\(400\): application spec for service-a-norepo is invalid/,
+      /\(400: application spec for service-a-norepo is invalid/,
     );
     const wrongToken = new ConfigReader({
+      gitops: { projects },
       argocd: {
         appLocatorMethods: [
           {
@@ -266,7 +299,7 @@ describe('argocd:application:create against the sandbox', () => {
     });
     await expect(
       run(input('service-a-x'), { config: wrongToken }),
-    ).rejects.toThrow(/refused to create Application "service-a-x" \(401\)/);
+    ).rejects.toThrow(/refused to create Application "service-a-x" \(401\b/);
   });
 
   it('names the instance when it is down or does not answer', async () => {
@@ -275,6 +308,7 @@ describe('argocd:application:create against the sandbox', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise(resolve => closed.close(resolve));
     const down = new ConfigReader({
+      gitops: { projects },
       argocd: {
         appLocatorMethods: [
           {
@@ -359,7 +393,11 @@ describe('argocd:application:create against the sandbox', () => {
     );
 
     const [appSet] = sent('/api/v1/applicationsets');
-    expect(fetchSpy.mock.calls[0][0]).toMatch(/\?upsert=true$/);
+    expect(
+      fetchSpy.mock.calls
+        .map(([url]) => String(url))
+        .filter(url => url.includes('/api/v1/applicationsets?')),
+    ).toEqual([expect.stringMatching(/\?upsert=false$/)]);
     expect(appSet.spec).toMatchObject({
       generators: [
         {
@@ -406,13 +444,14 @@ describe('argocd:application:create against the sandbox', () => {
     }
   });
 
-  it('updates the ApplicationSet (upsert by default): an element removed takes its Application away', async () => {
-    await expect(
-      run({ ...setInput('service-a-set', ['dev']), upsert: false }),
-    ).rejects.toThrow(
-      /refused to create ApplicationSet "service-a-set" \(400\): existing ApplicationSet spec is different, use upsert flag to force update$/,
+  it('updates its own ApplicationSet with upsert: an element removed takes its Application away', async () => {
+    await expect(run(setInput('service-a-set', ['dev']))).rejects.toThrow(
+      /refused to create ApplicationSet "service-a-set" \(400: existing ApplicationSet spec is different, use upsert flag to force update\)$/,
     );
-    const { outputs } = await run(setInput('service-a-set', ['dev']));
+    const { outputs } = await run({
+      ...setInput('service-a-set', ['dev']),
+      upsert: true,
+    });
     expect(outputs.applications).toEqual(['service-a-set-dev']);
     expect((await get('main', 'service-a-set-staging')).status).toBe(404);
     expect((await get('main', 'service-a-set-dev')).status).toBe(200);
@@ -499,10 +538,22 @@ describe('argocd:application:create against an Argo CD that generates later', ()
           return HttpResponse.json({ ...(body as object), status: {} });
         },
       ),
+      // None of the Applications it will generate exists yet.
+      mswHttp.get(
+        'https://argocd.example.com/api/v1/applications/:name',
+        ({ request }) => {
+          requests.push({ url: request.url, body: undefined });
+          return HttpResponse.json(
+            { error: 'not found', code: 5, message: 'not found' },
+            { status: 404 },
+          );
+        },
+      ),
     );
     const ctx = createMockActionContext({
       input: {
         name: 'service-c',
+        entityRef: 'component:default/service-c',
         source: { repoURL: 'https://git.example.com/c.git', path: 'chart' },
         destination: { namespace: 'checkout-{{environment}}' },
         applicationSet: {
@@ -512,7 +563,9 @@ describe('argocd:application:create against an Argo CD that generates later', ()
       } as any,
     });
     const action = createArgoCdApplicationCreateAction({
+      ...services(),
       config: new ConfigReader({
+        gitops: { projects },
         argocd: {
           appLocatorMethods: [
             {
@@ -531,11 +584,16 @@ describe('argocd:application:create against an Argo CD that generates later', ()
     });
     await action.handler(ctx as any);
     expect(requests.map(r => r.url)).toEqual([
-      'https://argocd.example.com/api/v1/applicationsets?upsert=true',
+      'https://argocd.example.com/api/v1/applications/service-c-dev?appNamespace=argocd',
+      'https://argocd.example.com/api/v1/applications/service-c-staging?appNamespace=argocd',
+      'https://argocd.example.com/api/v1/applicationsets?upsert=false',
     ]);
-    expect(requests[0].body.metadata).toEqual({
+    expect(requests[2].body.metadata).toEqual({
       name: 'service-c',
       namespace: 'argocd',
+      annotations: {
+        'gitops.backstage.io/entity-ref': 'component:default/service-c',
+      },
     });
     expect(ctx.output).toHaveBeenCalledWith('applications', [
       'service-c-dev',

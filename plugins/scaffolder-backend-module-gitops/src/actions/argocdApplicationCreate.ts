@@ -1,4 +1,9 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuditorService,
+  LoggerService,
+  PermissionsService,
+  UserInfoService,
+} from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import {
@@ -6,15 +11,22 @@ import {
   TemplateActionOptions,
 } from '@backstage/plugin-scaffolder-node';
 import {
-  ArgoCdInstanceConfig,
+  isEntityRef,
   readArgoCdInstances,
+  readProjectOwnership,
+  redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 import { stringify } from 'yaml';
+import { ArgoCdClient } from './argoCdClient';
+import { actorOf, ArgoCdCreateGuard, CreateRequest } from './argoCdCreateGuard';
+import {
+  applicationOf,
+  applicationSetOf,
+  DNS_LABEL,
+  IN_CLUSTER,
+  Input,
+} from './argoCdManifests';
 import { examples } from './argocdApplicationCreate.examples';
-
-/** Kubernetes names (DNS-1123 labels): Argo CD also puts the name in a label value. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 /** The scaffolder's zod (its own copy), for schema parts used twice. */
 type Zod = Parameters<
@@ -41,288 +53,35 @@ const sourceSchema = (z: Zod) =>
       .optional(),
   });
 
-type Source = {
-  repoURL: string;
-  targetRevision?: string;
-  path?: string;
-  ref?: string;
-  helm?: { valueFiles?: string[]; releaseName?: string };
-};
-
-interface Input {
-  instance?: string;
-  name: string;
-  namespace?: string;
-  project?: string;
-  labels?: Record<string, string>;
-  source?: Source;
-  sources?: Source[];
-  destination: { server?: string; name?: string; namespace: string };
-  syncPolicy?: {
-    automated?: { prune?: boolean; selfHeal?: boolean };
-    syncOptions?: string[];
-  };
-  automated?: boolean;
-  upsert?: boolean;
-  applicationSet?: {
-    applicationName: string;
-    elements: Array<Record<string, string>>;
-    goTemplate?: boolean;
-  };
-}
-
-/** The Application (argoproj.io/v1alpha1) the input describes. */
-function applicationOf(input: Input) {
-  // The scaffolder checks input against the JSON schema; this also holds without it.
-  for (const [key, value] of [
-    ['name', input.name],
-    ['namespace', input.namespace ?? 'argocd'],
-  ]) {
-    if (!DNS_LABEL.test(value ?? '')) {
-      throw new InputError(
-        `Invalid ${key} "${value}": a DNS-1123 label (a-z, 0-9 and -, at most 63 characters)`,
-      );
-    }
-  }
-  if (Boolean(input.source) === Boolean(input.sources)) {
-    throw new InputError('Give either source or sources');
-  }
-  const { server, name: cluster, namespace } = input.destination;
-  if (server && cluster) {
-    throw new InputError(
-      'Give destination.server or destination.name, not both',
-    );
-  }
-  if (input.automated !== undefined && input.syncPolicy?.automated) {
-    throw new InputError('Give automated or syncPolicy.automated, not both');
-  }
-  const source = (s: Source) => ({
-    ...s,
-    targetRevision: s.targetRevision ?? 'HEAD',
-  });
-  const syncPolicy = {
-    ...input.syncPolicy,
-    ...(input.automated && { automated: { prune: true, selfHeal: true } }),
-  };
-  return {
-    metadata: {
-      name: input.name,
-      namespace: input.namespace ?? 'argocd',
-      ...(input.labels && { labels: input.labels }),
-    },
-    spec: {
-      project: input.project ?? 'default',
-      ...(input.source
-        ? { source: source(input.source) }
-        : { sources: input.sources!.map(source) }),
-      destination: cluster
-        ? { name: cluster, namespace }
-        : { server: server ?? IN_CLUSTER, namespace },
-      ...(Object.keys(syncPolicy).length > 0 && { syncPolicy }),
-    },
-  };
-}
-
-/** `{{key}}` (Argo CD's fasttemplate), or `{{.key}}` with goTemplate: the placeholders checked and filled here. */
-function placeholders(goTemplate: boolean) {
-  return goTemplate
-    ? /\{\{-?\s*\.(\w+)\s*-?\}\}/g
-    : /\{\{\s*([^{}\s]+)\s*\}\}/g;
-}
-
-/**
- * The ApplicationSet whose list generator has the input's elements and whose template
- * is the Application the input describes (placeholders kept), with the names of the
- * Applications it generates. Refuses elements that would not fill the template or
- * would make bad or clashing names, before Argo CD's controller does it quietly.
- */
-function applicationSetOf(
-  input: Input,
-  application: ReturnType<typeof applicationOf>,
-) {
-  const {
-    applicationName,
-    elements,
-    goTemplate = false,
-  } = input.applicationSet!;
-  if (elements.length === 0) {
-    throw new InputError(
-      'applicationSet.elements is empty: give one element per Application',
-    );
-  }
-  const { labels } = application.metadata;
-  const template = {
-    metadata: { name: applicationName, ...(labels && { labels }) },
-    spec: application.spec,
-  };
-  const used = new Set(
-    [...JSON.stringify(template).matchAll(placeholders(goTemplate))].map(
-      m => m[1],
-    ),
-  );
-  const names = elements.map((element, i) => {
-    const missing = [...used].find(k => !Object.hasOwn(element, k));
-    if (missing) {
-      throw new InputError(
-        `applicationSet.elements[${i}] has no "${missing}", which the Application template uses`,
-      );
-    }
-    const name = applicationName.replace(
-      placeholders(goTemplate),
-      (_, k: string) => element[k],
-    );
-    if (!DNS_LABEL.test(name)) {
-      throw new InputError(
-        `applicationSet.elements[${i}] makes the Application name "${name}", not a DNS-1123 label (a-z, 0-9 and -, at most 63 characters)`,
-      );
-    }
-    return name;
-  });
-  const twice = names.findIndex((n, i) => names.indexOf(n) !== i);
-  if (twice >= 0) {
-    throw new InputError(
-      `applicationSet.elements[${names.indexOf(
-        names[twice],
-      )}] and [${twice}] both make the Application "${names[twice]}"`,
-    );
-  }
-  const { name, namespace } = application.metadata;
-  return {
-    applicationSet: {
-      metadata: { name, namespace },
-      spec: {
-        // missingkey=error: a missing key fails, not an Application named "<no value>".
-        ...(goTemplate && {
-          goTemplate: true,
-          goTemplateOptions: ['missingkey=error'],
-        }),
-        generators: [{ list: { elements } }],
-        template,
-      },
-    },
-    names,
-  };
-}
-
-/**
- * Argo CD's REST API, for one create: a token from config or a session from
- * username and password. Errors name the instance and carry Argo CD's message,
- * never a credential.
- */
-class ArgoCdClient {
-  constructor(
-    private readonly instance: ArgoCdInstanceConfig,
-    private readonly timeoutMs: number,
-  ) {}
-
-  async createApplication(application: object, upsert: boolean) {
-    const token = await this.token();
-    return this.call(
-      'POST',
-      `/api/v1/applications?upsert=${upsert}`,
-      application,
-      token,
-      `refused to create Application "${
-        (application as { metadata: { name: string } }).metadata.name
-      }"`,
-    );
-  }
-
-  async createApplicationSet(applicationSet: object, upsert: boolean) {
-    const token = await this.token();
-    return this.call(
-      'POST',
-      `/api/v1/applicationsets?upsert=${upsert}`,
-      applicationSet,
-      token,
-      `refused to create ApplicationSet "${
-        (applicationSet as { metadata: { name: string } }).metadata.name
-      }"`,
-    );
-  }
-
-  private async token(): Promise<string> {
-    const { credentials } = this.instance;
-    if (credentials.kind === 'token') return credentials.token;
-    const { username, password } = credentials;
-    const session = await this.call(
-      'POST',
-      '/api/v1/session',
-      { username, password },
-      undefined,
-      'refused the login',
-    );
-    return session.token;
-  }
-
-  private async call(
-    method: string,
-    path: string,
-    body: unknown,
-    token: string | undefined,
-    refused: string,
-  ): Promise<any> {
-    const where = `Argo CD instance "${this.instance.name}" (${this.instance.url})`;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    let res: Response;
-    try {
-      res = await fetch(`${this.instance.url}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          'content-type': 'application/json',
-          ...(token && { authorization: `Bearer ${token}` }),
-        },
-        body: JSON.stringify(body),
-        signal: timeout,
-      });
-    } catch (error) {
-      if (timeout.aborted) {
-        throw new Error(
-          `${where} did not answer within ${this.timeoutMs / 1000} s`,
-        );
-      }
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      throw new Error(`${where} is unreachable${code ? ` (${code})` : ''}`);
-    }
-    const text = await res.text();
-    let answer: any;
-    try {
-      answer = text ? JSON.parse(text) : {};
-    } catch {
-      answer = undefined;
-    }
-    if (!res.ok) {
-      const message =
-        typeof answer?.message === 'string' ? `: ${answer.message}` : '';
-      throw new Error(`${where} ${refused} (${res.status})${message}`);
-    }
-    if (answer === undefined) {
-      throw new Error(`${where} answered ${path} with a body that is not JSON`);
-    }
-    return answer;
-  }
-}
-
 /**
  * `argocd:application:create`: registers an Argo CD Application (or an ApplicationSet
  * generating one per element) through the Argo CD API of a configured instance, for
- * config repositories that no app of apps watches.
+ * config repositories that no app of apps watches. The Application names the entity
+ * it belongs to; who may create what is ArgoCdCreateGuard's, and every attempt,
+ * refused ones too, is an audit event.
  *
  * @public
  */
 export function createArgoCdApplicationCreateAction(options: {
   config: Config;
+  permissions: PermissionsService;
+  userInfo: UserInfoService;
+  auditor: AuditorService;
   logger?: LoggerService;
   /** Per call; creating renders the sources, so it may take a while. Default 30 s. */
   timeoutMs?: number;
 }) {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const instances = readArgoCdInstances(options.config);
+  const guard = new ArgoCdCreateGuard({
+    projects: readProjectOwnership(options.config),
+    permissions: options.permissions,
+    userInfo: options.userInfo,
+  });
   return createTemplateAction({
     id: 'argocd:application:create',
     description:
-      'Creates (or updates, with upsert) an Argo CD Application, or an ApplicationSet generating one per element, through the API of a configured Argo CD instance.',
+      'Creates (or, with upsert, updates its own) Argo CD Application, or an ApplicationSet generating one per element, through the API of a configured Argo CD instance, in a project app-config hands to the user running the template.',
     supportsDryRun: true,
     examples,
     schema: {
@@ -345,8 +104,20 @@ export function createArgoCdApplicationCreateAction(options: {
             .regex(DNS_LABEL, 'a DNS-1123 label')
             .optional()
             .describe('Namespace of the Application; default argocd'),
+        entityRef: z =>
+          z
+            .string()
+            .min(1)
+            .describe(
+              'The catalog entity the Application belongs to, e.g. component:default/service-c; written as the annotation gitops.backstage.io/entity-ref, and an existing Application is replaced only when it names the same',
+            ),
         project: z =>
-          z.string().optional().describe('Argo CD project; default default'),
+          z
+            .string()
+            .optional()
+            .describe(
+              'Argo CD project, one app-config (gitops.projects) hands to you; default default',
+            ),
         labels: z =>
           z
             .record(z.string(), z.string())
@@ -395,7 +166,7 @@ export function createArgoCdApplicationCreateAction(options: {
             .boolean()
             .optional()
             .describe(
-              'Replace an existing different Application (ApplicationSet); default true',
+              'Replace an existing different Application (ApplicationSet), which must name the same entity; default false',
             ),
         applicationSet: z =>
           z
@@ -457,7 +228,13 @@ export function createArgoCdApplicationCreateAction(options: {
             : 'No Argo CD instance is configured (argocd.appLocatorMethods[].instances)',
         );
       }
-      const application = applicationOf(input);
+      if (!isEntityRef(input.entityRef ?? '')) {
+        throw new InputError(
+          `Invalid entityRef "${input.entityRef}": a full entity ref such as component:default/service-c`,
+        );
+      }
+      const entityRef = input.entityRef.toLocaleLowerCase('en-US');
+      const application = applicationOf(input, entityRef);
       const { name, namespace } = application.metadata;
       const set = input.applicationSet
         ? applicationSetOf(input, application)
@@ -467,53 +244,105 @@ export function createArgoCdApplicationCreateAction(options: {
       const url = `${
         instance.frontendUrl
       }/${kind.toLowerCase()}s/${namespace}/${name}`;
-      const generating = set ? `, generating ${set.names.join(', ')}` : '';
-      let applications = set?.names ?? [name];
+      let applications = set?.generated.map(g => g.name) ?? [name];
+      const request: CreateRequest = {
+        kind,
+        name,
+        namespace,
+        entityRef,
+        deploys: set?.generated ?? [
+          {
+            name,
+            project: application.spec.project,
+            destination: application.spec.destination,
+          },
+        ],
+        upsert: input.upsert ?? false,
+      };
+      const credentials = await ctx.getInitiatorCredentials();
+      const actor = actorOf(credentials);
+      const audit = (severityLevel: 'medium' | 'high') =>
+        options.auditor.createEvent({
+          eventId: 'argocd-application-create',
+          severityLevel,
+          meta: {
+            actor,
+            instance: instance.name,
+            kind,
+            name: `${namespace}/${name}`,
+            applications,
+            entityRef,
+            projects: [...new Set(request.deploys.map(d => d.project))],
+            upsert: request.upsert,
+            dryRun: Boolean(ctx.isDryRun),
+            task: ctx.task?.id ?? null,
+          },
+        });
+
+      // Who may create what: checked in a dry run too, which calls no Argo CD.
+      const client = new ArgoCdClient(instance, timeoutMs);
+      try {
+        const initiator = await guard.authorize(credentials, request);
+        if (!ctx.isDryRun) {
+          await guard.checkExisting(client, request, initiator);
+        }
+      } catch (error) {
+        const event = await audit('high');
+        await event.fail({ error: error as Error });
+        throw error;
+      }
 
       if (ctx.isDryRun) {
         ctx.logger.info(
-          `Dry run: would create on Argo CD instance "${
-            instance.name
-          }"${generating}:\n${stringify({
-            apiVersion: 'argoproj.io/v1alpha1',
-            kind,
-            ...body,
-          })}`,
+          redactUrl(
+            `Dry run: would create on Argo CD instance "${instance.name}"${
+              set ? `, generating ${applications.join(', ')}` : ''
+            }:\n${stringify({
+              apiVersion: 'argoproj.io/v1alpha1',
+              kind,
+              ...body,
+            })}`,
+          ),
         );
       } else {
-        // A retried task finds the checkpoint and does not create again.
-        const created = await ctx.checkpoint({
-          key: `argocd-${kind.toLowerCase()}-${instance.name}-${name}`,
-          fn: async () => {
-            const client = new ArgoCdClient(instance, timeoutMs);
-            const upsert = input.upsert ?? true;
-            const answer = set
-              ? await client.createApplicationSet(body, upsert)
-              : await client.createApplication(body, upsert);
-            // Argo CD's controller generates a set's Applications after the answer
-            // (the sandbox's at once): names from the answer when it has them.
-            const listed: string[] = set
-              ? (answer.status?.resources ?? [])
-                  .filter((r: { kind?: string }) => r.kind === 'Application')
-                  .map((r: { name: string }) => r.name)
-              : [];
-            return {
-              uid: String(answer.metadata?.uid ?? ''),
-              applications: listed.length > 0 ? listed : applications,
-            };
-          },
-        });
-        applications = created.applications ?? applications;
-        ctx.logger.info(
-          `Argo CD instance "${
-            instance.name
-          }" has ${kind} ${namespace}/${name}${
-            set ? `, generating ${applications.join(', ')}` : ''
-          }: ${url}`,
-        );
-        options.logger?.info(
-          `Created Argo CD ${kind} ${namespace}/${name} (uid ${created.uid}) on instance "${instance.name}"`,
-        );
+        const event = await audit('medium');
+        try {
+          // A retried task finds the checkpoint and does not create again.
+          const created = await ctx.checkpoint({
+            key: `argocd-${kind.toLowerCase()}-${instance.name}-${name}`,
+            fn: async () => {
+              const answer = set
+                ? await client.createApplicationSet(body, request.upsert)
+                : await client.createApplication(body, request.upsert);
+              // Argo CD's controller generates a set's Applications after the answer
+              // (the sandbox's at once): names from the answer when it has them.
+              const listed: string[] = set
+                ? (answer.status?.resources ?? [])
+                    .filter((r: { kind?: string }) => r.kind === 'Application')
+                    .map((r: { name: string }) => r.name)
+                : [];
+              return {
+                uid: String(answer.metadata?.uid ?? ''),
+                applications: listed.length > 0 ? listed : applications,
+              };
+            },
+          });
+          applications = created.applications ?? applications;
+          await event.success({ meta: { uid: created.uid } });
+          ctx.logger.info(
+            `Argo CD instance "${
+              instance.name
+            }" has ${kind} ${namespace}/${name}${
+              set ? `, generating ${applications.join(', ')}` : ''
+            }: ${url}`,
+          );
+          options.logger?.info(
+            `Created Argo CD ${kind} ${namespace}/${name} (uid ${created.uid}) on instance "${instance.name}" for ${entityRef}, run by ${actor}`,
+          );
+        } catch (error) {
+          await event.fail({ error: error as Error });
+          throw error;
+        }
       }
       ctx.output('name', name);
       ctx.output('namespace', namespace);
