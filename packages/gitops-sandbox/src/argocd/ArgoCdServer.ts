@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { idleLongerThanClients } from '../httpServer';
 import { AddressInfo, Socket } from 'node:net';
 import { ArgoCdInstance } from './ArgoCdInstance';
 import { ArgoError } from './errors';
@@ -67,6 +68,7 @@ export class ArgoCdServer {
 
   async start() {
     const server = http.createServer((req, res) => this.handle(req, res));
+    idleLongerThanClients(server);
     server.on('connection', socket => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -449,3 +451,4 @@ async function readJson(req: http.IncomingMessage): Promise<Json> {
     throw new ArgoError('InvalidArgument', 'request body is not valid JSON');
   }
 }
+

@@ -1,7 +1,15 @@
 import vm from 'node:vm';
 import { ArgoContracts } from '../contracts';
 import { Sandbox } from '../sandbox';
-import { argo, eventually, startTestSandbox } from '../testing/testSandbox';
+import {
+  argo,
+  eventually,
+  FAST_TIMING,
+  startTestSandbox,
+} from '../testing/testSandbox';
+
+// Real Git and helm on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 const contracts = ArgoContracts.load();
 const describeWithContracts = contracts ? describe : describe.skip;
@@ -39,7 +47,11 @@ describeWithContracts(
     const checked = new Set<string>();
 
     beforeAll(async () => {
-      sandbox = await startTestSandbox();
+      // A sync lasts long enough for the next calls to find it running (busy,
+      // terminate) on a loaded machine.
+      sandbox = await startTestSandbox({
+        timing: { ...FAST_TIMING, syncMs: 10_000 },
+      });
       ({ ApplicationSet } = await importEsm(
         '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet',
       ));

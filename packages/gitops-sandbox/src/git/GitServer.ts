@@ -2,6 +2,7 @@ import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import { idleLongerThanClients } from '../httpServer';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -234,6 +235,7 @@ export async function startGitServer(
     }
   });
 
+  idleLongerThanClients(server);
   await new Promise<void>(resolve =>
     server.listen(options.port ?? 0, '127.0.0.1', resolve),
   );
