@@ -199,7 +199,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     expect(await head('service-b-config')).toBe(before);
   });
 
-  it('applies the policy of the entity: soak time, freeze windows, method, skipping; names the gate that refuses', async () => {
+  it('applies the policy of the entity, which only tightens app-config: soak time, freeze windows, method; names the gate that refuses', async () => {
     const before = await head('service-b-config');
     const soaking = await promote('service-b-soaking', {
       from: 'dev',
@@ -251,15 +251,18 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     const skip = await promote('service-b', { from: 'dev', to: 'prod' });
     expect(skip.status).toBe(400);
     expect(skip.body.error.message).toBe(
-      'Promotions go one step forward along dev → staging → prod: dev → prod is not one',
+      'Promotions go one step forward along dev → staging → prod: dev → prod is not one (it skips staging)',
     );
+    // An entity may tighten app-config's policy, never loosen it.
     const skipping = await promote('service-b-skipping', {
       from: 'dev',
       to: 'prod',
       dryRun: true,
     });
-    expect(skipping.status).toBe(200);
-    expect(skipping.body).toMatchObject({ to: 'prod', version: 'c0ffee2' });
+    expect(skipping.status).toBe(400);
+    expect(skipping.body.error.message).toBe(
+      'gitops/promotion-policy asks allowSkip: true, but app-config gitops.promotion.allowSkip is not set (false); an entity may only tighten the policy',
+    );
 
     expect(await head('service-b-config')).toBe(before);
     expect(await promotions('service-b-soaking')).toEqual([]);

@@ -259,6 +259,9 @@ export async function createRouter(
     gitopsApplicationRollbackPermission,
     async ({ env, source, application }, body, { entity, actor }) => {
       const { id } = parse(z.object({ id: z.number().int().min(0) }), body);
+      // The promotion policy holds for rollbacks too: no rollback into a frozen
+      // environment, whether through Git or through Argo CD.
+      promotions.checkRollback(entity, env.environment);
       // Argo CD refuses an API rollback under automated sync, which would undo it
       // anyway: write the earlier version back to Git instead.
       if (env.live.automatedSync) {

@@ -34,18 +34,21 @@ export const DEFAULT_ENVIRONMENTS: readonly string[] = [
 ];
 
 /**
- * Entity annotation overriding the pipeline order for this entity, e.g.
- * `gitops/environments: dev,qa,prod`.
+ * Entity annotation choosing which of app-config's environments (`gitops.environments`)
+ * this entity shows and promotes between, e.g. `gitops/environments: dev,staging`. It may
+ * leave environments out (a shorter pipeline), never reorder them: promotions follow
+ * app-config's order, so leaving staging out does not make dev → prod one step.
  *
  * @public
  */
 export const ENVIRONMENTS_ANNOTATION = 'gitops/environments';
 
 /**
- * Entity annotation overriding the promotion policy of app-config for this entity, as
- * YAML or JSON, e.g. `{ methods: { prod: commit }, soakMinutes: { staging: 60 } }`
- * (keys: methods, allowSkip, soakMinutes, freezeWindows). Freeze windows add to the
- * configured ones; an entity cannot lift an organisation's freeze.
+ * Entity annotation tightening the promotion policy of app-config for this entity, as
+ * YAML or JSON, e.g. `{ methods: { staging: pull-request }, soakMinutes: { staging: 120 } }`
+ * (keys: methods, allowSkip, soakMinutes, freezeWindows). It may add gates (a pull
+ * request where app-config commits, a longer soak, no skipping, more freeze windows),
+ * never remove them: a looser value is refused (400) naming the app-config rule.
  *
  * @public
  */

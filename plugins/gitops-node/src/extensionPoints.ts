@@ -169,7 +169,8 @@ export const gitopsLiveStateSourcesExtensionPoint =
 /**
  * A change to one values file of a config repository: `edit` turns the file's text at
  * the branch head into the new text (the caller keeps comments and formatting). A
- * writer re-reads and re-applies it when someone else wrote first.
+ * writer re-reads and re-applies it when someone else wrote first. When `edit` throws,
+ * the writer writes nothing (no commit, branch or pull request) and fails.
  *
  * @public
  */
@@ -214,6 +215,19 @@ export interface ValuesFileWriteResult {
 }
 
 /**
+ * What became of the pull (merge) request opened from a branch: none was opened, it is
+ * open, it was merged (`commit` is the commit that landed on the base branch), or it was
+ * closed without merging.
+ *
+ * @public
+ */
+export type PullRequestState =
+  | { state: 'none' }
+  | { state: 'open'; url: string }
+  | { state: 'merged'; url: string; commit: string }
+  | { state: 'closed'; url: string };
+
+/**
  * Writes values files of config repositories on one kind of SCM: GitHub, GitLab, any
  * smart-HTTP Git server, or what a module adds. Failures are {@link GitopsSourceError}s
  * naming the repository; a missing file is `not-found`.
@@ -241,6 +255,15 @@ export interface ConfigRepoWriter {
     pullRequest: PullRequestDetails,
     options?: { signal?: AbortSignal },
   ): Promise<ValuesFileWriteResult>;
+  /**
+   * The state of the pull request opened from `branch` (the `PullRequestDetails.branch`
+   * of {@link ConfigRepoWriter.openPullRequest}), when supported: how promotions by pull
+   * request are settled, after a restart too.
+   */
+  pullRequestState?(
+    pullRequest: { repoURL: string; branch: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<PullRequestState>;
 }
 
 /**

@@ -174,6 +174,25 @@ class FakeGithub {
         { status: 201 },
       );
     }
+    if (route === 'GET pulls' && rest.length === 0) {
+      // As GitHub: open ones unless `state` says otherwise, newest first.
+      const state = url.searchParams.get('state') ?? 'open';
+      const head = url.searchParams.get('head');
+      const answer = this.pulls
+        .map((p, i) => ({
+          number: i + 1,
+          html_url: `https://${HOST}/checkout/service-a-config/pull/${i + 1}`,
+          state: p.state ?? 'open',
+          merged_at: p.merged_at ?? null,
+          // An open pull request has a test-merge commit too: not a merge.
+          merge_commit_sha: p.merge_commit_sha ?? 'e'.repeat(40),
+          head: { ref: p.head, label: `checkout:${p.head}` },
+        }))
+        .filter(p => !head || p.head.label === head)
+        .filter(p => state === 'all' || p.state === state)
+        .reverse();
+      return HttpResponse.json(answer);
+    }
     if (route === 'POST pulls' && rest[1] === 'requested_reviewers') {
       if (this.failReviewers)
         return HttpResponse.json(
@@ -403,6 +422,43 @@ describe('GithubConfigRepoWriter', () => {
     expect(github.requests.length).toBeGreaterThan(0);
     expect(github.writes()).toEqual([]);
     expect([...github.branches.keys()]).toEqual(['main']);
+  });
+
+  it('tells the state of the pull request opened from a branch: none, open, merged (with its merge commit), closed', async () => {
+    const state = (branch: string) =>
+      writer().pullRequestState({ repoURL: REPO_URL, branch });
+    await expect(state('gitops/nothing-yet')).resolves.toEqual({
+      state: 'none',
+    });
+    for (const branch of ['gitops/open', 'gitops/merged', 'gitops/closed']) {
+      await writer().openPullRequest(change(setTag(branch.slice(7))), {
+        branch,
+        title: 't',
+        body: 'b',
+        reviewers: { users: [], teams: [] },
+      });
+    }
+    Object.assign(github.pulls[1], {
+      state: 'closed',
+      merged_at: '2026-11-30T10:00:00Z',
+      merge_commit_sha: 'd'.repeat(40),
+    });
+    Object.assign(github.pulls[2], { state: 'closed' });
+    const url = (n: number) =>
+      `https://${HOST}/checkout/service-a-config/pull/${n}`;
+    await expect(state('gitops/open')).resolves.toEqual({
+      state: 'open',
+      url: url(1),
+    });
+    await expect(state('gitops/merged')).resolves.toEqual({
+      state: 'merged',
+      url: url(2),
+      commit: 'd'.repeat(40),
+    });
+    await expect(state('gitops/closed')).resolves.toEqual({
+      state: 'closed',
+      url: url(3),
+    });
   });
 
   it('reports a missing file, branch or repository as not-found', async () => {

@@ -11,6 +11,7 @@ import {
   ConfigRepoWriter,
   GitopsSourceError,
   PullRequestDetails,
+  PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
@@ -125,6 +126,37 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
       return { ...result, pullRequestUrl: pull.html_url };
     } catch (error) {
       throw gh.fail(error, change.file);
+    }
+  }
+
+  /** The newest pull request from `branch` to any base: merged, open or closed. */
+  async pullRequestState(
+    pullRequest: { repoURL: string; branch: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PullRequestState> {
+    const gh = await this.connect(pullRequest.repoURL, options.signal);
+    try {
+      const { data: pulls } = await gh.octokit.rest.pulls.list({
+        owner: gh.owner,
+        repo: gh.repo,
+        head: `${gh.owner}:${pullRequest.branch}`,
+        state: 'all',
+      });
+      const [pull] = pulls;
+      if (!pull) return { state: 'none' };
+      if (pull.merged_at && pull.merge_commit_sha) {
+        return {
+          state: 'merged',
+          url: pull.html_url,
+          commit: pull.merge_commit_sha,
+        };
+      }
+      return {
+        state: pull.state === 'open' ? 'open' : 'closed',
+        url: pull.html_url,
+      };
+    } catch (error) {
+      throw gh.fail(error, '');
     }
   }
 

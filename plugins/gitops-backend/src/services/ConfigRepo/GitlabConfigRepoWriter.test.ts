@@ -183,6 +183,27 @@ class FakeGitlab {
           { status: 201 },
         );
       }
+      if (route === 'GET projects merge_requests') {
+        // As GitLab: every state unless `state` says, newest first.
+        const state = url.searchParams.get('state');
+        const source = url.searchParams.get('source_branch');
+        const answer = this.mergeRequests
+          .map((mr, i) => ({
+            iid: i + 1,
+            web_url: `${this.base}/${PROJECT}/-/merge_requests/${i + 1}`,
+            source_branch: mr.source_branch,
+            state: mr.state ?? 'opened',
+            sha: this.branches.get(mr.source_branch) ?? mr.sha,
+            merge_commit_sha: mr.merge_commit_sha ?? null,
+            squash_commit_sha: mr.squash_commit_sha ?? null,
+          }))
+          .filter(mr => !source || mr.source_branch === source)
+          .filter(mr => !state || mr.state === state)
+          .reverse();
+        return HttpResponse.json(
+          answer.slice(0, Number(url.searchParams.get('per_page') ?? 20)),
+        );
+      }
       if (route === 'POST projects merge_requests') {
         const iid = this.mergeRequests.push(body);
         return HttpResponse.json(
@@ -421,6 +442,61 @@ describe('GitlabConfigRepoWriter', () => {
     expect(gitlab.requests.length).toBeGreaterThan(0);
     expect(gitlab.writes()).toEqual([]);
     expect([...gitlab.branches.keys()]).toEqual(['main']);
+  });
+
+  it('tells the state of the merge request opened from a branch: none, open, merged (with its commit), closed', async () => {
+    const state = (branch: string) =>
+      writer().pullRequestState({ repoURL: REPO_URL, branch });
+    await expect(state('gitops/nothing-yet')).resolves.toEqual({
+      state: 'none',
+    });
+    for (const branch of [
+      'gitops/open',
+      'gitops/merged',
+      'gitops/fast-forward',
+      'gitops/closed',
+      'gitops/merging',
+    ]) {
+      await writer().openPullRequest(change(setTag(branch.slice(7))), {
+        branch,
+        title: 't',
+        body: 'b',
+        reviewers: { users: [], teams: [] },
+      });
+    }
+    const [, merged, fastForward, closed, merging] = gitlab.mergeRequests;
+    Object.assign(merged, {
+      state: 'merged',
+      merge_commit_sha: 'd'.repeat(40),
+    });
+    // A fast-forward merge has no merge commit: the branch's head landed.
+    Object.assign(fastForward, { state: 'merged', sha: 'e'.repeat(40) });
+    gitlab.branches.delete('gitops/fast-forward');
+    Object.assign(closed, { state: 'closed' });
+    Object.assign(merging, { state: 'locked' });
+    const url = (n: number) => `${BASE}/${PROJECT}/-/merge_requests/${n}`;
+    await expect(state('gitops/open')).resolves.toEqual({
+      state: 'open',
+      url: url(1),
+    });
+    await expect(state('gitops/merged')).resolves.toEqual({
+      state: 'merged',
+      url: url(2),
+      commit: 'd'.repeat(40),
+    });
+    await expect(state('gitops/fast-forward')).resolves.toEqual({
+      state: 'merged',
+      url: url(3),
+      commit: 'e'.repeat(40),
+    });
+    await expect(state('gitops/closed')).resolves.toEqual({
+      state: 'closed',
+      url: url(4),
+    });
+    await expect(state('gitops/merging')).resolves.toEqual({
+      state: 'open',
+      url: url(5),
+    });
   });
 
   it('reports a missing file, branch or project as not-found', async () => {

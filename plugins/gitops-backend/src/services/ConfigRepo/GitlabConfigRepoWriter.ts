@@ -9,6 +9,7 @@ import {
   ConfigRepoWriter,
   GitopsSourceError,
   PullRequestDetails,
+  PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
@@ -113,6 +114,35 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
       return { ...result, pullRequestUrl: mr.web_url };
     } catch (error) {
       throw gl.fail(error, change.file);
+    }
+  }
+
+  /** The newest merge request from `branch`: merged, open or closed. */
+  async pullRequestState(
+    pullRequest: { repoURL: string; branch: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PullRequestState> {
+    const gl = this.connect(pullRequest.repoURL, options.signal);
+    try {
+      gl.signal?.throwIfAborted();
+      const [mr] = await gl.api.MergeRequests.all({
+        projectId: gl.path,
+        sourceBranch: pullRequest.branch,
+        orderBy: 'created_at',
+        perPage: 1,
+        maxPages: 1,
+      });
+      if (!mr) return { state: 'none' };
+      const url = mr.web_url;
+      if (mr.state === 'merged') {
+        // A fast-forward merge has no merge commit: the branch's head landed as it is.
+        const commit = mr.merge_commit_sha ?? mr.squash_commit_sha ?? mr.sha;
+        return { state: 'merged', url, commit };
+      }
+      // `locked` is a merge request being merged: still open.
+      return { state: mr.state === 'closed' ? 'closed' : 'open', url };
+    } catch (error) {
+      throw gl.fail(error, '');
     }
   }
 

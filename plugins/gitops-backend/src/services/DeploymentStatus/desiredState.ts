@@ -37,6 +37,25 @@ export function scalar(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The image keys one parsed values file sets. A tag or digest key that is present but
+ * empty (or null) is `''`: it clears what an earlier file set, as in Helm's merge.
+ */
+export function imageIn(
+  values: unknown,
+  keys: ImageKeys,
+): { repository?: string; tag?: string; digest?: string } {
+  const read = (key: string) => {
+    const value = valueAt(values, key);
+    return value === undefined ? undefined : scalar(value) ?? '';
+  };
+  return {
+    repository: scalar(valueAt(values, keys.repository)),
+    tag: read(keys.tag),
+    digest: read(keys.digest),
+  };
+}
+
 type ValuesFile = { source: ArgoApplicationSource; path: string };
 
 /**
@@ -191,13 +210,14 @@ export class DesiredStateReader {
           },
         };
       }
-      const repository = scalar(valueAt(values, this.keys.repository));
-      const tag = scalar(valueAt(values, this.keys.tag));
-      const digest = scalar(valueAt(values, this.keys.digest));
-      if (repository) image.repository = repository;
-      if (tag) image.tag = tag;
-      if (digest) image.digest = digest;
-      if (tag || digest) valuesFile = file;
+      const own = imageIn(values, this.keys);
+      if (own.repository) image.repository = own.repository;
+      for (const key of ['tag', 'digest'] as const) {
+        // As Helm merges: a later file's key wins, an empty one clears the version.
+        if (own[key]) image[key] = own[key];
+        else if (own[key] === '') delete image[key];
+      }
+      if (own.tag || own.digest) valuesFile = file;
     }
     if (!image.repository || !(image.tag || image.digest)) {
       return {

@@ -1,0 +1,145 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { mockServices } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import {
+  EntityDeploymentStatus,
+  EnvironmentStatus,
+  ImageReference,
+} from '@gitops-backstage/plugin-gitops-common';
+import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
+import knexFactory, { Knex } from 'knex';
+import { GitopsConfig } from '../config';
+import { GitConfigRepoReader } from '../services/ConfigRepo/GitConfigRepoReader';
+import { DeploymentStatusService } from '../services/DeploymentStatus/DeploymentStatusService';
+import { PromotionService } from '../services/Promotion/PromotionService';
+
+export const REPO_URL = 'https://ghe.example.test/checkout/service-a-config';
+
+/** The promotions table in SQLite, migrated as the plugin migrates it. */
+export async function promotionsDb(): Promise<Knex> {
+  const db = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: ':memory:' },
+    useNullAsDefault: true,
+  });
+  await db.migrate.latest({
+    directory: resolvePackagePath(
+      '@gitops-backstage/plugin-gitops-backend',
+      'migrations',
+    ),
+  });
+  return db;
+}
+
+export const entity: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'service-a', namespace: 'default' },
+  spec: { owner: 'team-checkout' },
+};
+
+/** An environment that runs what its values file names, synced and healthy. */
+export function environment(
+  name: string,
+  image: ImageReference,
+): EnvironmentStatus {
+  const ref = `${image.repository}${image.tag ? `:${image.tag}` : ''}${
+    image.digest ? `@${image.digest}` : ''
+  }`;
+  return {
+    environment: name,
+    instance: 'main',
+    application: {
+      name: `service-a-${name}`,
+      namespace: 'argocd',
+      project: 'checkout',
+    },
+    desired: {
+      repoURL: REPO_URL,
+      targetRevision: 'main',
+      valuesFile: `chart/values-${name}.yaml`,
+      image,
+    },
+    drift: false,
+    // Owned by the entity: writes to it are allowed.
+    writable: true,
+    live: {
+      syncStatus: 'Synced',
+      health: { status: 'Healthy' },
+      images: [ref],
+      automatedSync: true,
+      deployed: { id: 1, revision: 'abc', deployedAt: '2026-11-01T00:00:00Z' },
+      history: [],
+    },
+  } as unknown as EnvironmentStatus;
+}
+
+export const config: GitopsConfig = {
+  instances: [],
+  clusters: [],
+  environments: ['dev', 'staging', 'prod'],
+  environmentFallback: 'destination-namespace',
+  cacheSeconds: 10,
+  timeoutSeconds: 5,
+  imageKeys: {
+    repository: 'image.repository',
+    tag: 'image.tag',
+    digest: 'image.digest',
+  },
+  promotionPolicy: {},
+} as unknown as GitopsConfig;
+
+/**
+ * A PromotionService over a real database, with the entity's view and the writers
+ * given: the status service and the reader are stand-ins (no Argo CD, no Git).
+ */
+export function promotionService(options: {
+  db: Knex;
+  environments: EnvironmentStatus[];
+  writers: ConfigRepoWriter[];
+  forget?: () => Promise<void>;
+}) {
+  const view: EntityDeploymentStatus = {
+    entityRef: 'component:default/service-a',
+    environmentOrder: config.environments,
+    environments: options.environments,
+    errors: [],
+  };
+  const status = {
+    entityStatus: async () => view,
+    forget: options.forget ?? (async () => {}),
+  } as unknown as DeploymentStatusService;
+  return new PromotionService({
+    db: options.db,
+    status,
+    writers: options.writers,
+    reader: {} as GitConfigRepoReader,
+    config,
+    reviewers: async () => ({ users: [], teams: [] }),
+    logger: mockServices.logger.mock(),
+  });
+}
+
+/** A writer over in-memory files: every commit is counted, every edit applied. */
+export class MemoryWriter implements ConfigRepoWriter {
+  readonly id = 'memory';
+  commits: string[] = [];
+  reads = 0;
+  constructor(readonly files: Record<string, string>) {}
+  supports() {
+    return true;
+  }
+  async read(location: { file: string }) {
+    this.reads++;
+    return this.files[location.file];
+  }
+  async commit(change: { file: string; edit: (text: string) => string }) {
+    const before = this.files[change.file];
+    const after = change.edit(before);
+    if (after === before) return { before, after };
+    this.files[change.file] = after;
+    const commit = `${this.commits.length + 1}`.padStart(40, 'c');
+    this.commits.push(commit);
+    return { before, after, commit };
+  }
+}

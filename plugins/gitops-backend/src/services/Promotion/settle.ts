@@ -1,0 +1,185 @@
+import { Entity } from '@backstage/catalog-model';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { isImageRunning } from '@gitops-backstage/plugin-gitops-common';
+import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
+import { Knex } from 'knex';
+import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
+import { ImageKeys, imageIn } from '../DeploymentStatus/desiredState';
+import { safeParse, versionOf } from './plan';
+import { pullRequestBranch, Row, TABLE } from './records';
+
+/** A row still `requested` after this long was cut short (a restart): settle it from Git. */
+const STALE_MS = 10 * 60_000;
+/** Unsettled rows looked at per pass when the pass is bounded. */
+const CANDIDATES = 200;
+
+type Outcome = Partial<Pick<Row, 'status' | 'commit_sha' | 'pr_url'>> & {
+  status: string;
+  message: string;
+};
+
+/**
+ * Brings records up to what Git and the SCM say: a write a restart cut short
+ * (`requested`), a pull request that was merged or closed (`pr-opened`), a commit its
+ * environment now runs (`committed` → `deployed`).
+ */
+export class PromotionSettler {
+  /** When each unsettled record was last asked about: the longest-waiting go first. */
+  private readonly askedAt = new Map<string, number>();
+
+  constructor(
+    private readonly options: {
+      db: Knex;
+      status: DeploymentStatusService;
+      writerFor: (repoURL: string) => ConfigRepoWriter;
+      keys: ImageKeys;
+      logger: LoggerService;
+      /** A record asked about is not asked again sooner (SCM rate limits). */
+      askAgainMs: number;
+      now: () => Date;
+    },
+  ) {}
+
+  /**
+   * Settles unsettled records (of one entity, or all), one at a time, at most `limit`
+   * of them (all when absent). A record whose SCM cannot answer now waits for the
+   * next pass.
+   */
+  async settle(options: { entityRef?: string; limit?: number } = {}) {
+    const { db, logger, askAgainMs } = this.options;
+    const now = this.options.now().getTime();
+    let query = db<Row>(TABLE)
+      .where(q =>
+        q
+          .where({ status: 'pr-opened' })
+          .orWhere(stale =>
+            stale
+              .where({ status: 'requested' })
+              .andWhere('created_at', '<', new Date(now - STALE_MS)),
+          ),
+      )
+      .orderBy('updated_at', 'asc');
+    if (options.entityRef)
+      query = query.andWhere({ entity_ref: options.entityRef });
+    if (options.limit !== undefined) query = query.limit(CANDIDATES);
+    const asked = (row: Row) => this.askedAt.get(row.id) ?? 0;
+    const due = (await query)
+      .filter(row => now - asked(row) >= askAgainMs)
+      .sort((a, b) => asked(a) - asked(b))
+      .slice(0, options.limit);
+    for (const row of due) {
+      this.askedAt.set(row.id, now);
+      let outcome: Outcome | undefined;
+      try {
+        outcome = await this.outcome(row);
+      } catch (error) {
+        logger.warn(`Cannot settle promotion ${row.id} yet: ${error}`);
+        continue;
+      }
+      if (!outcome) continue;
+      this.askedAt.delete(row.id);
+      await db<Row>(TABLE)
+        .where({ id: row.id, status: row.status })
+        .update({ ...outcome, updated_at: this.options.now() });
+    }
+  }
+
+  /** Marks committed records deployed where their environment runs the version now. */
+  async markDeployed(entity: Entity, rows: Row[]) {
+    const committed = rows.filter(r => r.status === 'committed');
+    if (committed.length === 0) return;
+    const view = await this.options.status.entityStatus(entity);
+    for (const row of committed) {
+      const env = view.environments.find(
+        e => e.environment === row.to_environment,
+      );
+      const image = env?.desired?.image;
+      if (
+        env &&
+        image &&
+        versionOf(image) === row.version &&
+        isImageRunning(image, env.live.images)
+      ) {
+        row.status = 'deployed';
+        row.updated_at = this.options.now();
+        await this.options
+          .db<Row>(TABLE)
+          .where({ id: row.id })
+          .update({ status: 'deployed', updated_at: row.updated_at });
+      }
+    }
+  }
+
+  /** What became of one record, or undefined while it is still under way. */
+  private async outcome(row: Row): Promise<Outcome | undefined> {
+    const writer = this.options.writerFor(row.repo_url!);
+    if (row.method === 'pull-request') {
+      if (!writer.pullRequestState) {
+        return row.status === 'requested'
+          ? {
+              status: 'failed',
+              message: `Interrupted while opening its pull request (backend restart); writer "${
+                writer.id
+              }" cannot tell whether branch ${pullRequestBranch(row)} has one`,
+            }
+          : undefined;
+      }
+      const pr = await writer.pullRequestState({
+        repoURL: row.repo_url!,
+        branch: pullRequestBranch(row),
+      });
+      switch (pr.state) {
+        case 'merged':
+          return {
+            status: 'committed',
+            commit_sha: pr.commit,
+            pr_url: pr.url,
+            message: `Pull request ${pr.url} merged as ${pr.commit.slice(
+              0,
+              7,
+            )}`,
+          };
+        case 'closed':
+          return {
+            status: 'failed',
+            pr_url: pr.url,
+            message: `Pull request ${pr.url} was closed without merging`,
+          };
+        case 'open':
+          return row.status === 'requested'
+            ? {
+                status: 'pr-opened',
+                pr_url: pr.url,
+                message: `Interrupted after opening pull request ${pr.url} (backend restart)`,
+              }
+            : undefined;
+        default:
+          return row.status === 'requested'
+            ? {
+                status: 'failed',
+                message:
+                  'Interrupted before its pull request was opened (backend restart); nothing was merged',
+              }
+            : undefined;
+      }
+    }
+    // A commit: the version in the file (read as the desired state is) means the push
+    // landed; otherwise nothing was written.
+    const text = await writer.read({
+      repoURL: row.repo_url!,
+      branch: row.branch!,
+      file: row.values_file!,
+    });
+    return versionOf(imageIn(safeParse(text), this.options.keys)) ===
+      row.version
+      ? {
+          status: 'committed',
+          message: `Interrupted after its push (backend restart); ${row.values_file} has ${row.version}`,
+        }
+      : {
+          status: 'failed',
+          message:
+            'Interrupted before its commit (backend restart); nothing was written',
+        };
+  }
+}

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { ConflictError } from '@backstage/errors';
+import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
+import {
+  ValuesFileChange,
+  ValuesFileWriteResult,
+} from '@gitops-backstage/plugin-gitops-node';
+import { Knex } from 'knex';
+import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
+import { unifiedDiff } from './ManifestPreview';
+import { Plan } from './plan';
+import { pullRequestBranch, Row, TABLE, toRecord } from './records';
+import { Reviewers } from './reviewers';
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/**
+ * Writes a plan and keeps its record true to Git: requested → committed / pr-opened,
+ * or failed with the reason when nothing was written. Once the writer has pushed, the
+ * record never says failed, whatever fails afterwards.
+ */
+export class PromotionWriter {
+  constructor(
+    private readonly options: {
+      db: Knex;
+      status: DeploymentStatusService;
+      reviewers: (entity: Entity) => Promise<Reviewers>;
+      logger: LoggerService;
+      /** How long a retry waits for the first request with its idempotency key. */
+      replayWaitMs: number;
+      now: () => Date;
+    },
+  ) {}
+
+  async write(
+    plan: Plan,
+    entity: Entity,
+    actor: string,
+    idempotencyKey?: string,
+  ): Promise<PromotionResult> {
+    const { db, status, logger, now } = this.options;
+    const id = randomUUID();
+    const row: Row = {
+      id,
+      kind: plan.kind,
+      idempotency_key: idempotencyKey ?? null,
+      entity_ref: plan.entityRef,
+      from_environment: plan.from,
+      to_environment: plan.to,
+      version: plan.version,
+      previous_version: plan.previous ?? null,
+      method: plan.method,
+      status: 'requested',
+      commit_sha: null,
+      pr_url: null,
+      message: null,
+      actor,
+      repo_url: plan.change.repoURL,
+      branch: plan.change.branch,
+      values_file: plan.change.file,
+      value_key: plan.valueKey,
+      created_at: now(),
+      updated_at: now(),
+    };
+    try {
+      await db<Row>(TABLE).insert(row);
+    } catch (error) {
+      // The same key raced us in: answer what that request ends with.
+      const earlier =
+        idempotencyKey &&
+        (await this.replay(idempotencyKey, entity, plan.from, plan.to));
+      if (earlier) return earlier;
+      throw error;
+    }
+
+    let result: ValuesFileWriteResult;
+    try {
+      result = await this.send(plan, row, entity);
+    } catch (error) {
+      await this.failed(id, error as Error);
+      throw error;
+    }
+    const title = plan.change.message.split('\n')[0];
+    if (!result.commit) {
+      const error = new ConflictError(
+        `${plan.to} already has ${plan.version} in ${plan.change.file}`,
+      );
+      await this.failed(id, error);
+      throw error;
+    }
+
+    // The change is in Git now (pushed, or on an open pull request): nothing that
+    // fails from here on may make the record say otherwise.
+    const done = {
+      status: plan.method === 'pull-request' ? 'pr-opened' : 'committed',
+      commit_sha: result.commit,
+      pr_url: result.pullRequestUrl ?? null,
+      message: title,
+      updated_at: now(),
+    };
+    try {
+      await db<Row>(TABLE).where({ id }).update(done);
+    } catch (error) {
+      // Left `requested`, the record is settled from Git later.
+      logger.error(
+        `Promotion ${id} was written (${result.commit}${
+          result.pullRequestUrl ? `, ${result.pullRequestUrl}` : ''
+        }) but its record could not be updated: ${error}`,
+      );
+    }
+    try {
+      await status.forget(entity);
+    } catch (error) {
+      logger.warn(`Could not forget the cached view after ${id}: ${error}`);
+    }
+    return {
+      ...toRecord({ ...row, ...done }),
+      diff: diffOf(plan.change.file, result.before, result.after),
+      gates: plan.gates,
+      dryRun: false,
+    };
+  }
+
+  /**
+   * Commits, or opens the pull request. An error the plan's edit throws (the text would
+   * not pin the version) comes out as it is, whatever the writer makes of it.
+   */
+  private async send(
+    plan: Plan,
+    row: Row,
+    entity: Entity,
+  ): Promise<ValuesFileWriteResult> {
+    let refused: unknown;
+    // The id as a trailer makes each request's commit distinct: identical commits of
+    // racing requests would otherwise all "win" the push as one.
+    const change: ValuesFileChange = {
+      ...plan.change,
+      message: `${plan.change.message}\n\nPromotion-Id: ${row.id}`,
+      edit: text => {
+        try {
+          return plan.change.edit(text);
+        } catch (error) {
+          refused = error;
+          throw error;
+        }
+      },
+    };
+    try {
+      if (plan.method === 'commit') return await plan.writer.commit(change);
+      return await plan.writer.openPullRequest!(change, {
+        branch: pullRequestBranch(row),
+        title: change.message.split('\n')[0],
+        body: `${change.message
+          .split('\n')
+          .slice(2)
+          .join(
+            '\n',
+          )}\n\nOpened by the GitOps plugin of Backstage: merging it deploys ${
+          plan.version
+        } to ${plan.to}.`,
+        reviewers: await this.options.reviewers(entity),
+      });
+    } catch (error) {
+      throw refused ?? error;
+    }
+  }
+
+  /** Nothing was written: the record says why (a failing database must not hide it). */
+  private async failed(id: string, error: Error) {
+    try {
+      await this.options.db<Row>(TABLE).where({ id }).update({
+        status: 'failed',
+        message: error.message,
+        updated_at: this.options.now(),
+      });
+    } catch (dbError) {
+      this.options.logger.error(
+        `Promotion ${id} failed (${error.message}) and its record could not be updated: ${dbError}`,
+      );
+    }
+  }
+
+  /**
+   * The earlier request with this key, once it has ended (a retry while it is being
+   * written waits for it); a key reused for another promotion is a conflict.
+   */
+  async replay(
+    key: string,
+    entity: Entity,
+    from: string,
+    to: string,
+  ): Promise<PromotionResult | undefined> {
+    const { db, replayWaitMs } = this.options;
+    const deadline = Date.now() + replayWaitMs;
+    for (;;) {
+      const earlier = await db<Row>(TABLE)
+        .where({ idempotency_key: key })
+        .first();
+      if (!earlier) return undefined;
+      if (
+        earlier.entity_ref !== stringifyEntityRef(entity) ||
+        earlier.from_environment !== from ||
+        earlier.to_environment !== to
+      ) {
+        throw new ConflictError(
+          `Idempotency key ${key} was used for another promotion`,
+        );
+      }
+      if (earlier.status === 'requested' && Date.now() > deadline) {
+        throw new ConflictError(
+          `The promotion with idempotency key ${key} is still being written; ask again to get its result`,
+        );
+      }
+      if (earlier.status !== 'requested') {
+        return {
+          ...toRecord(earlier),
+          diff: '',
+          gates: [],
+          dryRun: false,
+          replayed: true,
+        };
+      }
+      await sleep(100);
+    }
+  }
+}
+
+export function diffOf(file: string, before: string, after: string) {
+  return before === after
+    ? ''
+    : unifiedDiff(`a/${file}`, `b/${file}`, before, after);
+}
