@@ -47,10 +47,13 @@ export interface RenderOptions {
 /** `helm template`: the chart's manifests as objects. */
 export async function renderChart(options: RenderOptions): Promise<any[]> {
   const helm = await helmBinary();
+  // As Argo CD's repo server: the name as the value of --name-template, which helm
+  // checks (a name such as `--post-renderer=sh` is refused, never read as a flag).
   const args = [
     'template',
-    options.releaseName,
     options.chartDir,
+    '--name-template',
+    options.releaseName,
     '--namespace',
     options.namespace,
     ...options.valueFiles.flatMap(file => [

@@ -389,7 +389,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     );
     expect(file).toContain("tag: '4c5d6e7'");
     expect(file).toContain('replicaCount: 2');
-  }, 180_000);
+  }, 600_000);
 
   describe('bad input: a 4xx naming the problem, and the repository unchanged', () => {
     const brokenDev = async (

@@ -17,6 +17,8 @@ export {
   applicationEntityRef,
 } from './projectOwnership';
 export type { ProjectOwnership } from './projectOwnership';
+export type { HelmChartInput, HelmRunOptions } from './helm';
+export { checkReleaseName, checkNamespace } from './helmInput';
 export { GitRedirectRefusedError } from './gitHttp';
 export { redactUrl, upstreamAnswer } from './redact';
 export { destinationAllowed, isEntityRef } from './projectOwnership';

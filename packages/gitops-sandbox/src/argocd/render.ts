@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BareRepository } from '../git/repoFiles';
@@ -34,6 +35,38 @@ export function imagesOf(manifests: Json[]): string[] {
     }
   }
   return [...images].sort();
+}
+
+/** Whether `target` is `root` or inside it. */
+function inside(root: string, target: string) {
+  const relative = path.relative(root, target);
+  return !(
+    relative === '..' ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  );
+}
+
+/**
+ * A values file as Argo CD's repo server resolves it: relative to `dir`, or to the
+ * repository root when absolute; symlinks followed; refused when outside the root.
+ */
+function inRepository(root: string, dir: string, file: string): string {
+  const joined = path.isAbsolute(file)
+    ? path.join(root, file)
+    : path.join(dir, file);
+  const outside = new Error(
+    `file '${file}' resolved to outside repository root`,
+  );
+  if (!inside(root, joined)) throw outside;
+  let resolved: string;
+  try {
+    resolved = realpathSync(joined);
+  } catch {
+    return joined; // missing: helm names it
+  }
+  if (!inside(realpathSync(root), resolved)) throw outside;
+  return resolved;
 }
 
 /**
@@ -105,11 +138,11 @@ export class Renderer {
       const chartDir = path.join(root, source.path);
       const valueFiles = (source.helm?.valueFiles ?? []).map((file: string) => {
         const ref = file.match(/^\$([^/]+)\/(.*)$/);
-        if (!ref) return path.join(chartDir, file);
+        if (!ref) return inRepository(root, chartDir, file);
         const refRoot = refRoots.get(ref[1]);
         if (!refRoot)
           throw new Error(`source referenced by $${ref[1]} not found`);
-        return path.join(refRoot, ref[2]);
+        return inRepository(refRoot, refRoot, ref[2]);
       });
       const cacheKey = JSON.stringify([
         chartDir,

@@ -2,9 +2,12 @@ import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError, NotAllowedError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { HelmResult, HelmRunner } from '@gitops-backstage/plugin-gitops-node';
+import {
+  checkNamespace,
+  checkReleaseName,
+  HelmRunner,
+} from '@gitops-backstage/plugin-gitops-node';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { parseAllDocuments, parseDocument } from 'yaml';
@@ -243,54 +246,50 @@ export function createChartValidateAction(options: { config: Config }) {
         namespacePattern,
       });
       await checkValueFilesExist(environments, chartPath);
+      // Before helm runs at all: nothing typed into the template reaches helm as a flag.
+      checkReleaseName(releaseName);
+      environments.forEach(env => checkNamespace(env.namespace));
 
       // Validation only reads the workspace, so a dry run (the template editor's
       // preview) runs it in full: that is what a preview should show.
-      const home = await fs.mkdtemp(
-        path.join(os.tmpdir(), 'gitops-chart-validate-'),
+      const results = await Promise.all(
+        environments.map(env =>
+          validateEnvironment({
+            runner,
+            workspacePath: ctx.workspacePath,
+            chartPath,
+            env,
+            releaseName,
+            strict,
+          }),
+        ),
       );
-      try {
-        const results = await Promise.all(
-          environments.map(env =>
-            validateEnvironment({
-              helm: args =>
-                runner.run(args, { home, timeoutMs: HELM_TIMEOUT_MS }),
-              env,
-              chartDir,
-              releaseName,
-              strict,
-            }),
-          ),
-        );
 
-        const problems: string[] = [];
-        for (const [i, result] of results.entries()) {
-          const env = environments[i];
-          for (const warning of result.warnings) {
-            ctx.logger.warn(`${env.label}: ${warning}`);
-          }
-          if (result.problems.length > 0) {
-            ctx.logger.error(
-              `${env.label}: ${count(result.problems.length, 'problem')}`,
-            );
-            problems.push(...result.problems.map(p => `- ${env.label}: ${p}`));
-          } else {
-            ctx.logger.info(`${env.label}: ${result.summary}`);
-          }
+      const problems: string[] = [];
+      for (const [i, result] of results.entries()) {
+        const env = environments[i];
+        for (const warning of result.warnings) {
+          ctx.logger.warn(`${env.label}: ${warning}`);
         }
-        if (problems.length > 0) {
-          throw new InputError(
-            `Chart ${chartPath} does not validate:\n${problems.join('\n')}`,
+        if (result.problems.length > 0) {
+          ctx.logger.error(
+            `${env.label}: ${count(result.problems.length, 'problem')}`,
           );
+          problems.push(...result.problems.map(p => `- ${env.label}: ${p}`));
+        } else {
+          ctx.logger.info(`${env.label}: ${result.summary}`);
         }
-
-        ctx.output(
-          'environments',
-          results.map(r => r.output),
-        );
-      } finally {
-        await fs.rm(home, { recursive: true, force: true });
       }
+      if (problems.length > 0) {
+        throw new InputError(
+          `Chart ${chartPath} does not validate:\n${problems.join('\n')}`,
+        );
+      }
+
+      ctx.output(
+        'environments',
+        results.map(r => r.output),
+      );
     },
   });
 }
@@ -389,9 +388,10 @@ async function checkValueFilesExist(
 }
 
 async function validateEnvironment(options: {
-  helm: (args: string[]) => Promise<HelmResult>;
+  runner: HelmRunner;
+  workspacePath: string;
+  chartPath: string;
   env: Environment;
-  chartDir: string;
   releaseName: string;
   strict: boolean;
 }): Promise<{
@@ -400,7 +400,8 @@ async function validateEnvironment(options: {
   summary: string;
   output: EnvironmentResult;
 }> {
-  const { helm, env, chartDir, releaseName, strict } = options;
+  const { runner, workspacePath, chartPath, env, releaseName, strict } =
+    options;
   const problems: string[] = [];
   const warnings: string[] = [];
   const output: EnvironmentResult = {
@@ -408,19 +409,20 @@ async function validateEnvironment(options: {
     objects: 0,
     kinds: [],
   };
-  const values = env.valueFilePaths.flatMap(file => ['--values', file]);
+  const chart = {
+    root: workspacePath,
+    chartPath,
+    // Relative to the chart, as the workspace paths checked above.
+    valueFiles: env.valueFilePaths.map(file =>
+      path.relative(path.resolve(workspacePath, chartPath), file),
+    ),
+    namespace: env.namespace,
+  };
+  const timeout = { timeoutMs: HELM_TIMEOUT_MS };
   const done = () => ({ problems, warnings, summary: '', output });
 
   // 1. helm lint
-  const lint = await helm([
-    'lint',
-    chartDir,
-    '--quiet',
-    '--namespace',
-    env.namespace,
-    ...values,
-    ...(strict ? ['--strict'] : []),
-  ]);
+  const lint = await runner.lint({ ...chart, strict }, timeout);
   const lintLines = lines(lint.stdout);
   if (!lint.ok) {
     const flagged = lintLines.filter(line =>
@@ -438,14 +440,7 @@ async function validateEnvironment(options: {
   warnings.push(...lintLines.filter(line => line.startsWith('[WARNING]')));
 
   // 2. helm template
-  const template = await helm([
-    'template',
-    releaseName,
-    chartDir,
-    '--namespace',
-    env.namespace,
-    ...values,
-  ]);
+  const template = await runner.template({ ...chart, releaseName }, timeout);
   if (!template.ok) {
     const quoted = lines(template.stderr).filter(
       line => !line.startsWith('Use --debug flag'),

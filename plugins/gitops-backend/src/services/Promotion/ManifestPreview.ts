@@ -2,7 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { DesiredState } from '@gitops-backstage/plugin-gitops-common';
+import { InputError } from '@backstage/errors';
 import {
+  checkNamespace,
+  checkReleaseName,
   GitCredentialsResolver,
   HelmRunner,
 } from '@gitops-backstage/plugin-gitops-node';
@@ -28,13 +31,20 @@ export class ManifestPreview {
     namespace: string;
     edit: (before: string) => string;
   }): Promise<{ renderedDiff: string } | { renderedDiffNote: string }> {
-    const { desired, edit } = options;
+    const { desired, releaseName, namespace } = options;
     const chart = desired.chart;
     if (!chart || !desired.valuesFile || desired.valuesRepoURL) {
       return {
         renderedDiffNote:
           'The chart and its values files are not in one repository, so the preview shows the values diff only',
       };
+    }
+    // The Application's names are checked before anything is cloned or run.
+    try {
+      checkReleaseName(releaseName);
+      checkNamespace(namespace);
+    } catch (error) {
+      return { renderedDiffNote: refusedNote(error as Error) };
     }
     try {
       return await withShallowClone(
@@ -45,54 +55,98 @@ export class ManifestPreview {
           ref: desired.targetRevision,
           checkout: true,
         },
+        // Answers a note itself: what the clone throws is read as a Git failure.
         async ({ dir }) => {
-          const chartDir = path.join(dir, chart.path);
-          const file = path.join(dir, desired.valuesFile!);
-          const render = () =>
-            this.template(dir, chartDir, chart.valueFiles, options);
-          const before = await render();
-          await fs.writeFile(file, edit(await fs.readFile(file, 'utf8')));
-          const after = await render();
-          return {
-            renderedDiff: unifiedDiff(
-              'manifests (now)',
-              'manifests (after)',
-              before,
-              after,
-            ),
-          };
+          try {
+            return await this.render(dir, { ...options, chart });
+          } catch (error) {
+            return {
+              renderedDiffNote:
+                (error as Error).name === 'InputError'
+                  ? refusedNote(error as Error)
+                  : firstLine((error as Error).message),
+            };
+          }
         },
       );
     } catch (error) {
       return {
-        renderedDiffNote: `helm template failed: ${firstLine(
+        renderedDiffNote: `Not rendered: ${firstLine(
           (error as Error).message,
         )}`,
       };
     }
   }
 
-  /** helm template, with the clone as helm's home (no user config or repositories). */
-  private async template(
-    home: string,
-    chartDir: string,
-    valueFiles: string[],
-    options: { releaseName: string; namespace: string },
+  /** helm template in the clone `dir` before and after the edit, as a diff. */
+  private async render(
+    dir: string,
+    options: {
+      desired: DesiredState;
+      chart: NonNullable<DesiredState['chart']>;
+      releaseName: string;
+      namespace: string;
+      edit: (before: string) => string;
+    },
   ) {
-    const { ok, stdout, stderr } = await this.options.helm.run(
-      [
-        'template',
-        options.releaseName,
-        chartDir,
-        '--namespace',
-        options.namespace,
-        ...valueFiles.flatMap(f => ['--values', path.resolve(chartDir, f)]),
-      ],
-      { home, timeoutMs: this.options.timeoutMs * 4 },
-    );
-    if (!ok) throw new Error(stderr);
-    return stdout;
+    const { desired, chart, releaseName, namespace, edit } = options;
+    const input = {
+      root: dir,
+      chartPath: chart.path,
+      valueFiles: chart.valueFiles,
+      releaseName,
+      namespace,
+    };
+    const template = async () => {
+      const { ok, stdout, stderr } = await this.options.helm.template(input, {
+        timeoutMs: this.options.timeoutMs * 4,
+      });
+      if (!ok) throw new Error(`helm template failed: ${stderr}`);
+      return stdout;
+    };
+    const before = await template();
+    // The file promoted into, edited in the clone only, never through a symlink out of it.
+    const file = await valuesFileIn(dir, desired.valuesFile!);
+    await fs.writeFile(file, edit(await fs.readFile(file, 'utf8')));
+    const after = await template();
+    return {
+      renderedDiff: unifiedDiff(
+        'manifests (now)',
+        'manifests (after)',
+        before,
+        after,
+      ),
+    };
   }
+}
+
+/** Why helm did not run: the Application field and its problem. */
+function refusedNote(error: Error) {
+  return `Not rendered: helm was not run, the Application's helm settings are refused: ${firstLine(
+    error.message,
+  )}`;
+}
+
+/** `valuesFile` (relative to the clone `dir`), refused unless it is a file inside the clone. */
+async function valuesFileIn(dir: string, valuesFile: string) {
+  const root = await fs.realpath(dir);
+  const file = await fs
+    .realpath(path.resolve(root, valuesFile))
+    .catch(() => undefined);
+  const relative = file && path.relative(root, file);
+  if (
+    !relative ||
+    relative === '..' ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  ) {
+    throw new InputError(
+      `valuesFile ${JSON.stringify(
+        valuesFile,
+      )} is not a file in the repository`,
+    );
+  }
+  return file;
 }
 
 /** A unified diff without the `===` banner line. */
