@@ -48,6 +48,14 @@ export interface Config {
     cacheSeconds?: number;
     /** Timeout of every upstream call. Default 5. */
     timeoutSeconds?: number;
+    /**
+     * At most this many Applications per entity: an entity whose annotations match more
+     * gets an error naming the limit instead of a Git read and a Rollout call for each.
+     * Default 50.
+     */
+    maxApplicationsPerEntity?: number;
+    /** Upstream calls in flight at once per Argo CD instance or cluster. Default 8. */
+    concurrencyPerInstance?: number;
     /** Where values files hold the image reference. */
     image?: {
       /** Default `image.repository`. */

@@ -54,6 +54,9 @@ describe('readGitopsConfig', () => {
       environmentFallback: 'destination-namespace',
       cacheSeconds: 10,
       timeoutSeconds: 5,
+      maxApplicationsPerEntity: 50,
+      concurrencyPerInstance: 8,
+      projects: [],
       imageKeys: {
         repository: 'image.repository',
         tag: 'image.tag',
@@ -121,6 +124,50 @@ describe('readGitopsConfig', () => {
     ).toThrow(
       'gitops.environmentFallback must be destination-namespace or instance, got "label"',
     );
+  });
+
+  it('reads the bounds of work per request and names a bad one', () => {
+    expect(
+      readGitopsConfig(
+        new ConfigReader({
+          gitops: { maxApplicationsPerEntity: 12, concurrencyPerInstance: 3 },
+        }),
+      ),
+    ).toMatchObject({
+      maxApplicationsPerEntity: 12,
+      concurrencyPerInstance: 3,
+    });
+    expect(() =>
+      readGitopsConfig(
+        new ConfigReader({ gitops: { maxApplicationsPerEntity: 0 } }),
+      ),
+    ).toThrow(
+      'gitops.maxApplicationsPerEntity must be a positive whole number, got 0',
+    );
+    expect(() =>
+      readGitopsConfig(
+        new ConfigReader({ gitops: { concurrencyPerInstance: 2.5 } }),
+      ),
+    ).toThrow(
+      'gitops.concurrencyPerInstance must be a positive whole number, got 2.5',
+    );
+  });
+
+  it('reads the projects handed to owners, which decide who may write', () => {
+    const config = readGitopsConfig(
+      new ConfigReader({
+        gitops: {
+          projects: [{ name: 'payments', owners: ['group:default/Team-Pay'] }],
+        },
+      }),
+    );
+    expect(config.projects).toEqual([
+      {
+        name: 'payments',
+        owners: ['group:default/team-pay'],
+        destinations: [],
+      },
+    ]);
   });
 
   it('reads the promotion policy and names what is wrong in it', () => {

@@ -4,7 +4,9 @@ import {
   ArgoCdInstanceConfig,
   CONFIG_NAME,
   httpUrl,
+  ProjectOwnership,
   readArgoCdInstances,
+  readProjectOwnership,
 } from '@gitops-backstage/plugin-gitops-node';
 import {
   describeIssues,
@@ -31,6 +33,12 @@ export interface GitopsConfig {
   environmentFallback: 'destination-namespace' | 'instance';
   cacheSeconds: number;
   timeoutSeconds: number;
+  /** An entity matching more Applications gets an error, not an unbounded fan-out. */
+  maxApplicationsPerEntity: number;
+  /** Upstream calls in flight at once, per Argo CD instance or cluster. */
+  concurrencyPerInstance: number;
+  /** Argo CD projects handed to catalog owners (`gitops.projects`): who may write what. */
+  projects: ProjectOwnership[];
   imageKeys: { repository: string; tag: string; digest: string };
   /** Promotion policy (methods, skipping, soak time, freeze windows); entities may override. */
   promotionPolicy: PromotionPolicy;
@@ -42,6 +50,17 @@ function positiveNumber(config: Config, key: string, fallback: number): number {
   const value = config.getOptionalNumber(key) ?? fallback;
   if (!(value > 0))
     throw new Error(`${key} must be a positive number, got ${value}`);
+  return value;
+}
+
+function positiveInteger(
+  config: Config,
+  key: string,
+  fallback: number,
+): number {
+  const value = config.getOptionalNumber(key) ?? fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${key} must be a positive whole number, got ${value}`);
   return value;
 }
 
@@ -124,6 +143,17 @@ export function readGitopsConfig(config: Config): GitopsConfig {
     environmentFallback,
     cacheSeconds: positiveNumber(config, 'gitops.cacheSeconds', 10),
     timeoutSeconds: positiveNumber(config, 'gitops.timeoutSeconds', 5),
+    maxApplicationsPerEntity: positiveInteger(
+      config,
+      'gitops.maxApplicationsPerEntity',
+      50,
+    ),
+    concurrencyPerInstance: positiveInteger(
+      config,
+      'gitops.concurrencyPerInstance',
+      8,
+    ),
+    projects: readProjectOwnership(config),
     imageKeys: {
       repository:
         config.getOptionalString('gitops.image.repositoryKey') ??

@@ -98,13 +98,22 @@ export const gitopsPlugin = createBackendPlugin({
           }
           sources.set(
             instance.name,
-            new ArgoCdApiSource({ instance, logger, timeoutMs }),
+            new ArgoCdApiSource({
+              instance,
+              logger,
+              timeoutMs,
+              concurrency: gitopsConfig.concurrencyPerInstance,
+            }),
           );
         }
         for (const cluster of gitopsConfig.clusters) {
           sources.set(
             cluster.name,
-            new KubernetesApplicationSource(cluster, timeoutMs),
+            new KubernetesApplicationSource(
+              cluster,
+              timeoutMs,
+              gitopsConfig.concurrencyPerInstance,
+            ),
           );
         }
         const upstream = new UpstreamCache(cache);

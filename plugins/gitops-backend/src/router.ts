@@ -24,6 +24,7 @@ import {
   gitopsPromotionCreatePermission,
 } from '@gitops-backstage/plugin-gitops-common';
 import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
+import { assertWritable } from './services/DeploymentStatus/writeOwnership';
 import { UpstreamStatusError } from './services/ArgoCdApiSource/ArgoCdApiSource';
 import { PromotionService } from './services/Promotion/PromotionService';
 import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
@@ -133,6 +134,40 @@ export async function createRouter(
     return credentials;
   }
 
+  /**
+   * Runs `check`; a refusal (403) is recorded as an auditor event of severity high with
+   * its reason, then answered.
+   */
+  async function refusedAudited<T>(
+    req: express.Request,
+    eventId: string,
+    meta: Record<string, unknown>,
+    check: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof NotAllowedError)
+        await auditRefusal(req, eventId, meta, error);
+      throw error;
+    }
+  }
+
+  async function auditRefusal(
+    req: express.Request,
+    eventId: string,
+    meta: Record<string, unknown>,
+    error: NotAllowedError,
+  ) {
+    const event = await auditor.createEvent({
+      eventId,
+      severityLevel: 'high',
+      request: req,
+      meta: { ...meta, refused: error.message },
+    });
+    await event.fail({ error });
+  }
+
   /** The user a write is recorded for. */
   function actorOf(credentials: Awaited<ReturnType<typeof authorizeOn>>) {
     const principal = credentials.principal as {
@@ -142,8 +177,15 @@ export async function createRouter(
     return principal.userEntityRef ?? principal.subject ?? 'unknown';
   }
 
-  // What the plugin runs with; names only, never URLs with credentials or tokens.
-  router.get('/health', (_req, res) => {
+  // What the plugin runs with; names only, never URLs with credentials or tokens, and
+  // those only to signed-in users and services.
+  router.get('/health', async (req, res) => {
+    try {
+      await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    } catch {
+      res.json({ status: 'ok' });
+      return;
+    }
     res.json({
       status: 'ok',
       environments: config.environments,
@@ -171,8 +213,9 @@ export async function createRouter(
   );
 
   /**
-   * An action on one environment's Application: checked against the entity permission,
-   * audited, and the entity's cached view forgotten so the next one shows the effect.
+   * An action on one environment's Application: checked against the entity permission
+   * and the Application's ownership (writeOwnership), audited (refusals too), and the
+   * entity's cached view forgotten so the next one shows the effect.
    */
   const action = (
     name: 'sync' | 'refresh' | 'rollback',
@@ -189,20 +232,27 @@ export async function createRouter(
         const { environment } = parse(environmentParams, req.params);
         const entity = await entityOf(req);
         const entityRef = stringifyEntityRef(entity);
+        const eventId = `application-${name}`;
         const actor = actorOf(
-          await authorizeOn(req, entityRef, permission, name),
+          await refusedAudited(req, eventId, { entityRef, environment }, () =>
+            authorizeOn(req, entityRef, permission, name),
+          ),
         );
         const located = await status.locate(entity, environment);
+        const where = {
+          entityRef,
+          environment,
+          instance: located.source.id,
+          application: located.application.name,
+        };
+        await refusedAudited(req, eventId, where, async () =>
+          assertWritable(located.env),
+        );
         const event = await auditor.createEvent({
-          eventId: `application-${name}`,
+          eventId,
           severityLevel: 'medium',
           request: req,
-          meta: {
-            entityRef,
-            environment,
-            instance: located.source.id,
-            application: located.application.name,
-          },
+          meta: where,
         });
         try {
           const done = await run(located, req.body, { entity, actor });
@@ -227,6 +277,8 @@ export async function createRouter(
           });
         } catch (error) {
           await event.fail({ error: error as Error });
+          if (error instanceof NotAllowedError)
+            await auditRefusal(req, eventId, where, error);
           throw asHttpError(error, located.source.id);
         }
       },
@@ -305,23 +357,21 @@ export async function createRouter(
       );
       const entity = await entityOf(req);
       const entityRef = stringifyEntityRef(entity);
-      const credentials = await authorizeOn(
-        req,
+      const meta = {
         entityRef,
-        gitopsPromotionCreatePermission,
-        'promote',
+        from: body.from,
+        to: body.to,
+        dryRun: body.dryRun ?? false,
+      };
+      const credentials = await refusedAudited(req, 'promotion', meta, () =>
+        authorizeOn(req, entityRef, gitopsPromotionCreatePermission, 'promote'),
       );
       const actor = actorOf(credentials);
       const event = await auditor.createEvent({
         eventId: 'promotion',
         severityLevel: 'medium',
         request: req,
-        meta: {
-          entityRef,
-          from: body.from,
-          to: body.to,
-          dryRun: body.dryRun ?? false,
-        },
+        meta,
       });
       try {
         const result = await promotions.promote({ entity, actor, ...body });
@@ -335,6 +385,9 @@ export async function createRouter(
         res.status(result.dryRun || result.replayed ? 200 : 201).json(result);
       } catch (error) {
         await event.fail({ error: error as Error });
+        // The target Application not writable from this entity, or a policy refusal.
+        if (error instanceof NotAllowedError)
+          await auditRefusal(req, 'promotion', meta, error);
         throw error instanceof GitopsSourceError
           ? asHttpError(error, 'config repository')
           : error;

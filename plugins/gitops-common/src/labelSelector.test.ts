@@ -1,4 +1,4 @@
-import { compileLabelSelector } from './labelSelector';
+import { compileLabelSelector, labelSelectorPinnedKeys } from './labelSelector';
 
 describe('compileLabelSelector', () => {
   const labels = { app: 'service-a', 'gitops/environment': 'dev' };
@@ -26,5 +26,21 @@ describe('compileLabelSelector', () => {
     expect(() => compileLabelSelector('app in b')).toThrow(
       'unable to parse requirement: "app in b"',
     );
+  });
+});
+
+describe('labelSelectorPinnedKeys', () => {
+  it.each([
+    ['app=service-a', ['app']],
+    ['app==service-a,!x', ['app']],
+    ['tier in (web, api)', ['tier']],
+    ['!x', []],
+    ['app', []],
+    ['app!=payments', []],
+    ['app notin (payments)', []],
+    ['app=', []],
+    ['', []],
+  ])('%s pins %j', (selector, keys) => {
+    expect(labelSelectorPinnedKeys(selector)).toEqual(keys);
   });
 });

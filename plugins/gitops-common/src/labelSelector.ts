@@ -60,3 +60,24 @@ export function labelSelectorEqualities(
       : [];
   });
 }
+
+/**
+ * The label keys a selector pins to values (`key=value`, `key==value`,
+ * `key in (a, b)`): a selector with none (only `!key`, `key`, `!=`, `notin` terms)
+ * matches Applications nobody chose, so it may show them but not act on them.
+ *
+ * @public
+ */
+export function labelSelectorPinnedKeys(selector: string): string[] {
+  return splitSelector(selector).flatMap(term => {
+    const equality = term.match(EQUALITY);
+    if (equality)
+      return equality[2] !== '!=' && equality[3] ? [equality[1]] : [];
+    const set = term.match(SET);
+    const values = set?.[3]
+      .split(',')
+      .map(v => v.trim())
+      .filter(Boolean);
+    return set && set[2] === 'in' && values!.length > 0 ? [set[1]] : [];
+  });
+}

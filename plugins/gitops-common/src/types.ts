@@ -143,6 +143,17 @@ export interface EnvironmentStatus {
    * side is unknown.
    */
   drift?: boolean;
+  /**
+   * Whether this entity may sync, refresh, roll back or promote into the Application:
+   * the Application names the entity (annotation `gitops.backstage.io/entity-ref`), or
+   * app-config hands its Argo CD project to the entity's owner (`gitops.projects`).
+   * The permission policy is checked besides.
+   */
+  writable: boolean;
+  /** Why not, when not writable. */
+  notWritableReason?: string;
+  /** The Application could not be read (a malformed object); its live state is unknown. */
+  error?: GitopsError;
 }
 
 /**

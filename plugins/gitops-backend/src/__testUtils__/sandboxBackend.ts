@@ -73,6 +73,20 @@ export function sandboxBackendConfig(
       git: {
         credentials: [{ host: gitHost, password: sandbox.gitToken }],
       },
+      // As the local default: team-checkout's entities may write the examples'
+      // Applications (project checkout) even when an Application names another entity.
+      projects: [
+        {
+          name: 'checkout',
+          owners: ['group:default/team-checkout'],
+          destinations: [
+            {
+              server: 'https://kubernetes.default.svc',
+              namespace: 'checkout-*',
+            },
+          ],
+        },
+      ],
       ...gitops,
     },
   };

@@ -54,6 +54,7 @@ export function environment(
       image: { repository: 'registry.example.com/checkout/service-a', tag },
     },
     drift: false,
+    writable: true,
     ...rest,
   };
 }

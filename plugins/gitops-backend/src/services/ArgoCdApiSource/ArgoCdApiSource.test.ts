@@ -255,7 +255,7 @@ describe('ArgoCdApiSource', () => {
     });
     server.use(
       http.get(`${BASE}/api/v1/applications`, () =>
-        HttpResponse.json({ items: [{ spec: {} }] }),
+        HttpResponse.json({ items: {} }),
       ),
     );
     await expect(
@@ -263,9 +263,18 @@ describe('ArgoCdApiSource', () => {
     ).rejects.toMatchObject({
       code: 'invalid-response',
       message: expect.stringContaining(
-        'answered /api/v1/applications with an unexpected shape: items.0.metadata',
+        'answered /api/v1/applications with an unexpected shape: items: Expected array',
       ),
     });
+    // A malformed item is the caller's to report, on that Application only.
+    server.use(
+      http.get(`${BASE}/api/v1/applications`, () =>
+        HttpResponse.json({ items: [{ spec: {} }, application] }),
+      ),
+    );
+    await expect(
+      source().listApplications({ selector: '', projects: [] }),
+    ).resolves.toEqual([{ spec: {} }, application]);
   });
 
   it('says an instance is unreachable', async () => {

@@ -7,6 +7,7 @@ import {
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
 import { RevisionMetadata } from '@gitops-backstage/plugin-gitops-common';
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import {
   applicationListSchema,
@@ -45,6 +46,8 @@ export interface ArgoCdApiSourceOptions {
   retries?: number;
   /** The first retry's delay; it doubles with each retry. */
   backoffMs?: number;
+  /** Requests in flight at once to this instance; more wait their turn. Default 8. */
+  concurrency?: number;
 }
 
 /** Argo CD's List `fields` projection for a fleet view (history cannot be listed). */
@@ -75,12 +78,18 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
   readonly id: string;
   readonly frontendUrl: string;
   private session?: Promise<string>;
+  private readonly limit: pLimit.Limit;
 
   constructor(private readonly options: ArgoCdApiSourceOptions) {
     this.id = options.instance.name;
     this.frontendUrl = options.instance.frontendUrl;
+    this.limit = pLimit(options.concurrency ?? 8);
   }
 
+  /**
+   * The Applications the query matches. Only the List's envelope is checked here: the
+   * caller checks each item, so one malformed Application does not hide the others.
+   */
   async listApplications(
     query: ApplicationQuery,
     options: { signal?: AbortSignal; summary?: boolean } = {},
@@ -108,7 +117,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
       ),
     );
     const answers = await Promise.all(lists);
-    return answers.flatMap(itemsOf);
+    return answers.flatMap(itemsOf) as ArgoApplication[];
   }
 
   async getResource(
@@ -315,12 +324,22 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     return this.session;
   }
 
-  private async fetchJson(
+  /** One HTTP exchange, within the instance's concurrency limit; the timeout starts with it. */
+  private fetchJson(
     url: URL,
     token: string | undefined,
     signal?: AbortSignal,
     body?: unknown,
-  ): Promise<{ status: number; text: string; retryAfter?: string }> {
+  ): Promise<{ status: number; text: string }> {
+    return this.limit(() => this.exchange(url, token, signal, body));
+  }
+
+  private async exchange(
+    url: URL,
+    token: string | undefined,
+    signal?: AbortSignal,
+    body?: unknown,
+  ): Promise<{ status: number; text: string }> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     try {
       const res = await fetch(url, {

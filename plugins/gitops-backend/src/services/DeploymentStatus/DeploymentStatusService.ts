@@ -8,13 +8,11 @@ import {
 import {
   ApplicationLocator,
   ENVIRONMENT_LABEL,
-  ENVIRONMENTS_ANNOTATION,
   EntityDeploymentStatus,
   EnvironmentStatus,
   FleetStatus,
   InstanceError,
   isImageRunning,
-  readApplicationLocator,
   RevisionMetadata,
 } from '@gitops-backstage/plugin-gitops-common';
 import {
@@ -24,10 +22,19 @@ import {
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
 import { GitopsConfig } from '../../config';
+import { checkApplications, ListedApplication } from '../applicationSchema';
 import { UpstreamCache } from '../UpstreamCache';
 import { ApplicationIndex } from './applicationIndex';
 import { DesiredStateReader } from './desiredState';
 import { liveState, rolloutProgress } from './liveState';
+import {
+  environmentOrder,
+  locatorOf,
+  queryOf,
+  sortByOrder,
+  tooManyApplications,
+} from './entityAnnotations';
+import { writeRefusal } from './writeOwnership';
 
 export interface DeploymentStatusServiceOptions {
   sources: () => GitopsLiveStateSource[];
@@ -39,8 +46,11 @@ export interface DeploymentStatusServiceOptions {
 
 /**
  * Joins, per entity and environment, what Argo CD runs (live) with what the config
- * repository says (desired). Upstream answers are cached for `gitops.cacheSeconds`,
- * failures included, and identical concurrent loads share one upstream call.
+ * repository says (desired), and says whether the entity may write each environment
+ * (see writeOwnership). Upstream answers are cached for `gitops.cacheSeconds`
+ * (failures for a few seconds), identical concurrent loads share one upstream call,
+ * and an entity matching more than `gitops.maxApplicationsPerEntity` Applications
+ * gets an error instead of a Git read and a Rollout call for each.
  */
 export class DeploymentStatusService {
   /** Indexes of cached lists: a warm fleet answer does not index again. */
@@ -66,8 +76,13 @@ export class DeploymentStatusService {
     options: { fresh?: boolean } = {},
   ): Promise<EntityDeploymentStatus> {
     if (options.fresh) await this.forget(entity);
-    const locator = this.locatorOf(entity);
-    const order = this.environmentOrder(entity);
+    const locator = locatorOf(entity);
+    const entityRef = stringifyEntityRef(entity);
+    if (locator.kind === 'names') {
+      // One upstream call per name: bounded before any is made.
+      this.checkLimit(entityRef, locator.names.length, 'names');
+    }
+    const order = environmentOrder(entity, this.options.config.environments);
     const sources = this.sourcesFor(locator);
     const answers = await Promise.all(
       sources.map(async source => ({
@@ -77,16 +92,19 @@ export class DeploymentStatusService {
     );
 
     const errors: InstanceError[] = [];
-    const found: Array<{
+    const listed: Array<{
       source: GitopsLiveStateSource;
-      app: ArgoApplication;
+      app: ListedApplication;
     }> = [];
     for (const { source, answer } of answers) {
       if ('error' in answer)
         errors.push({ instance: source.id, ...answer.error });
-      else found.push(...answer.value.map(app => ({ source, app })));
+      else listed.push(...answer.value.map(app => ({ source, app })));
     }
+    this.checkLimit(entityRef, listed.length, 'matches');
 
+    // A malformed Application is shown with its error; nothing more is read for it.
+    const found = listed.filter(({ app }) => !app.malformed);
     const [desired, rollouts] = await Promise.all([
       this.options.desired.readAll(
         found.map(f => f.app),
@@ -95,7 +113,7 @@ export class DeploymentStatusService {
       Promise.all(found.map(({ source, app }) => this.rollout(source, app))),
     ]);
     const environments = found.map(({ source, app }, i) => {
-      const status = this.environmentStatus(source, app);
+      const status = this.environmentStatus(source, app, entity, locator);
       status.desired = desired[i];
       if (rollouts[i]) status.live.rollout = rollouts[i];
       if (desired[i].image && status.live.images.length > 0) {
@@ -103,8 +121,12 @@ export class DeploymentStatusService {
       }
       return status;
     });
+    for (const { source, app } of listed) {
+      if (app.malformed)
+        environments.push(this.environmentStatus(source, app, entity, locator));
+    }
     return {
-      entityRef: stringifyEntityRef(entity),
+      entityRef,
       environmentOrder: order,
       environments: sortByOrder(environments, order),
       errors,
@@ -144,7 +166,7 @@ export class DeploymentStatusService {
         };
         let locator: ApplicationLocator;
         try {
-          locator = this.locatorOf(entity);
+          locator = locatorOf(entity);
         } catch (error) {
           return {
             ...summary,
@@ -155,23 +177,35 @@ export class DeploymentStatusService {
             },
           };
         }
-        const environments = indexes.flatMap(({ source, index }) =>
+        const matched = indexes.flatMap(({ source, index }) =>
           !index || (locator.instanceName && locator.instanceName !== source.id)
             ? []
-            : index
-                .find(locator)
-                .map(app =>
-                  this.withCachedDesired(
-                    this.environmentStatus(source, app),
-                    app,
-                  ),
-                ),
+            : index.find(locator).map(app => ({ source, app })),
+        );
+        const tooMany = tooManyApplications(
+          this.options.config.maxApplicationsPerEntity,
+          summary.entityRef,
+          matched.length,
+          'matches',
+        );
+        if (tooMany) {
+          return {
+            ...summary,
+            environments: [],
+            error: { code: 'invalid-annotation' as const, message: tooMany },
+          };
+        }
+        const environments = matched.map(({ source, app }) =>
+          this.withCachedDesired(
+            this.environmentStatus(source, app, entity, locator),
+            app,
+          ),
         );
         return {
           ...summary,
           environments: sortByOrder(
             environments,
-            this.environmentOrder(entity),
+            environmentOrder(entity, this.options.config.environments),
           ),
         };
       }),
@@ -179,7 +213,8 @@ export class DeploymentStatusService {
   }
 
   /** Adds the desired state and drift when a recent entity view read them (no Git read). */
-  private withCachedDesired(status: EnvironmentStatus, app: ArgoApplication) {
+  private withCachedDesired(status: EnvironmentStatus, app: ListedApplication) {
+    if (app.malformed) return status;
     const desired = this.options.desired.peek(app);
     if (desired) {
       status.desired = desired;
@@ -222,7 +257,7 @@ export class DeploymentStatusService {
 
   /** Forgets the cached lists behind an entity's view, so the next one reads anew. */
   async forget(entity: Entity) {
-    const locator = this.locatorOf(entity);
+    const locator = locatorOf(entity);
     await Promise.all(
       this.sourcesFor(locator).map(source =>
         this.options.cache.forget(
@@ -244,11 +279,13 @@ export class DeploymentStatusService {
         `Instance "${source.id}" gives no revision metadata`,
       );
     }
-    // Commits never change: cache for a day.
+    // Commits never change: kept for a day, in this process's bounded LRU only (the
+    // revision is the caller's choice, so the shared cache is not filled with them).
     const answer = await this.options.cache.get(
       `revision:${source.id}:${application.namespace}/${application.name}:${revision}`,
       24 * 60 * 60 * 1000,
       () => source.getRevisionMetadata!(application, revision),
+      { shared: false },
     );
     if ('error' in answer) {
       throw new GitopsSourceError(answer.error.code, answer.error.message);
@@ -256,30 +293,19 @@ export class DeploymentStatusService {
     return answer.value;
   }
 
-  private locatorOf(entity: Entity): ApplicationLocator {
-    try {
-      const locator = readApplicationLocator(entity.metadata.annotations);
-      if (!locator) {
-        throw new NotFoundError(
-          `${stringifyEntityRef(
-            entity,
-          )} has no argocd/app-selector or argocd/app-name annotation`,
-        );
-      }
-      return locator;
-    } catch (error) {
-      if (error instanceof NotFoundError) throw error;
-      throw new InputError((error as Error).message);
-    }
-  }
-
-  private environmentOrder(entity: Entity): string[] {
-    const own = entity.metadata.annotations?.[ENVIRONMENTS_ANNOTATION];
-    const listed = own
-      ?.split(',')
-      .map(e => e.trim())
-      .filter(Boolean);
-    return listed?.length ? listed : this.options.config.environments;
+  /** Refuses (400) an entity that would read more Applications than configured. */
+  private checkLimit(
+    entityRef: string,
+    count: number,
+    what: 'names' | 'matches',
+  ) {
+    const tooMany = tooManyApplications(
+      this.options.config.maxApplicationsPerEntity,
+      entityRef,
+      count,
+      what,
+    );
+    if (tooMany) throw new InputError(tooMany);
   }
 
   private sourcesFor(locator: ApplicationLocator): GitopsLiveStateSource[] {
@@ -300,7 +326,9 @@ export class DeploymentStatusService {
 
   private environmentStatus(
     source: GitopsLiveStateSource,
-    app: ArgoApplication,
+    app: ListedApplication,
+    entity: Entity,
+    locator: ApplicationLocator,
   ): EnvironmentStatus {
     const namespace = app.metadata.namespace ?? 'argocd';
     const environment =
@@ -308,6 +336,12 @@ export class DeploymentStatusService {
       (this.options.config.environmentFallback === 'instance'
         ? source.id
         : app.spec.destination.namespace ?? source.id);
+    const notWritableReason = writeRefusal({
+      entity,
+      locator,
+      app,
+      projects: this.options.config.projects,
+    });
     return {
       environment,
       instance: source.id,
@@ -322,6 +356,11 @@ export class DeploymentStatusService {
         }),
       },
       live: liveState(app),
+      writable: !notWritableReason,
+      ...(notWritableReason && { notWritableReason }),
+      ...(app.malformed && {
+        error: { code: 'invalid-response' as const, message: app.malformed },
+      }),
     };
   }
 
@@ -335,6 +374,7 @@ export class DeploymentStatusService {
     )}`;
   }
 
+  /** A List, each item checked on its own (a malformed one costs only itself). */
   private list(
     source: GitopsLiveStateSource,
     query: ApplicationQuery,
@@ -343,7 +383,11 @@ export class DeploymentStatusService {
     return this.options.cache.get(
       this.listKey(source, query, summary),
       this.options.config.cacheSeconds * 1000,
-      () => source.listApplications(query, { summary }),
+      async () =>
+        checkApplications(
+          await source.listApplications(query, { summary }),
+          `Instance "${source.id}"`,
+        ),
     );
   }
 
@@ -376,28 +420,4 @@ export class DeploymentStatusService {
     }
     return rolloutProgress(answer.value);
   }
-}
-
-function queryOf(locator: ApplicationLocator): ApplicationQuery {
-  return locator.kind === 'names'
-    ? { names: locator.names, appNamespace: locator.appNamespace }
-    : {
-        selector: locator.selector,
-        projects: locator.projects,
-        appNamespace: locator.appNamespace,
-      };
-}
-
-/** Environments in pipeline order; unknown ones after, by name. */
-function sortByOrder(environments: EnvironmentStatus[], order: string[]) {
-  const rank = (e: EnvironmentStatus) => {
-    const i = order.indexOf(e.environment);
-    return i < 0 ? order.length : i;
-  };
-  return [...environments].sort(
-    (a, b) =>
-      rank(a) - rank(b) ||
-      a.environment.localeCompare(b.environment) ||
-      a.instance.localeCompare(b.instance),
-  );
 }

@@ -9,10 +9,10 @@ import {
   GitopsLiveStateSource,
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
+import pLimit from 'p-limit';
 import { KubernetesClusterConfig } from '../../config';
 import {
   applicationListSchema,
-  applicationSchema,
   firstIssue,
   itemsOf,
 } from '../applicationSchema';
@@ -32,11 +32,15 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
   readonly id: string;
   readonly frontendUrl?: string;
   private readonly api: CustomObjectsApi;
+  private readonly limit: pLimit.Limit;
 
   constructor(
     private readonly cluster: KubernetesClusterConfig,
     private readonly timeoutMs: number,
+    /** Requests in flight at once to this cluster; more wait their turn. */
+    concurrency = 8,
   ) {
+    this.limit = pLimit(concurrency);
     this.id = cluster.name;
     this.frontendUrl = cluster.frontendUrl;
     const kubeConfig = new KubeConfig();
@@ -58,6 +62,10 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
+  /**
+   * The Applications the query matches. Items are not checked one by one here: the
+   * caller does, so one malformed Application does not hide the others.
+   */
   async listApplications(query: ApplicationQuery): Promise<ArgoApplication[]> {
     if ('names' in query) {
       const namespace = query.appNamespace ?? this.cluster.applicationNamespace;
@@ -70,7 +78,7 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
               name,
             }),
           )
-            .then(object => [this.validApplication(object)])
+            .then(object => [object as ArgoApplication])
             .catch(error => {
               if (
                 error instanceof GitopsSourceError &&
@@ -103,28 +111,23 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
       );
     }
     // Kubernetes cannot filter by project: Argo CD's `projects` filter, done here.
-    return itemsOf(parsed.data).filter(
+    const items = itemsOf(parsed.data) as Array<Partial<ArgoApplication>>;
+    return items.filter(
       app =>
         query.projects.length === 0 ||
-        query.projects.includes(app.spec.project),
-    );
+        query.projects.includes(app?.spec?.project as string),
+    ) as ArgoApplication[];
   }
 
-  private validApplication(object: unknown): ArgoApplication {
-    const parsed = applicationSchema.safeParse(object);
-    if (!parsed.success) {
-      throw this.error(
-        'invalid-response',
-        `answered an Application with an unexpected shape: ${firstIssue(
-          parsed.error,
-        )}`,
-      );
-    }
-    return parsed.data as unknown as ArgoApplication;
+  /**
+   * One API call with the plugin's timeout, within the cluster's concurrency limit
+   * (the timeout starts with the call), its failure as a GitopsSourceError.
+   */
+  private call<T>(request: () => Promise<T>): Promise<T> {
+    return this.limit(() => this.timed(request));
   }
 
-  /** One API call with the plugin's timeout, its failure as a GitopsSourceError. */
-  private async call<T>(request: () => Promise<T>): Promise<T> {
+  private async timed<T>(request: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -1,5 +1,6 @@
 import { useApi } from '@backstage/core-plugin-api';
 import {
+  EnvironmentStatus,
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
 } from '@gitops-backstage/plugin-gitops-common';
@@ -37,6 +38,13 @@ const ACTIONS = {
   },
 };
 
+/** Why an environment's Application may not be changed from its entity; undefined when it may. */
+export function notWritableReason(env: EnvironmentStatus): string | undefined {
+  return env.writable === false
+    ? env.notWritableReason ?? 'This Application may not be changed from here'
+    : undefined;
+}
+
 /**
  * A button for an Argo CD action on one environment: disabled, with the reason, when
  * the user may not; asks for confirmation, then shows what Argo CD answered.
@@ -49,6 +57,8 @@ export function ApplicationAction(props: {
   historyId?: number;
   /** Argo CD syncs the Application by itself (a rollback is then a commit). */
   automatedSync?: boolean;
+  /** Why the Application may not be changed from this entity (the backend's word). */
+  notWritableReason?: string;
 }) {
   const { entityRef, environment, application, action, historyId } = props;
   const spec = ACTIONS[action];
@@ -95,6 +105,7 @@ export function ApplicationAction(props: {
         permission={spec.permission}
         entityRef={entityRef}
         verb={action}
+        refusal={props.notWritableReason}
         disabled={busy}
         onClick={() => setOpen(true)}
       >

@@ -16,7 +16,7 @@ import { HealthBadge, SyncBadge } from '../common/StatusBadges';
 import { RelativeTime } from '../common/RelativeTime';
 import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
-import { ApplicationAction } from './ApplicationAction';
+import { ApplicationAction, notWritableReason } from './ApplicationAction';
 import { RolloutProgressView } from './RolloutProgressView';
 
 /** The running images, the one the config names first. */
@@ -67,6 +67,15 @@ export function EnvironmentLane(props: {
         }
       />
       <CardContent>
+        {env.error && (
+          <Alert
+            severity="error"
+            style={{ marginBottom: 8 }}
+            data-testid="application-error"
+          >
+            {env.error.message}
+          </Alert>
+        )}
         <Box display="flex" flexWrap="wrap" style={{ gap: 16 }} mb={1}>
           <SyncBadge status={live.syncStatus} />
           <HealthBadge
@@ -159,6 +168,7 @@ export function EnvironmentLane(props: {
               environment={env.environment}
               application={env.application.name}
               action={action}
+              notWritableReason={notWritableReason(env)}
             />
           ))}
         </Box>

@@ -8,6 +8,7 @@ import Typography from '@material-ui/core/Typography';
 import ArrowForwardIcon from '@material-ui/icons/ArrowForward';
 import { versionOf } from '../common/format';
 import { EnvironmentLane, MissingLane } from './EnvironmentLane';
+import { notWritableReason } from './ApplicationAction';
 import { PromoteButton } from './PromoteButton';
 
 function versionIn(env?: EnvironmentStatus): string | undefined {
@@ -46,6 +47,7 @@ function PromotionStep(props: {
           entityRef={props.entityRef}
           from={props.from!.environment}
           to={props.to!.environment}
+          notWritableReason={notWritableReason(props.to!)}
         />
       )}
     </Box>

@@ -32,6 +32,8 @@ export function PromoteButton(props: {
   entityRef: string;
   from: string;
   to: string;
+  /** Why `to`'s Application may not be written from this entity (the backend's word). */
+  notWritableReason?: string;
 }) {
   const { entityRef, from, to } = props;
   const api = useApi(gitopsApiRef);
@@ -82,6 +84,7 @@ export function PromoteButton(props: {
         permission={gitopsPromotionCreatePermission}
         entityRef={entityRef}
         verb="promote"
+        refusal={props.notWritableReason}
         onClick={start}
       >
         Promote

@@ -12,7 +12,10 @@ import { useState } from 'react';
 import { RelativeTime } from '../common/RelativeTime';
 import { PromotionHistory } from './PromotionHistory';
 import { Revision } from '../common/Revision';
-import { ApplicationAction } from '../EnvironmentPipeline/ApplicationAction';
+import {
+  ApplicationAction,
+  notWritableReason,
+} from '../EnvironmentPipeline/ApplicationAction';
 
 const PAGE_SIZE = 5;
 
@@ -87,6 +90,7 @@ export function DeploymentHistory(props: { status: EntityDeploymentStatus }) {
                     action="rollback"
                     historyId={entry.id}
                     automatedSync={env.live.automatedSync}
+                    notWritableReason={notWritableReason(env)}
                   />
                 )}
               </TableCell>

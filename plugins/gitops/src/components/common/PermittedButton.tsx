@@ -5,6 +5,7 @@ import Tooltip from '@material-ui/core/Tooltip';
 
 /**
  * A button for an action on an entity: disabled, with the reason on hover, where the
+ * backend says the Application may not be changed from this entity (`refusal`) or the
  * permission policy says no.
  */
 export function PermittedButton(
@@ -13,19 +14,27 @@ export function PermittedButton(
     entityRef: string;
     /** The verb for the reason: "You may not <verb> <entity>". */
     verb: string;
+    /** Why the backend would refuse whatever the permission says (not owned...). */
+    refusal?: string;
   },
 ) {
-  const { permission, entityRef, verb, disabled, ...buttonProps } = props;
+  const { permission, entityRef, verb, disabled, refusal, ...buttonProps } =
+    props;
   const { allowed, loading } = usePermission({
     permission,
     resourceRef: entityRef,
   });
   const button = (
-    <Button {...buttonProps} disabled={disabled || !allowed || loading} />
+    <Button
+      {...buttonProps}
+      disabled={disabled || Boolean(refusal) || !allowed || loading}
+    />
   );
-  if (allowed || loading) return button;
+  if (!refusal && (allowed || loading)) return button;
   return (
-    <Tooltip title={`You may not ${verb} ${entityRef} (${permission.name})`}>
+    <Tooltip
+      title={refusal ?? `You may not ${verb} ${entityRef} (${permission.name})`}
+    >
       {/* A disabled button gets no hover events: the span carries the tooltip. */}
       <span>{button}</span>
     </Tooltip>
