@@ -292,7 +292,11 @@ describe('templates through the scaffolder, against the sandbox', () => {
       const prodApp = parse(
         await fs.readFile(path.join(config, 'argocd', 'prod.yaml'), 'utf8'),
       );
-      expect(prodApp.spec.syncPolicy).toEqual({});
+      expect(prodApp.spec.syncPolicy).toBeUndefined();
+      // The file declares the Application the action created, annotation included.
+      expect(prodApp.metadata.annotations).toEqual({
+        'gitops.backstage.io/entity-ref': `component:default/${name}`,
+      });
       const devApp = parse(
         await fs.readFile(path.join(config, 'argocd', 'dev.yaml'), 'utf8'),
       );
