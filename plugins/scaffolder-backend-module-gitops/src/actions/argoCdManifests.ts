@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import { APPLICATION_ENTITY_ANNOTATION } from '@gitops-backstage/plugin-gitops-common';
+import { redactUrl } from '@gitops-backstage/plugin-gitops-node';
 
 /** Kubernetes names (DNS-1123 labels): Argo CD also puts the name in a label value. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -59,6 +60,17 @@ export function applicationOf(input: Input, entityRef: string) {
   }
   if (Boolean(input.source) === Boolean(input.sources)) {
     throw new InputError('Give either source or sources');
+  }
+  for (const { repoURL } of input.sources ?? [input.source!]) {
+    // Every reader of Argo CD and of the portal would see them: Argo CD keeps
+    // repository credentials of its own.
+    if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(repoURL)) {
+      throw new InputError(
+        `repoURL ${redactUrl(
+          repoURL,
+        )} carries credentials (user:password@): give Argo CD repository credentials instead`,
+      );
+    }
   }
   const { server, name: cluster, namespace } = input.destination;
   if (server && cluster) {

@@ -383,4 +383,20 @@ describe('argocd:application:create refuses to act outside the rights of the use
     );
     expect(fetchSpy).not.toHaveBeenCalled();
   });
+
+  it('refuses a repoURL with user:password@, without repeating the password', async () => {
+    const { result } = await run(
+      input('service-a-creds', {
+        source: {
+          repoURL: 'https://bot:hunter2-secret@git.example.com/a.git',
+          path: 'chart',
+        },
+      }),
+    );
+    await expect(result).rejects.toThrow(
+      'repoURL https://***@git.example.com/a.git carries credentials (user:password@): give Argo CD repository credentials instead',
+    );
+    await expect(result).rejects.not.toThrow(/hunter2/);
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
 });

@@ -5,7 +5,7 @@ import {
   UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
-import { InputError } from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   createTemplateAction,
   TemplateActionOptions,
@@ -287,7 +287,9 @@ export function createArgoCdApplicationCreateAction(options: {
           await guard.checkExisting(client, request, initiator);
         }
       } catch (error) {
-        const event = await audit('high');
+        // A refusal is a high-severity event; Argo CD not answering the check is not.
+        const refused = error instanceof NotAllowedError;
+        const event = await audit(refused ? 'high' : 'medium');
         await event.fail({ error: error as Error });
         throw error;
       }
