@@ -68,10 +68,15 @@ describe('EnvironmentPipeline, for Applications the entity may not write', () =>
       },
     );
 
+    // The permission allows: once it has answered, dev's buttons are enabled.
+    const dev = within(screen.getByTestId('lane-dev'));
+    await waitFor(() =>
+      expect(dev.getByRole('button', { name: 'Sync' })).toBeEnabled(),
+    );
     const prod = within(screen.getByTestId('lane-prod'));
     for (const name of ['Sync', 'Refresh']) {
       const button = prod.getByRole('button', { name });
-      await waitFor(() => expect(button).toBeDisabled());
+      expect(button).toBeDisabled();
       expect(prod.getAllByTitle(NOT_OWNED).some(t => t.contains(button))).toBe(
         true,
       );
@@ -88,9 +93,5 @@ describe('EnvironmentPipeline, for Applications the entity may not write', () =>
         'application-error',
       ),
     ).toHaveTextContent('status: Required');
-    const dev = within(screen.getByTestId('lane-dev'));
-    await waitFor(() =>
-      expect(dev.getByRole('button', { name: 'Sync' })).toBeEnabled(),
-    );
   });
 });
