@@ -423,6 +423,14 @@ export async function createRouter(
     res.json(await status.fleetStatus(items));
   });
 
+  // An empty or unknown path segment matches no route: say so, as every other error
+  // does, without echoing the path back.
+  router.use(() => {
+    throw new NotFoundError(
+      'No such route of the GitOps API: see the plugin\'s OpenAPI spec (src/schema/openapi.yaml)',
+    );
+  });
+
   return router;
 }
 
