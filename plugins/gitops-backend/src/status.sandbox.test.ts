@@ -266,11 +266,29 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
       'invalid-annotation',
     );
     expect(byRef['component:default/not-annotated']).toBeUndefined();
+  });
 
-    // Warm: served from the cache, no upstream call.
-    const warm = sandbox.requestCount('main');
-    expect((await request(server).get('/api/gitops/fleet')).status).toBe(200);
-    expect(sandbox.requestCount('main')).toBe(warm);
+  it('serves a warm fleet from its cache, with no upstream call', async () => {
+    // A backend of its own whose answers outlive the test however slow the machine.
+    const backend = await startTestBackend({
+      features: [
+        gitopsPlugin,
+        catalogServiceMock.factory({ entities }),
+        mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+        mockServices.rootConfig.factory({
+          data: sandboxBackendConfig(sandbox, { cacheSeconds: 600 }),
+        }),
+      ],
+    });
+    try {
+      const fleet = () => request(backend.server).get('/api/gitops/fleet');
+      expect((await fleet()).status).toBe(200);
+      const warm = sandbox.requestCount('main');
+      expect((await fleet()).status).toBe(200);
+      expect(sandbox.requestCount('main')).toBe(warm);
+    } finally {
+      await backend.stop();
+    }
   });
 
   describe('actions', () => {

@@ -14,6 +14,7 @@ import {
   PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
+  redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 import { Octokit } from '@octokit/rest';
 
@@ -255,7 +256,9 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
     if (!integration || !owner || !repo) {
       throw new GitopsSourceError(
         'not-found',
-        `${repoURL} is not a repository on a configured GitHub integration`,
+        `${redactUrl(
+          repoURL,
+        )} is not a repository on a configured GitHub integration`,
       );
     }
     const { token } = await this.credentials.getCredentials({ url: repoURL });

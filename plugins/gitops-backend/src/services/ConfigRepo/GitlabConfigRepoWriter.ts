@@ -12,6 +12,7 @@ import {
   PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
+  redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 import { Gitlab } from '@gitbeaker/rest';
 
@@ -220,7 +221,9 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
     if (!integration) {
       throw new GitopsSourceError(
         'not-found',
-        `${repoURL} is not a repository on a configured GitLab integration`,
+        `${redactUrl(
+          repoURL,
+        )} is not a repository on a configured GitLab integration`,
       );
     }
     const { apiBaseUrl, baseUrl, token } = integration.config;

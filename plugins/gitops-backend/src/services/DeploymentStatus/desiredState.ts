@@ -257,8 +257,8 @@ function repoKey(source: ArgoApplicationSource) {
   return JSON.stringify([source.repoURL, source.targetRevision ?? 'HEAD']);
 }
 
-/** The values files of a chart source in Helm's merge order, with their repository. */
-function valuesFiles(
+/** The values files of a chart source in Helm's merge order, with their repository. @internal */
+export function valuesFiles(
   chart: ArgoApplicationSource,
   sources: ArgoApplicationSource[],
 ) {
@@ -271,7 +271,12 @@ function valuesFiles(
     if (ref && refSource) {
       files.push({ source: refSource, path: path.posix.normalize(ref[2]) });
     } else if (!ref) {
-      files.push({ source: chart, path: path.posix.join(chart.path!, file) });
+      // As Argo CD (and helm in HelmRunner) reads it: a leading `/` is the
+      // repository's root, anything else is relative to the chart.
+      const inRepo = file.startsWith('/')
+        ? path.posix.normalize(file.slice(1))
+        : path.posix.join(chart.path!, file);
+      files.push({ source: chart, path: inRepo });
     }
   }
   return files;

@@ -8,7 +8,10 @@ import {
   PromotionRecord,
   PromotionResult,
 } from '@gitops-backstage/plugin-gitops-common';
-import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
+import {
+  ConfigRepoWriter,
+  redactUrl,
+} from '@gitops-backstage/plugin-gitops-node';
 import { Knex } from 'knex';
 import { GitopsConfig } from '../../config';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
@@ -271,7 +274,9 @@ export class PromotionService {
   private writerFor(repoURL: string): ConfigRepoWriter {
     const writer = this.options.writers.find(w => w.supports(repoURL));
     if (!writer) {
-      throw new InputError(`No writer for config repository ${repoURL}`);
+      throw new InputError(
+        `No writer for config repository ${redactUrl(repoURL)}`,
+      );
     }
     return writer;
   }

@@ -12,6 +12,7 @@ import {
 import {
   ConfigRepoWriter,
   ValuesFileChange,
+  redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 import { parse as parseYaml } from 'yaml';
 import { ImageKeys, imageIn } from '../DeploymentStatus/desiredState';
@@ -80,7 +81,9 @@ export function planChange(options: {
     throw new InputError(
       `${
         options.kind === 'rollback' ? 'A rollback of' : 'Promotion to'
-      } ${to} is by pull request, but ${repoURL} is on a Git server without pull requests (writer "${
+      } ${to} is by pull request, but ${redactUrl(
+        repoURL,
+      )} is on a Git server without pull requests (writer "${
         writer.id
       }"); configure its GitHub or GitLab integration, or set gitops.promotion.methods.${to}: commit`,
     );
