@@ -235,8 +235,8 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .getByText(/1a2b3c4 → 4c5d6e7 \(from dev\)/)
     .waitFor();
 
-  // Rolling staging back: it syncs automatically, so the rollback is a commit of the
-  // earlier deployment's version, and staging runs 1a2b3c4 again.
+  // Rolling staging back: it syncs automatically, so the rollback goes through Git (a commit of the
+  // earlier deployment's version here), and staging runs 1a2b3c4 again.
   await page
     .getByTestId('history-row')
     .last()
@@ -244,7 +244,7 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .click();
   await page
     .getByRole('dialog')
-    .getByText(/the rollback is a commit/)
+    .getByText(/the rollback goes through Git/)
     .waitFor();
   await page
     .getByRole('dialog')

@@ -20,7 +20,6 @@ import { ApplicationAction } from './ApplicationAction';
 
 registerMswServer();
 // Clicking through MUI menus in jsdom is slow on a loaded 2-core machine.
-// Rendering in jsdom is slow on a loaded 2-core machine.
 jest.setTimeout(60_000);
 
 const ACTION = `${BASE}/entities/component/default/service-a/environments/prod`;
@@ -110,6 +109,42 @@ describe('ApplicationAction', () => {
       'rollback cannot be initiated when auto-sync is enabled',
     );
     expect(body).toEqual({ id: 3 });
+  });
+
+  it('rolls back through Git by pull request where the policy asks for one, and says so', async () => {
+    server.use(
+      http.post(`${ACTION}/rollback`, () =>
+        HttpResponse.json({
+          application: { name: 'service-a-prod', namespace: 'argocd' },
+          instance: 'prod',
+          result: { syncStatus: 'Synced', health: 'Healthy' },
+          promotion: {
+            id: 'r1',
+            kind: 'rollback',
+            status: 'pr-opened',
+            version: '1a2b3c4',
+            pullRequestUrl: 'https://github.example.com/o/r/pull/7',
+          },
+        }),
+      ),
+    );
+    await render(AuthorizeResult.ALLOW, {
+      action: 'rollback',
+      historyId: 2,
+      automatedSync: true,
+    });
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back' }),
+    );
+    expect(
+      screen.getByText(/the rollback goes through Git/),
+    ).toBeInTheDocument();
+    await userEvent.click(
+      screen.getAllByRole('button', { name: 'Roll back' }).at(-1)!,
+    );
+    expect(await screen.findByTestId('action-outcome')).toHaveTextContent(
+      'pull request opened (https://github.example.com/o/r/pull/7); merging it makes prod say 1a2b3c4 again',
+    );
   });
 
   it('is disabled, with the reason, without the permission', async () => {

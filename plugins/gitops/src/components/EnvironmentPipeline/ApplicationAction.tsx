@@ -33,7 +33,7 @@ const ACTIONS = {
     permission: gitopsApplicationRollbackPermission,
     question: (app: string, automatedSync?: boolean) =>
       automatedSync
-        ? `Roll ${app} back to this deployment? Argo CD syncs it automatically, so the rollback is a commit: this deployment's version is written back into its values file, and recorded in the promotion history.`
+        ? `Roll ${app} back to this deployment? Argo CD syncs it automatically, so the rollback goes through Git: this deployment's version is written back into its values file (as a commit, or a pull request where the promotion policy asks for one), and recorded in the promotion history.`
         : `Roll ${app} back to this deployment? Argo CD then runs it while Git still says otherwise (OutOfSync).`,
   },
 };
@@ -55,7 +55,7 @@ export function ApplicationAction(props: {
   application: string;
   action: keyof typeof ACTIONS;
   historyId?: number;
-  /** Argo CD syncs the Application by itself (a rollback is then a commit). */
+  /** Argo CD syncs the Application by itself (a rollback then goes through Git). */
   automatedSync?: boolean;
   /** Why the Application may not be changed from this entity (the backend's word). */
   notWritableReason?: string;
@@ -80,10 +80,12 @@ export function ApplicationAction(props: {
       setOutcome({
         ok: true,
         text: promotion
-          ? `${spec.label}: committed ${promotion.commit?.slice(
-              0,
-              7,
-            )}, ${environment} says ${promotion.version} again`
+          ? promotion.pullRequestUrl
+            ? `${spec.label}: pull request opened (${promotion.pullRequestUrl}); merging it makes ${environment} say ${promotion.version} again`
+            : `${spec.label}: committed ${promotion.commit?.slice(
+                0,
+                7,
+              )}, ${environment} says ${promotion.version} again`
           : `${spec.label}: ${
               result.operation ? `operation ${result.operation.phase}` : 'done'
             } (${result.syncStatus}, ${result.health})`,
