@@ -166,28 +166,8 @@ export async function pushNewRepository(options: {
   message: string;
   author: GitAuthor;
 }): Promise<string> {
-  const { dir, repoUrl, auth, branch, message, author } = options;
-  await git.init({ fs, dir, defaultBranch: branch });
-  await git.add({ fs, dir, filepath: '.' });
-  const commitHash = await git.commit({
-    fs,
-    dir,
-    message,
-    author,
-    committer: author,
-  });
-  try {
-    await git.push({
-      ...remote(auth),
-      dir,
-      url: repoUrl,
-      ref: branch,
-      remoteRef: `refs/heads/${branch}`,
-    });
-  } catch (error) {
-    throw gitFailure(error, repoUrl, auth);
-  }
-  return commitHash;
+  await git.init({ fs, dir: options.dir, defaultBranch: options.branch });
+  return commitAllAndPush(options);
 }
 
 /** A depth-1 clone of `ref` of `repoUrl` into `dir`. */
@@ -224,8 +204,25 @@ export async function commitAndPushBranch(options: {
   message: string;
   author: GitAuthor;
 }): Promise<string> {
+  await git.branch({
+    fs,
+    dir: options.dir,
+    ref: options.branch,
+    checkout: true,
+  });
+  return commitAllAndPush(options);
+}
+
+/** One commit of everything in the working tree on the checked-out `branch`, pushed. */
+async function commitAllAndPush(options: {
+  dir: string;
+  repoUrl: string;
+  auth: GitCredentials;
+  branch: string;
+  message: string;
+  author: GitAuthor;
+}): Promise<string> {
   const { dir, repoUrl, auth, branch, message, author } = options;
-  await git.branch({ fs, dir, ref: branch, checkout: true });
   await git.add({ fs, dir, filepath: '.' });
   const commitHash = await git.commit({
     fs,
