@@ -77,19 +77,19 @@ export function ApplicationAction(props: {
         action,
         historyId,
       );
-      setOutcome({
-        ok: true,
-        text: promotion
-          ? promotion.pullRequestUrl
-            ? `${spec.label}: pull request opened (${promotion.pullRequestUrl}); merging it makes ${environment} say ${promotion.version} again`
-            : `${spec.label}: committed ${promotion.commit?.slice(
-                0,
-                7,
-              )}, ${environment} says ${promotion.version} again`
-          : `${spec.label}: ${
-              result.operation ? `operation ${result.operation.phase}` : 'done'
-            } (${result.syncStatus}, ${result.health})`,
-      });
+      let text = `${spec.label}: ${
+        result.operation ? `operation ${result.operation.phase}` : 'done'
+      } (${result.syncStatus}, ${result.health})`;
+      // A rollback under automated sync went through Git: say how.
+      if (promotion?.pullRequestUrl) {
+        text = `${spec.label}: pull request opened (${promotion.pullRequestUrl}); merging it makes ${environment} say ${promotion.version} again`;
+      } else if (promotion) {
+        text = `${spec.label}: committed ${promotion.commit?.slice(
+          0,
+          7,
+        )}, ${environment} says ${promotion.version} again`;
+      }
+      setOutcome({ ok: true, text });
       refresh();
     } catch (error) {
       setOutcome({ ok: false, text: backendMessage(error) });
