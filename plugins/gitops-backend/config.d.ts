@@ -107,6 +107,14 @@ export interface Config {
         name?: string;
         namespace: string;
       }>;
+      /**
+       * Repositories its Applications may use, as Argo CD's AppProject `sourceRepos`:
+       * an exact URL or a glob with `*` (trailing `.git` and `/` ignored, host
+       * case-insensitive). The portal writes (promotion, rollback through Git) only
+       * to these, and `argocd:application:create` creates Applications only with
+       * sources among them. None listed: no repository is allowed.
+       */
+      sourceRepos?: string[];
     }>;
     promotion?: {
       /**

@@ -18,6 +18,7 @@ import {
   component,
   gitIn,
   sandboxBackendConfig,
+  sandboxRepos,
   specErrors,
 } from './__testUtils__/sandboxBackend';
 
@@ -77,7 +78,11 @@ describe('Application ownership for writes (sandbox, permission allows all)', ()
             // Project checkout (service-a's and service-b's) is team-platform's, not
             // team-checkout's: service-b may write its Applications because they name it.
             projects: [
-              { name: 'checkout', owners: ['group:default/team-platform'] },
+              {
+                name: 'checkout',
+                owners: ['group:default/team-platform'],
+                sourceRepos: [sandboxRepos(sandbox)],
+              },
             ],
           }),
         }),

@@ -157,7 +157,14 @@ describe('readGitopsConfig', () => {
     const config = readGitopsConfig(
       new ConfigReader({
         gitops: {
-          projects: [{ name: 'payments', owners: ['group:default/Team-Pay'] }],
+          projects: [
+            { name: 'payments', owners: ['group:default/Team-Pay'] },
+            {
+              name: 'checkout',
+              owners: ['group:default/team-checkout'],
+              sourceRepos: ['https://git.example.com/checkout/*'],
+            },
+          ],
         },
       }),
     );
@@ -166,6 +173,14 @@ describe('readGitopsConfig', () => {
         name: 'payments',
         owners: ['group:default/team-pay'],
         destinations: [],
+        // None listed: its Applications' repositories are written to by no one.
+        sourceRepos: [],
+      },
+      {
+        name: 'checkout',
+        owners: ['group:default/team-checkout'],
+        destinations: [],
+        sourceRepos: ['https://git.example.com/checkout/*'],
       },
     ]);
   });

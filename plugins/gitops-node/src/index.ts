@@ -21,4 +21,8 @@ export type { HelmChartInput, HelmRunOptions } from './helm';
 export { checkReleaseName, checkNamespace } from './helmInput';
 export { GitRedirectRefusedError } from './gitHttp';
 export { redactUrl, upstreamAnswer } from './redact';
-export { destinationAllowed, isEntityRef } from './projectOwnership';
+export {
+  destinationAllowed,
+  isEntityRef,
+  sourceRepoAllowed,
+} from './projectOwnership';

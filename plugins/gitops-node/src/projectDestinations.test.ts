@@ -40,7 +40,7 @@ describe('destinationAllowed: where an Application of a project may deploy', () 
   it('a project without destinations allows none', () => {
     expect(
       destinationAllowed(
-        { name: 'x', owners: [], destinations: [] },
+        { name: 'x', owners: [], destinations: [], sourceRepos: [] },
         { server: IN_CLUSTER, namespace: 'x' },
       ),
     ).toBe(false);

@@ -19,6 +19,12 @@ export interface ProjectOwnership {
    * listed: no destination is allowed for new Applications.
    */
   destinations: Array<{ server?: string; name?: string; namespace: string }>;
+  /**
+   * Repository URLs its Applications may use, as Argo CD's AppProject `sourceRepos`:
+   * exact, or a glob whose `*` matches any characters. None listed: no repository is
+   * allowed for writes or new Applications.
+   */
+  sourceRepos: string[];
 }
 
 const ENTITY_REF =
@@ -67,7 +73,8 @@ export function readProjectOwnership(config: Config): ProjectOwnership[] {
       }
       return destination;
     });
-    return { name, owners, destinations };
+    const sourceRepos = project.getOptionalStringArray('sourceRepos') ?? [];
+    return { name, owners, destinations, sourceRepos };
   });
 }
 
@@ -109,6 +116,42 @@ export function destinationAllowed(
       : namespace === allowed.namespace;
     return cluster && namespace !== '' && inNamespace;
   });
+}
+
+/**
+ * Whether `project` lists `repoURL` among its `sourceRepos`, as Argo CD's AppProject
+ * does: an exact URL, or a glob whose `*` matches any characters (`/` too). Both are
+ * compared normalised: a trailing `.git` or `/` is ignored, scheme and host are
+ * case-insensitive. A project without `sourceRepos` allows none.
+ *
+ * @public
+ */
+export function sourceRepoAllowed(
+  project: ProjectOwnership,
+  repoURL: string,
+): boolean {
+  const url = normalizeRepoUrl(repoURL);
+  return (
+    url !== '' &&
+    project.sourceRepos.some(pattern => {
+      const glob = normalizeRepoUrl(pattern)
+        .split('*')
+        .map(part => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*');
+      return new RegExp(`^${glob}$`).test(url);
+    })
+  );
+}
+
+/** A repository URL without a trailing `.git` or `/`, its scheme and host lower-cased. */
+function normalizeRepoUrl(repoURL: string): string {
+  const url = repoURL
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\.git$/i, '');
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, origin =>
+    origin.toLocaleLowerCase('en-US'),
+  );
 }
 
 /**

@@ -71,11 +71,13 @@ describe("the scaffolder's dry run of a hostile template", () => {
                   name: 'default',
                   owners: ['user:default/mock'],
                   destinations: [{ server: IN_CLUSTER, namespace: 'team-a-*' }],
+                  sourceRepos: [`${sandbox.gitUrl}/git/*`],
                 },
                 {
                   name: 'payments',
                   owners: ['group:default/team-payments'],
                   destinations: [{ server: IN_CLUSTER, namespace: '*' }],
+                  sourceRepos: [`${sandbox.gitUrl}/git/*`],
                 },
               ],
             },

@@ -98,6 +98,7 @@ describe('templates through the scaffolder, against the sandbox', () => {
                       namespace: '*',
                     },
                   ],
+                  sourceRepos: [`${sandbox.gitUrl}/git/*`],
                 },
               ],
               helm: { command: await helmBinary() },

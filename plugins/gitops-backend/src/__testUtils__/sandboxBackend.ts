@@ -44,6 +44,11 @@ export function component(
   };
 }
 
+/** The sandbox's config repositories as a `gitops.projects[].sourceRepos` pattern. */
+export function sandboxRepos(sandbox: Sandbox) {
+  return `${sandbox.gitUrl}/git/*`;
+}
+
 /** The plugin's config for the sandbox: a token for main, a user for prod. */
 export function sandboxBackendConfig(
   sandbox: Sandbox,
@@ -85,6 +90,7 @@ export function sandboxBackendConfig(
               namespace: 'checkout-*',
             },
           ],
+          sourceRepos: [sandboxRepos(sandbox)],
         },
       ],
       ...gitops,

@@ -14,6 +14,8 @@ import {
   destinationAllowed,
   ProjectOwnership,
   projectOwnedBy,
+  redactUrl,
+  sourceRepoAllowed,
 } from '@gitops-backstage/plugin-gitops-node';
 import { ArgoCdClient } from './argoCdClient';
 import { Destination, Generated } from './argoCdManifests';
@@ -60,9 +62,9 @@ function describe(destination: Destination) {
  * Who may create which Argo CD Applications through `argocd:application:create`:
  * the user running the template needs the permission `gitops.application.create`,
  * every Application goes into an Argo CD project that app-config (`gitops.projects`)
- * hands to that user or one of their groups, towards a destination listed for it, and
- * an existing Application or ApplicationSet is replaced only when it names the same
- * entity. Each refusal is a NotAllowedError saying which rule refused.
+ * hands to that user or one of their groups, towards a destination listed for it,
+ * with sources among its `sourceRepos`, and an existing Application or ApplicationSet
+ * is replaced only when it names the same entity. Each refusal is a NotAllowedError saying which rule refused.
  */
 export class ArgoCdCreateGuard {
   constructor(
@@ -112,6 +114,7 @@ export class ArgoCdCreateGuard {
           }" in ${PROJECTS_KEY} (allowed: ${allowed})`,
         );
       }
+      this.checkSourceRepos(deploy, project);
     }
     return initiator;
   }
@@ -146,6 +149,26 @@ export class ArgoCdCreateGuard {
       this.checkOwner(what, applicationEntityRef(existing), request);
       this.checkProject(initiator, existing.spec?.project, what);
     }
+  }
+
+  /** Every source's repository is among the project's sourceRepos, as Argo CD's AppProject would demand. */
+  private checkSourceRepos(deploy: Generated, project: ProjectOwnership) {
+    const outside = deploy.repoURLs.find(
+      repoURL => !sourceRepoAllowed(project, repoURL),
+    );
+    if (outside === undefined) return;
+    const where = `${PROJECTS_KEY}[${project.name}]`;
+    throw new NotAllowedError(
+      `Application "${deploy.name}" would use repository ${redactUrl(
+        outside,
+      )}, which Argo CD project "${project.name}" may not use: ${
+        project.sourceRepos.length
+          ? `it is not among the sourceRepos of ${where} (allowed: ${project.sourceRepos
+              .map(redactUrl)
+              .join(', ')})`
+          : `${where} lists no sourceRepos, so it allows no repository: add sourceRepos to gitops.projects[${project.name}]`
+      }`,
+    );
   }
 
   private checkOwner(

@@ -119,11 +119,23 @@ function placeholders(goTemplate: boolean) {
     : /\{\{\s*([^{}\s]+)\s*\}\}/g;
 }
 
-/** What one Application of a set is: its name, project and destination, filled from its element. */
+/** What one Application of a set is: its name, project, destination and source repositories, filled from its element. */
 export interface Generated {
   name: string;
   project: string;
   destination: Destination;
+  /** The `repoURL` of each of its sources. */
+  repoURLs: string[];
+}
+
+/** The `repoURL` of each source of an Application spec (`source`, or every one of `sources`). */
+export function repoURLsOf(spec: {
+  source?: { repoURL: string };
+  sources?: Array<{ repoURL: string }>;
+}): string[] {
+  return (spec.sources ?? (spec.source ? [spec.source] : [])).map(
+    s => s.repoURL,
+  );
 }
 
 /**
@@ -177,11 +189,13 @@ export function applicationSetOf(input: Input, application: Application) {
         ...(cluster !== undefined && { name: fill(cluster) }),
         namespace: fill(namespace),
       },
+      repoURLs: repoURLsOf(application.spec).map(fill),
     };
-    // Where it deploys is checked against gitops.projects: only what can be filled here.
+    // Where it deploys and what it reads are checked against gitops.projects: only
+    // what can be filled here.
     if (JSON.stringify(where).includes('{{')) {
       throw new InputError(
-        `applicationSet.elements[${i}]: the project and destination may use only plain placeholders ({{key}}, or {{.key}} with goTemplate), so that where each Application deploys can be checked`,
+        `applicationSet.elements[${i}]: the project, destination and repoURLs may use only plain placeholders ({{key}}, or {{.key}} with goTemplate), so that where each Application deploys and which repositories it uses can be checked`,
       );
     }
     return { name, ...where };

@@ -36,11 +36,20 @@ describe('argocd:application:create refuses to act outside the rights of the use
             name: 'checkout',
             owners: ['group:default/team-checkout'],
             destinations: [{ server: IN_CLUSTER, namespace: 'checkout-*' }],
+            // service-a's team: its own config repository only, not service-b's.
+            sourceRepos: [sandbox.repoUrl('service-a-config')],
           },
           {
             name: 'payments',
             owners: ['group:default/team-payments'],
             destinations: [{ server: IN_CLUSTER, namespace: 'payments-*' }],
+            sourceRepos: [`${sandbox.gitUrl}/git/payments-*`],
+          },
+          // Listed without sourceRepos: no repository at all.
+          {
+            name: 'checkout-bare',
+            owners: ['group:default/team-checkout'],
+            destinations: [{ server: IN_CLUSTER, namespace: 'checkout-*' }],
           },
         ],
       },
@@ -336,6 +345,94 @@ describe('argocd:application:create refuses to act outside the rights of the use
       'Application "service-a-spread-sys" would deploy to https://kubernetes.default.svc namespace "kube-system"',
     );
     expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it("refuses an Application in one's own project whose source is another team's config repository (service-b-config, outside sourceRepos): nothing created, a dry run too", async () => {
+    const repo = sandbox.repoUrl('service-b-config');
+    const hijack = input('service-a-hijack', {
+      source: {
+        repoURL: repo,
+        targetRevision: 'main',
+        path: 'chart',
+        helm: { releaseName: 'service-a', valueFiles: ['values-prod.yaml'] },
+      },
+    });
+    for (const dryRun of [false, true]) {
+      fetchSpy.mockClear();
+      const { result, event } = await run(hijack, { dryRun });
+      await expect(result).rejects.toMatchObject({
+        name: 'NotAllowedError',
+        message: `Application "service-a-hijack" would use repository ${repo}, which Argo CD project "checkout" may not use: it is not among the sourceRepos of app-config's gitops.projects[checkout] (allowed: ${sandbox.repoUrl(
+          'service-a-config',
+        )})`,
+      });
+      expect(fetchSpy).not.toHaveBeenCalled();
+      expect(event.fail).toHaveBeenCalled();
+    }
+    expect(await state('service-a-hijack')).toBe(404);
+  });
+
+  it("refuses a multi-source Application whose values (ref) source is another team's repository", async () => {
+    const { result } = await run(
+      input('service-a-refs', {
+        source: undefined,
+        sources: [
+          {
+            repoURL: sandbox.repoUrl('service-a-config'),
+            path: 'chart',
+            helm: { valueFiles: ['$values/chart/values-prod.yaml'] },
+          },
+          { repoURL: sandbox.repoUrl('service-b-config'), ref: 'values' },
+        ],
+      }),
+    );
+    await expect(result).rejects.toThrow(
+      `Application "service-a-refs" would use repository ${sandbox.repoUrl(
+        'service-b-config',
+      )}, which Argo CD project "checkout" may not use`,
+    );
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(await state('service-a-refs')).toBe(404);
+  });
+
+  it("refuses an ApplicationSet element that fills the template's repoURL with another team's repository", async () => {
+    const { result } = await run(
+      input('service-a-repos', {
+        source: {
+          repoURL: `${sandbox.gitUrl}/git/{{repo}}.git`,
+          targetRevision: 'main',
+          path: 'chart',
+        },
+        applicationSet: {
+          applicationName: 'service-a-repos-{{env}}',
+          elements: [
+            { env: 'dev', repo: 'service-a-config' },
+            { env: 'qa', repo: 'service-b-config' },
+          ],
+        },
+      }),
+    );
+    await expect(result).rejects.toThrow(
+      `Application "service-a-repos-qa" would use repository ${sandbox.gitUrl}/git/service-b-config.git, which Argo CD project "checkout" may not use`,
+    );
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(
+      (await argo(sandbox, 'main', '/api/v1/applicationsets/service-a-repos'))
+        .status,
+    ).toBe(404);
+  });
+
+  it('refuses every repository in a project listed without sourceRepos, saying to add them', async () => {
+    const { result } = await run(
+      input('service-a-bare', { project: 'checkout-bare' }),
+    );
+    await expect(result).rejects.toThrow(
+      `Application "service-a-bare" would use repository ${sandbox.repoUrl(
+        'service-a-config',
+      )}, which Argo CD project "checkout-bare" may not use: app-config's gitops.projects[checkout-bare] lists no sourceRepos, so it allows no repository: add sourceRepos to gitops.projects[checkout-bare]`,
+    );
+    expect(fetchSpy).not.toHaveBeenCalled();
+    expect(await state('service-a-bare')).toBe(404);
   });
 
   it('refuses a template run by a service instead of a user: no groups to hand projects to', async () => {

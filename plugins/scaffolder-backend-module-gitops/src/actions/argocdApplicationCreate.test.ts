@@ -30,7 +30,10 @@ const services = () => ({
   auditor: mockServices.auditor.mock(),
 });
 
-/** gitops.projects: checkout (and default) handed to team-checkout. */
+/**
+ * gitops.projects: checkout (and default) handed to team-checkout, from any
+ * repository (which ones is argocdApplicationCreate.attacks.test.ts's concern).
+ */
 const projects = [
   {
     name: 'checkout',
@@ -39,11 +42,13 @@ const projects = [
       { server: IN_CLUSTER, namespace: 'checkout-*' },
       { server: IN_CLUSTER, namespace: 'service-a-*' },
     ],
+    sourceRepos: ['*'],
   },
   {
     name: 'default',
     owners: ['group:default/team-checkout'],
     destinations: [{ server: IN_CLUSTER, namespace: 'checkout-*' }],
+    sourceRepos: ['*'],
   },
 ];
 

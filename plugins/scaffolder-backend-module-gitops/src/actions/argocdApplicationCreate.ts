@@ -25,6 +25,7 @@ import {
   DNS_LABEL,
   IN_CLUSTER,
   Input,
+  repoURLsOf,
 } from './argoCdManifests';
 import { examples } from './argocdApplicationCreate.examples';
 
@@ -255,6 +256,7 @@ export function createArgoCdApplicationCreateAction(options: {
             name,
             project: application.spec.project,
             destination: application.spec.destination,
+            repoURLs: repoURLsOf(application.spec),
           },
         ],
         upsert: input.upsert ?? false,
