@@ -1,6 +1,5 @@
-import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
-import { InputError, NotAllowedError } from '@backstage/errors';
+import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
   checkNamespace,
@@ -12,6 +11,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { examples } from './chartValidate.examples';
+import { insideWorkspace } from './workspacePath';
 
 /** How long one `helm lint` or `helm template` may take. */
 const HELM_TIMEOUT_MS = 60_000;
@@ -292,19 +292,6 @@ export function createChartValidateAction(options: { config: Config }) {
       );
     },
   });
-}
-
-/** `resolveSafeChildPath`, with an error that names the input (`what`). */
-function insideWorkspace(workspacePath: string, target: string, what: string) {
-  try {
-    return resolveSafeChildPath(workspacePath, target);
-  } catch (error) {
-    // By name: @backstage/errors may be another copy than the one here.
-    if ((error as Error)?.name === NotAllowedError.name) {
-      throw new InputError(`${what} is outside the workspace`);
-    }
-    throw error;
-  }
 }
 
 async function readChartName(chartDir: string, chartPath: string) {

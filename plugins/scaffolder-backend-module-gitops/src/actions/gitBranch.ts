@@ -1,18 +1,19 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
 import {
+  checkBranchName,
   checkRemoteUrl,
   commitAndPushBranch,
   credentialsFor,
   remoteRefs,
   shallowClone,
 } from './gitRemote';
+import { quoted, workspaceDirectory } from './workspacePath';
 
 /** Every file below `dir`, relative to it. */
 async function filesIn(dir: string): Promise<string[]> {
@@ -25,6 +26,27 @@ async function filesIn(dir: string): Promise<string[]> {
     entries.filter(e => e.isFile()),
     e => path.relative(dir, path.join(e.parentPath, e.name)),
   );
+}
+
+/**
+ * Throws an InputError naming `key` unless `file` is a path inside a repository:
+ * relative, without `..` or a NUL, so a check of it reads nothing of the backend's.
+ */
+function checkRepositoryPath(file: string, key: string) {
+  const normalized = path.posix.normalize(file);
+  if (
+    !file ||
+    file.includes('\0') ||
+    file.length > 1024 ||
+    path.posix.isAbsolute(file) ||
+    normalized === '.' ||
+    normalized === '..' ||
+    normalized.startsWith('../')
+  ) {
+    throw new InputError(
+      `${key} ${quoted(file)} is not a path inside the repository`,
+    );
+  }
 }
 
 /**
@@ -91,11 +113,17 @@ export function createGitBranchAction(options: { config: Config }) {
     async handler(ctx) {
       const { repoUrl, branch, mustExist = [], commitMessage } = ctx.input;
       const baseBranch = ctx.input.baseBranch ?? 'main';
-      const source = resolveSafeChildPath(
+      checkRemoteUrl(repoUrl, 'repoUrl');
+      checkBranchName(branch, 'branch');
+      checkBranchName(baseBranch, 'baseBranch');
+      mustExist.forEach((file, i) =>
+        checkRepositoryPath(file, `mustExist[${i}]`),
+      );
+      const source = await workspaceDirectory(
         ctx.workspacePath,
         ctx.input.sourcePath,
+        'sourcePath',
       );
-      checkRemoteUrl(repoUrl, 'repoUrl');
       const files = await filesIn(source);
       if (files.length === 0) {
         throw new InputError(`${ctx.input.sourcePath} holds no files to add`);

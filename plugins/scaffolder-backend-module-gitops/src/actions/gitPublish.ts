@@ -1,4 +1,3 @@
-import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
@@ -10,12 +9,14 @@ import {
 } from '@gitops-backstage/plugin-gitops-node';
 import { examples } from './gitPublish.examples';
 import {
+  checkBranchName,
   checkRemoteUrl,
   credentialsFor,
   pushNewRepository,
   refusedCredentials,
   remoteRefs,
 } from './gitRemote';
+import { workspaceDirectory } from './workspacePath';
 
 function basicAuth({ username, password }: GitCredentials) {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -84,9 +85,12 @@ async function createRepository(
     auth.password,
     `${auth.username}:${auth.password}`,
   ]);
-  throw new Error(
-    `Creating repository "${name}" at ${redactUrl(url)} failed (${answer})`,
-  );
+  const message = `Creating repository "${name}" at ${redactUrl(
+    url,
+  )} failed (${answer})`;
+  // A 4xx is the server refusing what the template asked for (a name it does not
+  // take, a wrong createRepository.url): bad input, not a failure of the portal.
+  throw res.status < 500 ? new InputError(message) : new Error(message);
 }
 
 /**
@@ -168,9 +172,24 @@ export function createGitPublishAction(options: { config: Config }) {
         .split('/')
         .pop()!
         .replace(/\.git$/, '');
-      const dir = resolveSafeChildPath(
+      // The name is what a create call asks for: the one the URL ends in, nothing else.
+      if (
+        !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ||
+        url.search ||
+        url.hash
+      ) {
+        throw new InputError(
+          `repoUrl ${redactUrl(
+            repoUrl,
+          )} does not end in a repository name (letters, digits, '.', '_' and '-', then .git), or has a query or fragment`,
+        );
+      }
+      const branch = ctx.input.defaultBranch ?? 'main';
+      checkBranchName(branch, 'defaultBranch');
+      const dir = await workspaceDirectory(
         ctx.workspacePath,
         ctx.input.sourcePath ?? '.',
+        'sourcePath',
       );
       const done = (commitHash: string) => {
         ctx.output('remoteUrl', repoUrl);
@@ -205,7 +224,7 @@ export function createGitPublishAction(options: { config: Config }) {
             dir,
             repoUrl,
             auth,
-            branch: ctx.input.defaultBranch ?? 'main',
+            branch,
             message:
               ctx.input.commitMessage ??
               config.getOptionalString('scaffolder.defaultCommitMessage') ??

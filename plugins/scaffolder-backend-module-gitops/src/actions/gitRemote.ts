@@ -8,8 +8,29 @@ import {
   upstreamAnswer,
 } from '@gitops-backstage/plugin-gitops-node';
 import git from 'isomorphic-git';
+import { quoted } from './workspacePath';
 
 const TIMEOUT_MS = 30_000;
+/** Longer URLs are refused before any request: servers answer them with 414 or 431. */
+const MAX_URL_LENGTH = 2048;
+
+/**
+ * Throws an InputError naming `key` unless `value` is a branch name git takes, of
+ * letters, digits and `._/-` (no `..`: a ref is also a file under `.git/refs`), before
+ * anything is created or pushed.
+ */
+export function checkBranchName(value: string, key: string): void {
+  if (
+    !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/.test(value) ||
+    /\.\.|\/\/|\/\.|\.lock$|[./]$/.test(value)
+  ) {
+    throw new InputError(
+      `${key} ${quoted(
+        value,
+      )} is not a branch name: letters, digits, '.', '_', '-' and '/', without '..', '//', '/.' or a trailing '/', '.' or '.lock'`,
+    );
+  }
+}
 
 /**
  * A repository or API URL from a template: http(s), without credentials in it (they
@@ -17,6 +38,13 @@ const TIMEOUT_MS = 30_000;
  * naming `key`.
  */
 export function checkRemoteUrl(value: string, key: string): URL {
+  if (value.length > MAX_URL_LENGTH) {
+    throw new InputError(
+      `${key} is longer than ${MAX_URL_LENGTH} characters: ${redactUrl(
+        value.slice(0, 80),
+      )}…`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(value);

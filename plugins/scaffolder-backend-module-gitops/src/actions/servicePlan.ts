@@ -5,9 +5,21 @@ import {
   TemplateActionOptions,
 } from '@backstage/plugin-scaffolder-node';
 import { readArgoCdInstances } from '@gitops-backstage/plugin-gitops-node';
+import { checkRemoteUrl } from './gitRemote';
 
 /** DNS-1123 label: names of services, environments and namespaces. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A GitHub organisation or a GitLab group, with its subgroups: one URL path each. */
+const REPO_OWNER =
+  /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
+
+/** A host name (DNS-1123 subdomain): what an Ingress takes. */
+function isHostName(value: string) {
+  return (
+    value.length <= 253 &&
+    value.split('.').every(l => l.length <= 63 && DNS_LABEL.test(l))
+  );
+}
 
 type Host = 'git' | 'github' | 'gitlab';
 
@@ -181,6 +193,7 @@ export function createServicePlanAction(options: { config: Config }) {
               z.object({
                 name: z
                   .string()
+                  .max(63)
                   .regex(DNS_LABEL, 'a DNS label')
                   .describe('Environment name'),
                 instance: z.string().min(1).describe('Argo CD instance'),
@@ -191,6 +204,7 @@ export function createServicePlanAction(options: { config: Config }) {
                   .describe('Destination cluster API URL'),
                 namespace: z
                   .string()
+                  .max(63)
                   .regex(DNS_LABEL, 'a DNS label')
                   .optional()
                   .describe('Destination namespace'),
@@ -267,6 +281,33 @@ export function createServicePlanAction(options: { config: Config }) {
           `repoOwner (organisation or group) is required on ${repoHost}`,
         );
       }
+      // Each becomes part of a URL the later steps push to or register.
+      if (repoHost === 'git') {
+        const base = checkRemoteUrl(gitBaseUrl!, 'gitBaseUrl');
+        if (base.search || base.hash) {
+          throw new InputError(
+            'gitBaseUrl must not have a query or fragment: repository URLs are made by appending /<name>.git',
+          );
+        }
+        checkRemoteUrl(
+          gitRawUrlPattern
+            .replaceAll('{repo}', name)
+            .replaceAll('{path}', 'catalog-info.yaml'),
+          'gitRawUrlPattern',
+        );
+      } else if (repoOwner!.length > 255 || !REPO_OWNER.test(repoOwner!)) {
+        throw new InputError(
+          `repoOwner ${JSON.stringify(
+            repoOwner!.slice(0, 100),
+          )} is not an organisation or group: letters, digits, '.', '_' and '-', subgroups after '/'`,
+        );
+      }
+      environments.forEach((env, i) =>
+        checkRemoteUrl(
+          env.cluster || 'https://kubernetes.default.svc',
+          `environments[${i}].cluster`,
+        ),
+      );
       const names = environments.map(e => e.name);
       const twice = names.find((n, i) => names.indexOf(n) !== i);
       if (twice) {
@@ -293,12 +334,20 @@ export function createServicePlanAction(options: { config: Config }) {
             `Namespace "${namespace}" of ${env.name} is not a DNS label`,
           );
         }
+        const ingressHost = fill(ingressHostPattern, env.name);
+        if (ingressHost && !isHostName(ingressHost)) {
+          throw new InputError(
+            `ingressHostPattern makes the host ${JSON.stringify(
+              ingressHost.slice(0, 100),
+            )} for ${env.name}, which is not a DNS name`,
+          );
+        }
         return {
           name: env.name,
           instance: env.instance,
           cluster: env.cluster || 'https://kubernetes.default.svc',
           namespace,
-          ingressHost: fill(ingressHostPattern, env.name),
+          ingressHost,
           // The last environment is production: manual sync, pull requests.
           production: i === environments.length - 1,
         };

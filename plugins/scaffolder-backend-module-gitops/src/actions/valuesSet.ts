@@ -1,4 +1,3 @@
-import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import fs from 'node:fs/promises';
@@ -7,6 +6,7 @@ import {
   setYamlValues,
   YamlValue,
 } from '@gitops-backstage/plugin-gitops-common';
+import { insideWorkspace, quoted } from './workspacePath';
 
 /**
  * `gitops:values:set`: sets keys in a YAML file of the workspace (a Helm values
@@ -78,13 +78,23 @@ export function createValuesSetAction() {
     },
     async handler(ctx) {
       const { path, values, createIfMissing } = ctx.input;
-      const file = resolveSafeChildPath(ctx.workspacePath, path);
+      const file = insideWorkspace(
+        ctx.workspacePath,
+        path,
+        `path ${quoted(path)}`,
+      );
 
       let source: string;
       try {
         source = await fs.readFile(file, 'utf8');
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EISDIR') {
+          throw new InputError(
+            `path ${quoted(path)} is a directory, not a YAML file`,
+          );
+        }
+        if (code !== 'ENOENT') throw error;
         if (!createIfMissing) {
           throw new InputError(
             `${path} does not exist in the workspace; set createIfMissing to create it`,
