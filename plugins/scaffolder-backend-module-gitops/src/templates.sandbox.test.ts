@@ -138,7 +138,8 @@ describe('templates through the scaffolder, against the sandbox', () => {
           : undefined;
       },
       'the task to end',
-      200_000,
+      // A scaffold of two repositories, helm per environment and Argo CD on a loaded machine.
+      600_000,
     );
     const events = await request(server).get(
       `/api/scaffolder/v2/tasks/${created.body.id}/events`,
