@@ -1,9 +1,9 @@
 import { InputError } from '@backstage/errors';
 import { APPLICATION_ENTITY_ANNOTATION } from '@gitops-backstage/plugin-gitops-common';
 import { redactUrl } from '@gitops-backstage/plugin-gitops-node';
+import { checkApplicationFields, DNS_LABEL } from './argoCdFields';
 
-/** Kubernetes names (DNS-1123 labels): Argo CD also puts the name in a label value. */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export { DNS_LABEL };
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 
 type Source = {
@@ -92,7 +92,7 @@ export function applicationOf(input: Input, entityRef: string) {
   const destination: Destination = cluster
     ? { name: cluster, namespace }
     : { server: server ?? IN_CLUSTER, namespace };
-  return {
+  const application = {
     metadata: {
       name: input.name,
       namespace: input.namespace ?? 'argocd',
@@ -108,6 +108,9 @@ export function applicationOf(input: Input, entityRef: string) {
       ...(Object.keys(syncPolicy).length > 0 && { syncPolicy }),
     },
   };
+  // A set's template has placeholders: each Application it generates is checked.
+  if (!input.applicationSet) checkApplicationFields(application);
+  return application;
 }
 
 export type Application = ReturnType<typeof applicationOf>;
@@ -198,6 +201,12 @@ export function applicationSetOf(input: Input, application: Application) {
         `applicationSet.elements[${i}]: the project, destination and repoURLs may use only plain placeholders ({{key}}, or {{.key}} with goTemplate), so that where each Application deploys and which repositories it uses can be checked`,
       );
     }
+    checkApplicationFields(
+      JSON.parse(JSON.stringify(template), (_, v) =>
+        typeof v === 'string' ? fill(v) : v,
+      ),
+      `applicationSet.elements[${i}]: `,
+    );
     return { name, ...where };
   });
   const names = generated.map(g => g.name);

@@ -472,7 +472,7 @@ describe('argocd:application:create against the sandbox', () => {
         },
         destination: { namespace: 'checkout-{{.environment}}' },
         labels: { 'gitops/environment': '{{.environment}}' },
-        source: { repoURL: 'x', path: 'chart' },
+        source: { repoURL: 'https://git.example.com/x.git', path: 'chart' },
       }),
       { dryRun: true },
     );
