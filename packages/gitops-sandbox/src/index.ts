@@ -9,6 +9,11 @@ export { startSandbox, DEFAULT_INSTANCES, DEFAULT_TIMING } from './sandbox';
 export type { Sandbox, SandboxOptions, InstanceOptions } from './sandbox';
 export type { InstanceFault } from './argocd/ArgoCdServer';
 export type { ApplicationFaults, Timing } from './argocd/ArgoCdInstance';
+export { startRegistry, OciRegistry } from './registry/RegistryServer';
+export type { RegistryOptions } from './registry/RegistryServer';
+export type { RegistryCredentials } from './registry/auth';
+export type { ResolvedImage } from './registry/references';
+export type { PushImageOptions } from './registry/seed';
 export { helmBinary, renderChart } from './helm';
 export { ArgoContracts, CONTRACTS_DIR } from './contracts';
 export {
