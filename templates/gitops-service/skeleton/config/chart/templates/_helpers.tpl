@@ -46,3 +46,17 @@ spec:
       resources:
         {{- toYaml .Values.resources | nindent 8 }}
 {{- end }}
+
+{{- /* The blue/green preview host: ingress.previewHost, else <first label>-preview.<rest>. */ -}}
+{{- define "service.previewHost" -}}
+{{- if .Values.ingress.previewHost -}}
+{{- .Values.ingress.previewHost -}}
+{{- else -}}
+{{- $labels := splitn "." 2 .Values.ingress.host -}}
+{{- if $labels._1 -}}
+{{- printf "%s-preview.%s" $labels._0 $labels._1 -}}
+{{- else -}}
+{{- printf "%s-preview" $labels._0 -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
