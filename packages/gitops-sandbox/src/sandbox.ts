@@ -4,25 +4,20 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
 import {
   ArgoCdInstance,
   ApplicationFaults,
   Timing,
 } from './argocd/ArgoCdInstance';
 import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
-import { generateApplications } from './argocd/applicationSet';
 import { Renderer } from './argocd/render';
 import { generateFleet } from './argocd/scale';
 import { GitServer, readJson, sendJson, startGitServer } from './git/GitServer';
-import { BareRepository } from './git/repoFiles';
 
 const exec = promisify(execFile);
 
 /** The Git base URL the example Application manifests are written with. */
 export const EXAMPLES_GIT_URL = 'http://127.0.0.1:7090';
-/** The label that names an Application's environment. */
-const ENVIRONMENT_LABEL = 'gitops/environment';
 
 export interface InstanceOptions {
   name: string;
@@ -49,6 +44,11 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Scale mode: this many generated services (three environments each), not rendered. */
   scaleServices?: number;
+  /**
+   * Namespaces each instance's cluster has from the start (besides argocd, default and
+   * kube-*); any other must be created by a sync (`CreateNamespace=true`, or a Namespace).
+   */
+  namespaces?: string[];
 }
 
 export interface Sandbox {
@@ -73,6 +73,16 @@ export interface Sandbox {
     app: string,
     faults: ApplicationFaults,
   ): void;
+  /**
+   * Changes a live object of an Application as someone with kubectl would (a JSON
+   * merge patch): self-heal puts it back, else it shows OutOfSync until synced.
+   */
+  editLive(
+    instance: string,
+    app: string,
+    resource: { kind: string; name: string },
+    patch: unknown,
+  ): void;
   /** How many requests an instance has received since it started. */
   requestCount(instance: string): number;
   stop(): Promise<void>;
@@ -91,52 +101,11 @@ export const DEFAULT_INSTANCES: InstanceOptions[] = [
   { name: 'prod', environments: ['prod'] },
 ];
 
-/** Reads the Application and ApplicationSet manifests in every repository's `argocd/` folder at HEAD. */
-class ApplicationDiscovery {
-  private readonly byCommit = new Map<string, any[]>();
-
-  constructor(private readonly reposDir: string) {}
-
-  async discover(): Promise<any[]> {
-    const entries = (await fs.readdir(this.reposDir)).filter(e =>
-      e.endsWith('.git'),
-    );
-    const found = await Promise.all(
-      entries.map(async entry => {
-        const repo = new BareRepository(path.join(this.reposDir, entry));
-        const head = await repo.resolve('HEAD');
-        if (!head) return [];
-        const cacheKey = `${entry}@${head}`;
-        if (!this.byCommit.has(cacheKey)) {
-          const files = (await repo.listFiles(head, 'argocd')).filter(f =>
-            /\.ya?ml$/.test(f),
-          );
-          const docs = await Promise.all(
-            files.map(f => repo.readFile(head, f)),
-          );
-          this.byCommit.set(
-            cacheKey,
-            docs
-              .flatMap(text => parseAllDocuments(text).map(d => d.toJS()))
-              .filter(
-                d =>
-                  ['Application', 'ApplicationSet'].includes(d?.kind) &&
-                  d?.metadata?.name &&
-                  d?.spec,
-              ),
-          );
-        }
-        return this.byCommit.get(cacheKey)!;
-      }),
-    );
-    return found.flat();
-  }
-}
-
 /**
  * Starts the sandbox on 127.0.0.1: the Git server (seeded from the examples) and one
- * Argo CD API per instance, reconciling the Applications found in the repositories'
- * `argocd/` folders.
+ * Argo CD API per instance. As in Argo CD, Applications come from its API or from an
+ * Application that deploys them (app of apps); the examples get such a root
+ * Application per config repository and instance, as a platform team would create.
  */
 export async function startSandbox(
   options: SandboxOptions = {},
@@ -174,7 +143,9 @@ export async function startSandbox(
   const renderer = new Renderer(git.url, reposDir, path.join(dir, 'trees'));
   const instances = (options.instances ?? DEFAULT_INSTANCES).map(o => ({
     options: o,
-    instance: new ArgoCdInstance(o.name, renderer, timing),
+    instance: new ArgoCdInstance(o.name, renderer, timing, {
+      namespaces: options.namespaces,
+    }),
   }));
   servers = instances.map(
     ({ options: o, instance }) =>
@@ -191,7 +162,15 @@ export async function startSandbox(
   await Promise.all(servers.map(s => s.start()));
 
   if (options.examplesDir) {
-    await seedExamples(options.examplesDir, git, reposDir);
+    const configRepos = await seedExamples(options.examplesDir, git, reposDir);
+    for (const { options: o, instance } of instances) {
+      for (const repo of configRepos) {
+        await instance.create(
+          rootApplication(repo, git.repoUrl(repo), o.name, o.environments),
+          { upsert: true, validate: false },
+        );
+      }
+    }
   }
   if (options.scaleServices) {
     for (const { options: o, instance } of instances) {
@@ -204,37 +183,16 @@ export async function startSandbox(
     }
   }
 
-  const discovery = new ApplicationDiscovery(reposDir);
-  /**
-   * An ApplicationSet belongs to one instance: the one deploying the environment of
-   * its first Application (the set itself when it generates none).
-   */
-  const representative = (appSet: any) => {
-    try {
-      return generateApplications(appSet)[0] ?? appSet;
-    } catch {
-      return appSet; // the first instance, whose answers show the problem
-    }
-  };
   const reconcile = async () => {
-    const manifests = await discovery.discover();
-    const first = instances[0]?.options.name;
-    // Generated once per pass, not once per instance.
-    const appSets = manifests
-      .filter(m => m.kind === 'ApplicationSet')
-      .map(set => ({ set, representative: representative(set) }));
-    const applications = manifests.filter(m => m.kind === 'Application');
-    for (const { options: o, instance } of instances) {
-      const deploys = (m: any) => {
-        const env = m.metadata?.labels?.[ENVIRONMENT_LABEL];
-        return env ? o.environments.includes(env) : o.name === first;
-      };
-      instance.setManifests(
-        applications.filter(deploys),
-        appSets.filter(s => deploys(s.representative)).map(s => s.set),
-      );
-      await instance.reconcile();
-    }
+    for (const { instance } of instances) await instance.reconcile();
+  };
+  const instanceNamed = (name: string) => {
+    const found = instances.find(i => i.options.name === name);
+    if (!found)
+      throw Object.assign(new Error(`unknown instance "${name}"`), {
+        status: 404,
+      });
+    return found.instance;
   };
 
   let stopped = false;
@@ -288,15 +246,20 @@ export async function startSandbox(
       await byName(name).setFault(fault);
     },
     setApplicationFaults(name, app, faults) {
-      const { instance } = instances.find(i => i.options.name === name) ?? {};
-      if (!instance)
-        throw Object.assign(new Error(`unknown instance "${name}"`), {
-          status: 404,
-        });
+      const instance = instanceNamed(name);
       instance.setFaults(instance.find(app), {
         syncFails: Boolean(faults.syncFails),
         degraded: Boolean(faults.degraded),
       });
+    },
+    editLive(name, app, resource, patch) {
+      const instance = instanceNamed(name);
+      instance.editLive(
+        instance.find(app),
+        resource.kind,
+        resource.name,
+        patch,
+      );
     },
     requestCount: name => byName(name).requestCount,
     async stop() {
@@ -349,6 +312,22 @@ async function controlApi(
       const faults = await readJson(req);
       sandbox.setApplicationFaults(parts[3], parts[5], faults);
       sendJson(res, 200, faults);
+    } else if (
+      req.method === 'PATCH' &&
+      parts[2] === 'instances' &&
+      parts[4] === 'applications' &&
+      parts[6] === 'live' &&
+      parts.length === 9
+    ) {
+      // PATCH /api/sandbox/instances/<i>/applications/<app>/live/<kind>/<name>
+      const patch = await readJson(req);
+      sandbox.editLive(
+        parts[3],
+        parts[5],
+        { kind: parts[7], name: parts[8] },
+        patch,
+      );
+      sendJson(res, 200, {});
     } else {
       return false;
     }
@@ -359,16 +338,58 @@ async function controlApi(
 }
 
 /**
+ * The app of apps of one config repository on one instance: it deploys, from
+ * `argocd/`, the Application manifests of that instance's environments (those
+ * `add-instance` adds, `<environment>-<instance>.yaml`, included) and its
+ * ApplicationSets (`applicationset-<instance>[-production].yaml`), as the
+ * templates lay them out. Pruned: a file removed in Git removes its Application.
+ */
+function rootApplication(
+  repo: string,
+  repoURL: string,
+  instance: string,
+  environments: string[],
+): any {
+  const files = [
+    ...environments.flatMap(env => [`${env}.yaml`, `${env}-*.yaml`]),
+    `applicationset-${instance}.yaml`,
+    `applicationset-${instance}-*.yaml`,
+  ];
+  return {
+    metadata: {
+      name: `${repo.replace(/-config$/, '')}-apps`,
+      namespace: 'argocd',
+    },
+    spec: {
+      project: 'default',
+      source: {
+        repoURL,
+        targetRevision: 'main',
+        path: 'argocd',
+        directory: { include: `{${files.join(',')}}` },
+      },
+      destination: {
+        server: 'https://kubernetes.default.svc',
+        namespace: 'argocd',
+      },
+      syncPolicy: { automated: { prune: true, selfHeal: true } },
+    },
+  };
+}
+
+/**
  * Creates `<name>-app` and `<name>-config` for each `services/<name>` of the examples,
  * unless they exist: the app code, and the shared chart with the service's values
- * files and Application manifests (pointed at this Git server).
+ * files and Application manifests (pointed at this Git server). Answers the config
+ * repositories' names.
  */
 async function seedExamples(
   examplesDir: string,
   git: GitServer,
   reposDir: string,
-) {
+): Promise<string[]> {
   const servicesDir = path.join(examplesDir, 'services');
+  const configRepos: string[] = [];
   for (const service of (await fs.readdir(servicesDir)).sort()) {
     const app = path.join(servicesDir, service, 'app');
     const config = path.join(servicesDir, service, 'config');
@@ -382,8 +403,10 @@ async function seedExamples(
         { from: path.join(examplesDir, 'chart'), to: 'chart' },
         { from: config, to: '.' },
       ]);
+      configRepos.push(`${service}-config`);
     }
   }
+  return configRepos;
 }
 
 async function seedRepository(

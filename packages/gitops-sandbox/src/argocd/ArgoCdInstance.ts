@@ -19,6 +19,12 @@ export interface Timing {
   rolloutStepMs: number;
 }
 
+/** What the sandbox's cluster has before anything is deployed. */
+export interface ClusterOptions {
+  /** Namespaces that exist from the start, besides argocd, default and kube-*. */
+  namespaces?: string[];
+}
+
 export interface ApplicationFaults {
   /** The next sync operations fail. */
   syncFails?: boolean;
@@ -64,12 +70,31 @@ interface AppSetState {
   conditionsSince: string;
 }
 
+/** Kinds without a namespace, among those charts and apps of apps deploy. */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'APIService',
+]);
+
 const HISTORY_LIMIT = 10;
 const DNS_SUBDOMAIN =
   /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function key(namespace: string, name: string) {
   return `${namespace}/${name}`;
+}
+
+function idOf(state: AppState) {
+  return key(state.manifest.metadata.namespace, state.manifest.metadata.name);
 }
 
 function sourcesOf(spec: Json): Json[] {
@@ -83,40 +108,58 @@ function sourcesOf(spec: Json): Json[] {
  */
 export class ArgoCdInstance {
   private readonly apps = new Map<string, AppState>();
-  /** Found in Git, and created through the API; see apply(). */
-  private discovered: Json[] = [];
+  /** Created through the API; see apply(). */
   private readonly created = new Map<string, Json>();
-  /** ApplicationSets, kept as Applications are: found in Git, and created through the API. */
+  /** ApplicationSets, kept as Applications are: deployed by an Application, and created through the API. */
   private readonly appSets = new Map<string, AppSetState>();
-  private discoveredSets: Json[] = [];
   private readonly createdSets = new Map<string, Json>();
+  /** The cluster's namespaces: preset, or created by a sync. */
+  private readonly namespaces: Set<string>;
   private resourceVersion = 1;
 
   constructor(
     readonly name: string,
     private readonly renderer: Renderer,
     private readonly timing: Timing,
-  ) {}
+    cluster: ClusterOptions = {},
+  ) {
+    this.namespaces = new Set([
+      'argocd',
+      'default',
+      'kube-system',
+      'kube-public',
+      'kube-node-lease',
+      ...(cluster.namespaces ?? []),
+    ]);
+  }
 
   get size() {
     return this.apps.size;
   }
 
-  /** Replaces the Applications and ApplicationSets found in Git (app of apps). */
-  setManifests(manifests: Json[], appSets: Json[] = []) {
-    this.discovered = manifests;
-    this.discoveredSets = appSets;
-    this.apply();
+  /**
+   * The Application and ApplicationSet manifests that synced Applications put into
+   * this cluster (app of apps): Argo CD knows no others besides those created
+   * through its API.
+   */
+  private deployed(kind: 'Application' | 'ApplicationSet'): Json[] {
+    return [...this.apps.values()].flatMap(state =>
+      (state.live?.manifests ?? []).filter(
+        m =>
+          m.kind === kind &&
+          String(m.apiVersion).startsWith('argoproj.io/') &&
+          m.metadata?.name &&
+          m.spec,
+      ),
+    );
   }
 
   /**
-   * Makes the Applications those found in Git plus those created through the API.
-   * A name in both keeps the API's: it is the later, explicit request (a template
-   * registering an app its config repo also declares), and discovery undoing it on
-   * the next pass would make the API's answers lie. Existing states are kept, so a
-   * changed definition keeps its history, as an updated Application does.
-   * ApplicationSets' Applications come last: their controller overwrites a
-   * same-named one, and re-creates one deleted through the API.
+   * Makes the Applications those deployed by Applications plus those created
+   * through the API. A name in both keeps the API's: it is the later, explicit
+   * request. Existing states are kept, so a changed definition keeps its history, as
+   * an updated Application does. ApplicationSets' Applications come last: their
+   * controller overwrites a same-named one, and re-creates one deleted through the API.
    */
   private apply() {
     this.applySets();
@@ -124,7 +167,7 @@ export class ArgoCdInstance {
       ...s.generated.values(),
     ]);
     const wanted = byKey([
-      ...this.discovered,
+      ...this.deployed('Application'),
       ...this.created.values(),
       ...generated,
     ]);
@@ -187,18 +230,53 @@ export class ArgoCdInstance {
     );
   }
 
-  /** Argo CD's Delete. One still in Git comes back on the next pass, as its parent app re-creates it. */
+  /**
+   * Argo CD's Delete. It is gone from the cluster, so an app of apps that deployed it
+   * shows it missing (OutOfSync) and re-creates it on its next sync (self-heal).
+   */
   delete(state: AppState) {
     const { namespace, name } = state.manifest.metadata;
     this.created.delete(key(namespace, name));
     this.apps.delete(key(namespace, name));
+    this.removeFromParents('Application', namespace, name);
     this.touch();
   }
 
-  /** The ApplicationSets found in Git plus those created through the API (the API's win), generated. */
+  /** Puts an API-written Application in place of the one its parents deployed; false when none did. */
+  private replaceInParents(manifest: Json): boolean {
+    const { namespace, name } = manifest.metadata;
+    let found = false;
+    for (const parent of this.apps.values()) {
+      const index =
+        parent.live?.manifests.findIndex(m =>
+          isChild(m, 'Application', namespace, name),
+        ) ?? -1;
+      if (index < 0) continue;
+      const manifests = [...parent.live!.manifests];
+      const { apiVersion, kind } = manifests[index];
+      manifests[index] = { apiVersion, kind, ...manifest };
+      parent.live = { ...parent.live!, manifests };
+      found = true;
+    }
+    return found;
+  }
+
+  private removeFromParents(kind: string, namespace: string, name: string) {
+    for (const parent of this.apps.values()) {
+      if (!parent.live) continue;
+      const manifests = parent.live.manifests.filter(
+        m => !isChild(m, kind, namespace, name),
+      );
+      if (manifests.length !== parent.live.manifests.length) {
+        parent.live = { ...parent.live, manifests };
+      }
+    }
+  }
+
+  /** The ApplicationSets deployed by Applications plus those created through the API (the API's win), generated. */
   private applySets() {
     const wanted = byKey([
-      ...this.discoveredSets,
+      ...this.deployed('ApplicationSet'),
       ...this.createdSets.values(),
     ]);
     for (const [id, next] of wanted) {
@@ -372,6 +450,7 @@ export class ArgoCdInstance {
     const { namespace, name } = state.manifest.metadata;
     this.createdSets.delete(key(namespace, name));
     this.appSets.delete(key(namespace, name));
+    this.removeFromParents('ApplicationSet', namespace, name);
     this.touch();
     this.apply();
   }
@@ -428,7 +507,9 @@ export class ArgoCdInstance {
   }
 
   private async store(id: string, manifest: Json): Promise<AppState> {
-    this.created.set(id, manifest);
+    // One an app of apps deployed is changed in the cluster: its parent shows the
+    // difference, and self-heal puts Git's back.
+    if (!this.replaceInParents(manifest)) this.created.set(id, manifest);
     this.apply();
     const state = this.apps.get(id)!;
     // Compared at once, as the repo server already rendered it to validate.
@@ -564,24 +645,47 @@ export class ArgoCdInstance {
 
   /** Syncs every Application that never ran, as if it had been deployed before. */
   async syncNeverDeployed() {
-    for (const state of this.apps.values()) {
-      if (
-        state.fixedStatus ||
-        state.live ||
-        state.operationState ||
-        !state.desired
-      )
-        continue;
-      this.startSync(state, state.desired, { username: 'admin' }, {});
-      state.operationDoneAt = Date.now();
+    // An app of apps' Applications exist once it synced: a level per round.
+    for (let level = 0; level < 5; level++) {
+      await this.reconcile();
+      const never = [...this.apps.values()].filter(
+        state =>
+          !state.fixedStatus &&
+          !state.live &&
+          !state.operationState &&
+          state.desired,
+      );
+      for (const state of never) {
+        this.startSync(state, state.desired!, { username: 'admin' }, {});
+      }
+      // Syncs already running (automated ones) end now too: their Applications count.
+      const running = [...this.apps.values()].filter(state =>
+        this.isOperationRunning(state),
+      );
+      if (running.length === 0) return;
+      for (const state of running) state.operationDoneAt = Date.now();
     }
     await this.reconcile();
   }
 
   /** One reconciliation pass over every Application. */
   async reconcile() {
-    for (const state of this.apps.values()) {
-      if (!state.fixedStatus) await this.reconcileApp(state);
+    // The ApplicationSet controller re-creates what was deleted from its sets.
+    this.apply();
+    // Applications an app of apps' sync creates during the pass are compared in it.
+    const done = new Set<AppState>();
+    for (;;) {
+      const next = [...this.apps.values()].filter(
+        state => !state.fixedStatus && !done.has(state),
+      );
+      if (next.length === 0) return;
+      for (const state of next) {
+        done.add(state);
+        // Skipped when deleted during the pass (by a sync, or through the API).
+        if (this.apps.get(idOf(state)) === state) {
+          await this.reconcileApp(state);
+        }
+      }
     }
   }
 
@@ -626,12 +730,32 @@ export class ArgoCdInstance {
       return;
     }
     state.outOfSyncSince ??= now;
-    // Argo CD does not retry an automated sync of a revision that already failed.
+    // Argo CD does not retry an automated sync of a revision and source that failed.
     const last = state.operationState;
     const failedBefore =
       last?.phase !== 'Succeeded' &&
       last?.operation?.initiatedBy?.automated &&
-      last?.syncResult?.revision === state.desired!.revision;
+      last?.syncResult?.revision === state.desired!.revision &&
+      isDeepStrictEqual(
+        (last.syncResult.sources ?? [last.syncResult.source]).map(
+          withoutTargetRevision,
+        ),
+        state.desired!.sources.map(withoutTargetRevision),
+      );
+    // Nor does it sync a revision and source it already synced: what differs was
+    // changed in the cluster, and only self-heal puts it back.
+    const deployed = state.history[state.history.length - 1];
+    const alreadySynced =
+      deployed &&
+      isDeepStrictEqual(
+        deployed.revisions ?? [deployed.revision],
+        state.desired!.revisions,
+      ) &&
+      isDeepStrictEqual(
+        deployed.sources ?? [deployed.source],
+        state.desired!.sources,
+      );
+    if (alreadySynced && !automated.selfHeal) return;
     if (
       now - state.outOfSyncSince >= this.timing.autoSyncDelayMs &&
       !failedBefore
@@ -712,9 +836,25 @@ export class ArgoCdInstance {
       op.phase = 'Failed';
       op.message =
         'one or more objects failed to apply, reason: admission webhook "sandbox" denied the request (sandbox fault)';
+    } else if (this.missingNamespaces(state, target).length > 0) {
+      // Argo CD's dry run fails for objects whose namespace does not exist.
+      const missing = this.missingNamespaces(state, target);
+      op.phase = 'Failed';
+      op.message = 'one or more synchronization tasks are not valid';
+      op.syncResult.resources = target.manifests
+        .filter(m => missing.includes(resourceKey(m, state).namespace))
+        .map(m => ({
+          ...resourceKey(m, state),
+          status: 'SyncFailed',
+          message: `namespaces "${resourceKey(m, state).namespace}" not found`,
+          syncPhase: 'Sync',
+        }));
     } else {
       op.phase = 'Succeeded';
       op.message = 'successfully synced (all tasks run)';
+      for (const namespace of this.namespacesCreatedBy(state, target)) {
+        this.namespaces.add(namespace);
+      }
       op.syncResult.resources = target.manifests.map(m => ({
         ...resourceKey(m, state),
         status: 'Synced',
@@ -732,7 +872,7 @@ export class ArgoCdInstance {
         !isDeepStrictEqual(before.spec.template, after.spec.template)
           ? 0
           : Number.MAX_SAFE_INTEGER;
-      state.live = target;
+      state.live = withUnpruned(state, target, this.prunes(state));
       const last = state.history[state.history.length - 1];
       state.history.push({
         id: (last?.id ?? -1) + 1,
@@ -754,6 +894,41 @@ export class ArgoCdInstance {
     }
     state.operationTarget = undefined;
     this.touch();
+    this.apply(); // an app of apps' Applications follow it
+  }
+
+  /** Whether the running sync deletes what Git no longer has. */
+  private prunes(state: AppState): boolean {
+    const op = state.operationState.operation;
+    if (op.initiatedBy?.automated) {
+      return Boolean(state.manifest.spec.syncPolicy?.automated?.prune);
+    }
+    return Boolean(op.sync?.prune);
+  }
+
+  /** `CreateNamespace=true` creates the destination namespace; Namespace objects create theirs. */
+  private namespacesCreatedBy(state: AppState, target: Rendered): string[] {
+    const options: string[] = state.manifest.spec.syncPolicy?.syncOptions ?? [];
+    const destination = state.manifest.spec.destination?.namespace;
+    return [
+      ...(options.includes('CreateNamespace=true') && destination
+        ? [destination]
+        : []),
+      ...target.manifests
+        .filter(m => m.kind === 'Namespace' && m.apiVersion === 'v1')
+        .map(m => m.metadata.name),
+    ];
+  }
+
+  /** The namespaces the target's namespaced objects need that the cluster lacks. */
+  private missingNamespaces(state: AppState, target: Rendered): string[] {
+    const created = new Set(this.namespacesCreatedBy(state, target));
+    const needed = target.manifests
+      .filter(m => !CLUSTER_SCOPED.has(m.kind))
+      .map(m => resourceKey(m, state).namespace || 'default');
+    return [...new Set(needed)].filter(
+      ns => !this.namespaces.has(ns) && !created.has(ns),
+    );
   }
 
   private advanceHealth(state: AppState, now: number) {
@@ -826,6 +1001,28 @@ export class ArgoCdInstance {
       lastTransitionTime: new Date(now).toISOString(),
     };
     state.healthSince = now;
+    this.touch();
+  }
+
+  /**
+   * Changes a live object as `kubectl patch --type merge` would, behind Argo CD's
+   * back: the Application turns OutOfSync; self-heal puts it back.
+   */
+  editLive(state: AppState, kind: string, name: string, patch: Json) {
+    const live = state.live;
+    const index =
+      live?.manifests.findIndex(
+        m => m.kind === kind && m.metadata?.name === name,
+      ) ?? -1;
+    if (!live || index < 0) {
+      throw new ArgoError(
+        'NotFound',
+        `${kind} "${name}" not found as part of application ${state.manifest.metadata.name}`,
+      );
+    }
+    const manifests = [...live.manifests];
+    manifests[index] = mergePatch(manifests[index], patch);
+    state.live = { ...live, manifests };
     this.touch();
   }
 
@@ -1100,6 +1297,54 @@ export class ArgoCdInstance {
   async renderAt(state: AppState, revisions: string[]): Promise<Rendered> {
     return this.renderer.render(state.manifest, revisions);
   }
+}
+
+/** Whether `m` is the Argo CD object `kind` named `namespace/name`. */
+function isChild(m: Json, kind: string, namespace: string, name: string) {
+  return (
+    m.kind === kind &&
+    String(m.apiVersion).startsWith('argoproj.io/') &&
+    m.metadata?.name === name &&
+    (m.metadata?.namespace ?? 'argocd') === namespace
+  );
+}
+
+function withoutTargetRevision(source: Json): Json {
+  const { targetRevision: _, ...rest } = source ?? {};
+  return rest;
+}
+
+/** RFC 7386 JSON merge patch: null deletes, objects merge, anything else replaces. */
+function mergePatch(target: Json, patch: Json): Json {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    return patch;
+  }
+  const result =
+    target && typeof target === 'object' && !Array.isArray(target)
+      ? { ...target }
+      : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete result[k];
+    else result[k] = mergePatch(result[k], v);
+  }
+  return result;
+}
+
+/**
+ * What runs after a sync to `target`: its objects, and, unless the sync prunes, the
+ * objects Git no longer has, which stay (and show as requiring pruning).
+ */
+function withUnpruned(
+  state: AppState,
+  target: Rendered,
+  prune: boolean,
+): Rendered {
+  if (prune || !state.live) return target;
+  const wanted = new Set(target.manifests.map(resourceId));
+  const kept = state.live.manifests.filter(m => !wanted.has(resourceId(m)));
+  return kept.length === 0
+    ? target
+    : { ...target, manifests: [...target.manifests, ...kept] };
 }
 
 function releaseName(state: AppState) {

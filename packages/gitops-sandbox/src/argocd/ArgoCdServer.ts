@@ -451,4 +451,3 @@ async function readJson(req: http.IncomingMessage): Promise<Json> {
     throw new ArgoError('InvalidArgument', 'request body is not valid JSON');
   }
 }
-

@@ -57,7 +57,10 @@ describe('ApplicationSets (list generator) through the Argo CD API and in Git', 
               server: 'https://kubernetes.default.svc',
               namespace: `${name}-{{environment}}`,
             },
-            syncPolicy: { automated: { prune: true, selfHeal: true } },
+            syncPolicy: {
+              automated: { prune: true, selfHeal: true },
+              syncOptions: ['CreateNamespace=true'],
+            },
           },
         },
         ...more,
@@ -317,7 +320,7 @@ describe('ApplicationSets (list generator) through the Argo CD API and in Git', 
     expect((await getApp('service-a-keep-staging')).status).toBe(200);
   });
 
-  it('generates the Applications of an ApplicationSet file in Git, on the instance deploying their environment', async () => {
+  it('generates the Applications of an ApplicationSet file in Git once the root Application of its instance deploys it', async () => {
     const file = 'argocd/applicationset-prod.yaml';
     const set = appSet('service-a-git', ['prod']);
     set.spec.template.spec.syncPolicy = {} as any;
@@ -334,13 +337,15 @@ describe('ApplicationSets (list generator) through the Argo CD API and in Git', 
       },
       'Add an ApplicationSet',
     );
-    await sandbox.reconcile();
-    const { body } = await getSet('service-a-git', 'prod');
+    const { body } = await eventually(async () => {
+      const answer = await getSet('service-a-git', 'prod');
+      return answer.status === 200 ? answer : undefined;
+    }, 'the root Application of prod to deploy the ApplicationSet');
     expect(body.status.resources.map((r: any) => r.name)).toEqual([
       'service-a-git-prod',
     ]);
     expect((await getSet('service-a-git', 'main')).status).toBe(404);
-    // Discovery of the Applications beside it goes on as before.
+    // The Applications beside it stay.
     expect((await getApp('service-a-prod', 'prod')).status).toBe(200);
     const prod = await getApp('service-a-git-prod', 'prod');
     expect(prod.body.metadata.ownerReferences[0].name).toBe('service-a-git');
@@ -351,8 +356,12 @@ describe('ApplicationSets (list generator) through the Argo CD API and in Git', 
       { [file]: () => undefined },
       'Remove it',
     );
-    await sandbox.reconcile();
-    expect((await getSet('service-a-git', 'prod')).status).toBe(404);
+    // The root Application prunes it.
+    await eventually(
+      async () =>
+        (await getSet('service-a-git', 'prod')).status === 404 || undefined,
+      'the root Application to prune the ApplicationSet',
+    );
     expect((await getApp('service-a-git-prod', 'prod')).status).toBe(404);
   });
 });

@@ -134,9 +134,12 @@ describeWithContracts(
         '/api/v1/applications',
         '/api/v1/applications',
       );
+      // Each config repository's root Application (app of apps), and what it deploys.
       expect(all.items.map((a: any) => a.metadata.name).sort()).toEqual([
+        'service-a-apps',
         'service-a-dev',
         'service-a-staging',
+        'service-b-apps',
         'service-b-dev',
         'service-b-staging',
       ]);
@@ -452,7 +455,10 @@ describeWithContracts(
                 server: 'https://kubernetes.default.svc',
                 namespace: 'contract-set-{{environment}}',
               },
-              syncPolicy: { automated: { prune: true, selfHeal: true } },
+              syncPolicy: {
+                automated: { prune: true, selfHeal: true },
+                syncOptions: ['CreateNamespace=true'],
+              },
             },
           },
         },

@@ -169,28 +169,33 @@ describe('Applications created through the Argo CD API', () => {
     await settled('service-a-preview', 3, `${IMAGE}:1a2b3c4`);
   });
 
-  it('keeps the API definition of an Application that is also in Git', async () => {
+  it('an Application its root deploys: the root self-heals an upsert away, and re-creates it deleted', async () => {
     const body = exampleApplication('service-a-dev');
     body.spec.destination.namespace = 'checkout-dev';
     body.spec.source.helm.valueFiles = ['values-staging.yaml'];
     expect((await create(body)).status).toBe(400);
     expect((await create(body, '?upsert=true')).status).toBe(200);
-    await sandbox.reconcile();
-    await sandbox.reconcile();
     expect(
       (await get('service-a-dev')).body.spec.source.helm.valueFiles,
     ).toEqual(['values-staging.yaml']);
-    await settled('service-a-dev', 3, `${IMAGE}:1a2b3c4`);
+    // The root Application (self-heal on) sees its child differ from Git and syncs.
+    await eventually(async () => {
+      const app = await get('service-a-dev');
+      return app.body.spec.source.helm.valueFiles[0] === 'values-dev.yaml'
+        ? app
+        : undefined;
+    }, 'the root Application to put service-a-dev back as Git has it');
 
-    // Deleted, it comes back from Git as its parent app would re-create it.
     const deleted = await call(
       '/api/v1/applications/{name}',
       '/api/v1/applications/service-a-dev',
       { method: 'DELETE' },
     );
     expect(deleted).toEqual({ status: 200, body: {} });
-    await sandbox.reconcile();
-    const back = await get('service-a-dev');
+    const back = await eventually(async () => {
+      const app = await get('service-a-dev');
+      return app.status === 200 ? app : undefined;
+    }, 'the root Application to re-create service-a-dev');
     expect(back.body.spec.source.helm.valueFiles).toEqual(['values-dev.yaml']);
     expect(back.body.status.history).toEqual([]);
   });

@@ -35,7 +35,15 @@ describe('fault controls', () => {
   async function expectProdUnaffected() {
     const res = await fetch(url('prod'), { headers: headers('prod') });
     expect(res.status).toBe(200);
-    expect((await res.json()).items).toHaveLength(2);
+    // service-a-prod and service-b-prod, and the root Application deploying each.
+    expect(
+      (await res.json()).items.map((a: any) => a.metadata.name).sort(),
+    ).toEqual([
+      'service-a-apps',
+      'service-a-prod',
+      'service-b-apps',
+      'service-b-prod',
+    ]);
   }
 
   it('refuses connections', async () => {

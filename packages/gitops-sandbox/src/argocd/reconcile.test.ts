@@ -232,33 +232,49 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
     await pushChange(
       sandbox,
       'service-a-values',
-      {
-        'envs/preview.yaml': () => 'image:\n  tag: "prev1ew"\n',
-        'argocd/preview.yaml': () => `apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: service-a-preview
-  namespace: argocd
-  labels: { app.kubernetes.io/name: service-a, gitops/environment: dev }
-spec:
-  project: checkout
-  sources:
-    - repoURL: ${sandbox.repoUrl('service-a-config')}
-      targetRevision: main
-      path: chart
-      helm:
-        releaseName: service-a
-        valueFiles: [values-dev.yaml, $values/envs/preview.yaml]
-    - repoURL: ${sandbox.repoUrl('service-a-values')}
-      targetRevision: main
-      ref: values
-  destination: { server: https://kubernetes.default.svc, namespace: preview }
-  syncPolicy: { automated: {} }
-`,
-      },
+      { 'envs/preview.yaml': () => 'image:\n  tag: "prev1ew"\n' },
       'preview environment',
     );
-    await sandbox.reconcile();
+    const created = await argo(sandbox, 'main', '/api/v1/applications', {
+      method: 'POST',
+      body: {
+        metadata: {
+          name: 'service-a-preview',
+          labels: {
+            'app.kubernetes.io/name': 'service-a',
+            'gitops/environment': 'dev',
+          },
+        },
+        spec: {
+          project: 'checkout',
+          sources: [
+            {
+              repoURL: sandbox.repoUrl('service-a-config'),
+              targetRevision: 'main',
+              path: 'chart',
+              helm: {
+                releaseName: 'service-a',
+                valueFiles: ['values-dev.yaml', '$values/envs/preview.yaml'],
+              },
+            },
+            {
+              repoURL: sandbox.repoUrl('service-a-values'),
+              targetRevision: 'main',
+              ref: 'values',
+            },
+          ],
+          destination: {
+            server: 'https://kubernetes.default.svc',
+            namespace: 'preview',
+          },
+          syncPolicy: {
+            automated: {},
+            syncOptions: ['CreateNamespace=true'],
+          },
+        },
+      },
+    });
+    expect(created.status).toBe(200);
     const app = await settled('main', 'service-a-preview', 1);
     expect(app.status.summary.images).toEqual([
       'registry.example.com/checkout/service-a:prev1ew',
@@ -268,22 +284,31 @@ spec:
   });
 
   it('reports a comparison error, per Application, for a source it cannot read', async () => {
-    await pushChange(
+    // Without validation: with it, Argo CD refuses what it cannot render.
+    const created = await argo(
       sandbox,
-      'service-a-values',
+      'main',
+      '/api/v1/applications?validate=false',
       {
-        'argocd/broken.yaml': () => `apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: { name: broken, namespace: argocd, labels: { gitops/environment: dev } }
-spec:
-  project: checkout
-  source: { repoURL: https://github.com/acme/elsewhere.git, targetRevision: main, path: chart }
-  destination: { server: https://kubernetes.default.svc, namespace: broken }
-`,
+        method: 'POST',
+        body: {
+          metadata: { name: 'broken', labels: { 'gitops/environment': 'dev' } },
+          spec: {
+            project: 'checkout',
+            source: {
+              repoURL: 'https://github.com/acme/elsewhere.git',
+              targetRevision: 'main',
+              path: 'chart',
+            },
+            destination: {
+              server: 'https://kubernetes.default.svc',
+              namespace: 'broken',
+            },
+          },
+        },
       },
-      'an Application this sandbox cannot render',
     );
-    await sandbox.reconcile();
+    expect(created.status).toBe(200);
     const broken = await get('main', 'broken');
     expect(broken.status.sync.status).toBe('Unknown');
     expect(broken.status.conditions[0]).toMatchObject({

@@ -1,6 +1,8 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { minimatch } from 'minimatch';
+import { parseAllDocuments } from 'yaml';
 import { BareRepository } from '../git/repoFiles';
 import { renderChart } from '../helm';
 
@@ -136,6 +138,16 @@ export class Renderer {
       if (source.path === undefined) continue;
       const root = await this.exportAt(source.repoURL, commits[i]);
       const chartDir = path.join(root, source.path);
+      if (!inside(root, chartDir)) {
+        throw new Error(`${source.path}: app path outside repository root`);
+      }
+      if (!existsSync(chartDir)) {
+        throw new Error(`${source.path}: app path does not exist`);
+      }
+      if (!existsSync(path.join(chartDir, 'Chart.yaml'))) {
+        manifests.push(...(await readDirectory(chartDir, source.directory)));
+        continue;
+      }
       const valueFiles = (source.helm?.valueFiles ?? []).map((file: string) => {
         const ref = file.match(/^\$([^/]+)\/(.*)$/);
         if (!ref) return inRepository(root, chartDir, file);
@@ -181,4 +193,47 @@ export class Renderer {
     }
     return this.exports.get(dir)!;
   }
+}
+
+/**
+ * A directory source as Argo CD's repo server reads it: every YAML and JSON file in
+ * the path (subfolders only with `recurse`), filtered by the `include` and `exclude`
+ * globs, which match paths relative to it.
+ */
+async function readDirectory(
+  dir: string,
+  options: { recurse?: boolean; include?: string; exclude?: string } = {},
+): Promise<Json[]> {
+  const entries = await fs.readdir(dir, {
+    recursive: Boolean(options.recurse),
+    withFileTypes: true,
+  });
+  const files = entries
+    .filter(e => e.isFile())
+    .map(e => path.relative(dir, path.join(e.parentPath, e.name)))
+    .filter(
+      f =>
+        /\.(ya?ml|json)$/.test(f) &&
+        (!options.include || minimatch(f, options.include)) &&
+        !(options.exclude && minimatch(f, options.exclude)),
+    )
+    .sort();
+  const manifests: Json[] = [];
+  for (const file of files) {
+    const text = await fs.readFile(path.join(dir, file), 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length > 0) {
+        throw new Error(`${file}: ${doc.errors[0].message}`);
+      }
+      const m = doc.toJS();
+      if (m === null || m === undefined) continue;
+      if (!m.apiVersion || !m.kind || !m.metadata?.name) {
+        throw new Error(
+          `${file}: Object 'Kind' is missing in '${JSON.stringify(m)}'`,
+        );
+      }
+      manifests.push(m);
+    }
+  }
+  return manifests;
 }

@@ -72,7 +72,11 @@ const list = (items: unknown[]) => ({
   items,
 });
 
-const source = () =>
+/**
+ * The production timeout by default (5 s: an answer on a loaded machine is not late);
+ * short only where the test waits for a hanging call to time out.
+ */
+const source = (timeoutMs = 5000) =>
   new KubernetesApplicationSource(
     {
       name: 'edge',
@@ -82,7 +86,7 @@ const source = () =>
       // The stand-in speaks plain HTTP on loopback.
       skipTLSVerify: true,
     },
-    300,
+    timeoutMs,
   );
 
 describe('KubernetesApplicationSource', () => {
@@ -163,7 +167,7 @@ describe('KubernetesApplicationSource', () => {
   it('times out, and refuses an answer that is not an Application list (its items are checked by the caller)', async () => {
     handler = () => 'hang';
     await expect(
-      source().listApplications({ selector: '', projects: [] }),
+      source(300).listApplications({ selector: '', projects: [] }),
     ).rejects.toMatchObject({ code: 'timeout' });
     handler = () => ({ body: { items: 'none' } });
     await expect(
