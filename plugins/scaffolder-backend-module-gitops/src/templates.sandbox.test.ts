@@ -270,7 +270,7 @@ describe('templates through the scaffolder, against the sandbox', () => {
       expect(gitlab.variables.IMAGE).toBe(
         `registry.example.com/checkout/${name}`,
       );
-      expect(gitlab.image.script.join('\n')).toContain(
+      expect(gitlab['build-image'].script.join('\n')).toContain(
         '--platform linux/amd64,linux/arm64',
       );
       const catalogInfo = parse(
@@ -294,7 +294,10 @@ describe('templates through the scaffolder, against the sandbox', () => {
       const prodApp = parse(
         await fs.readFile(path.join(config, 'argocd', 'prod.yaml'), 'utf8'),
       );
-      expect(prodApp.spec.syncPolicy).toBeUndefined();
+      // Not automated; the namespace is created by the first sync, as on a cluster.
+      expect(prodApp.spec.syncPolicy).toEqual({
+        syncOptions: ['CreateNamespace=true'],
+      });
       // The file declares the Application the action created, annotation included.
       expect(prodApp.metadata.annotations).toEqual({
         'gitops.backstage.io/entity-ref': `component:default/${name}`,
@@ -302,10 +305,28 @@ describe('templates through the scaffolder, against the sandbox', () => {
       const devApp = parse(
         await fs.readFile(path.join(config, 'argocd', 'dev.yaml'), 'utf8'),
       );
-      expect(devApp.spec.syncPolicy.automated).toEqual({
-        prune: true,
-        selfHeal: true,
+      expect(devApp.spec.syncPolicy).toEqual({
+        automated: { prune: true, selfHeal: true },
+        syncOptions: ['CreateNamespace=true'],
       });
+      // A root Application (app of apps) per instance deploys argocd/.
+      for (const [instance, files] of [
+        ['main', 'dev.yaml,dev-*.yaml,staging.yaml,staging-*.yaml'],
+        ['prod', 'prod.yaml,prod-*.yaml'],
+      ]) {
+        const root = await argo(
+          sandbox,
+          instance,
+          `/api/v1/applications/${name}-apps`,
+        );
+        expect(root.status).toBe(200);
+        expect(root.body.spec.source).toMatchObject({
+          path: 'argocd',
+          directory: {
+            include: `{${files},applicationset-${instance}.yaml,applicationset-${instance}-*.yaml}`,
+          },
+        });
+      }
 
       // Argo CD has the Applications; the automated ones deploy by themselves.
       await eventually(
@@ -398,7 +419,10 @@ describe('templates through the scaffolder, against the sandbox', () => {
     expect(prod.body.spec).toEqual(
       (await file('applicationset-prod-production.yaml')).spec,
     );
-    expect(prod.body.spec.template.spec.syncPolicy).toBeUndefined();
+    // Not automated; the first sync creates the namespace.
+    expect(prod.body.spec.template.spec.syncPolicy).toEqual({
+      syncOptions: ['CreateNamespace=true'],
+    });
 
     const deployed = await eventually(
       async () => {
@@ -527,6 +551,26 @@ describe('templates through the scaffolder, against the sandbox', () => {
         { name: 'SENSOR_ID', value: '7' },
       ]),
     );
+
+    // Nothing deploys it before the branch is merged; the root Application does after.
+    const appName = application.metadata.name;
+    expect(
+      (await argo(sandbox, 'main', `/api/v1/applications/${appName}`)).status,
+    ).toBe(404);
+    await exec('git', ['push', '--quiet', 'origin', 'add-dev-sensor-7:main'], {
+      cwd: config,
+    });
+    await eventually(async () => {
+      const deployed = await argo(
+        sandbox,
+        'main',
+        `/api/v1/applications/${appName}`,
+      );
+      return deployed.status === 200 &&
+        deployed.body.status?.health?.status === 'Healthy'
+        ? deployed
+        : undefined;
+    }, `${appName} to be deployed by the root Application once merged`);
 
     // An environment the service does not have is refused, naming the missing file.
     const unknown = await run('gitops-add-instance', {

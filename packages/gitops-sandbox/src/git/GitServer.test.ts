@@ -108,6 +108,24 @@ describe('startGitServer', () => {
     expect((await fetch(`${server.url}/api/repos`)).status).toBe(401);
   });
 
+  it('takes the auth scheme in any case, as HTTP does (actions/checkout sends "basic")', async () => {
+    const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
+    for (const [authorization, status] of [
+      [`basic ${basic}`, 200],
+      [`BASIC ${basic}`, 200],
+      [`bearer ${TOKEN}`, 200],
+      [`basic ${Buffer.from('x:wrong').toString('base64')}`, 401],
+    ] as const) {
+      const res = await fetch(`${server.url}/api/repos`, {
+        headers: { authorization },
+      });
+      expect({ authorization, status: res.status }).toEqual({
+        authorization,
+        status,
+      });
+    }
+  });
+
   it('serves isomorphic-git: shallow single-branch clone, commit and push', async () => {
     await server.createRepository('iso');
     const onAuth = () => ({ username: 'x', password: TOKEN });

@@ -36,9 +36,11 @@ export interface GitServer {
 
 function authorized(req: http.IncomingMessage, token: string): boolean {
   const header = req.headers.authorization ?? '';
-  const [scheme, value = ''] = header.split(' ', 2);
-  if (scheme === 'Bearer') return value === token;
-  if (scheme === 'Basic') {
+  const [rawScheme, value = ''] = header.split(' ', 2);
+  // Auth schemes are case-insensitive (RFC 9110): actions/checkout sends `basic`.
+  const scheme = rawScheme.toLowerCase();
+  if (scheme === 'bearer') return value === token;
+  if (scheme === 'basic') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     return decoded.slice(decoded.indexOf(':') + 1) === token;
   }

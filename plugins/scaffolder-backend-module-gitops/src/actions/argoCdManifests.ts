@@ -12,6 +12,7 @@ type Source = {
   path?: string;
   ref?: string;
   helm?: { valueFiles?: string[]; releaseName?: string };
+  directory?: { recurse?: boolean; include?: string; exclude?: string };
 };
 
 /** Where an Application deploys (`spec.destination`). */

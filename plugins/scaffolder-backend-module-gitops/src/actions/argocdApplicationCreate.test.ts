@@ -105,6 +105,8 @@ describe('argocd:application:create against the sandbox', () => {
       namespace: `checkout-${name}`,
     },
     automated: true,
+    // The sandbox, as a cluster, has no namespace for a new Application.
+    syncPolicy: { syncOptions: ['CreateNamespace=true'] },
     ...more,
   });
 
@@ -373,6 +375,7 @@ describe('argocd:application:create against the sandbox', () => {
           namespace: `${name}-${environment}`,
         })),
       },
+      syncPolicy: { syncOptions: ['CreateNamespace=true'] },
       ...more,
     });
 

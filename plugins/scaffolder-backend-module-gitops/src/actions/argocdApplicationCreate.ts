@@ -52,6 +52,16 @@ const sourceSchema = (z: Zod) =>
         releaseName: z.string().optional(),
       })
       .optional(),
+    directory: z
+      .object({
+        recurse: z.boolean().optional(),
+        include: z.string().optional(),
+        exclude: z.string().optional(),
+      })
+      .optional()
+      .describe(
+        'A directory of manifests instead of a chart, e.g. the Application manifests an app of apps deploys',
+      ),
   });
 
 /**

@@ -92,6 +92,33 @@ function repository(
 }
 
 /**
+ * One app of apps per Argo CD instance: it deploys the Application manifests of that
+ * instance's environments from argocd/ (`<env>.yaml`, add-instance's
+ * `<env>-<instance>.yaml`) and its ApplicationSets (`applicationset-<instance>[-production].yaml`),
+ * so what is merged there later deploys without another template run.
+ */
+function rootApplicationsOf(
+  service: string,
+  environments: PlannedEnvironment[],
+) {
+  const instances = [...new Set(environments.map(e => e.instance))];
+  return instances.map(instance => {
+    const files = [
+      ...environments
+        .filter(e => e.instance === instance)
+        .flatMap(e => [`${e.name}.yaml`, `${e.name}-*.yaml`]),
+      `applicationset-${instance}.yaml`,
+      `applicationset-${instance}-*.yaml`,
+    ];
+    return {
+      instance,
+      name: `${service}-apps`,
+      include: `{${files.join(',')}}`,
+    };
+  });
+}
+
+/**
  * The environments grouped by Argo CD instance and production flag, in order of first
  * appearance: one ApplicationSet each, as a set's template has one sync policy
  * (production syncs by hand, the others automatically). A production group is named
@@ -256,6 +283,18 @@ export function createServicePlanAction(options: { config: Config }) {
             .describe(
               'The environments grouped by Argo CD instance and production flag: one ApplicationSet each',
             ),
+        rootApplications: z =>
+          z
+            .array(
+              z.object({
+                instance: z.string(),
+                name: z.string(),
+                include: z.string(),
+              }),
+            )
+            .describe(
+              "Per Argo CD instance, the app of apps over argocd/: the files of that instance's environments, add-instance's and ApplicationSets' included",
+            ),
         environmentNames: z => z.array(z.string()),
         firstEnvironment: z => z.string(),
         lastEnvironment: z => z.string(),
@@ -368,6 +407,7 @@ export function createServicePlanAction(options: { config: Config }) {
       ctx.output('configRepo', configRepo);
       ctx.output('environments', planned);
       ctx.output('applicationSets', applicationSetsOf(name, planned));
+      ctx.output('rootApplications', rootApplicationsOf(name, planned));
       ctx.output('environmentNames', names);
       ctx.output('firstEnvironment', names[0]);
       ctx.output('lastEnvironment', names[names.length - 1]);
