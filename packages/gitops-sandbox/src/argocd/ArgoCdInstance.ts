@@ -28,6 +28,11 @@ import {
   terminate,
 } from './operations';
 import { Rendered, Renderer } from './render';
+import {
+  ResourceRef,
+  resourceActions,
+  runResourceAction,
+} from './rolloutActions';
 import { validatedApplication } from './validation';
 import {
   historyEntry,
@@ -378,6 +383,14 @@ export class ArgoCdInstance {
     query: { kind: string; name: string; namespace?: string; group?: string },
   ): Json {
     return liveResource(state, query);
+  }
+
+  resourceActions(state: AppState, resource: ResourceRef) {
+    return resourceActions(state, resource);
+  }
+
+  runResourceAction(state: AppState, resource: ResourceRef, action: string) {
+    runResourceAction(this.context, state, resource, action);
   }
 
   historyEntry(state: AppState, id: number): Json {

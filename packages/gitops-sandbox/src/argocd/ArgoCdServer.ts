@@ -284,6 +284,9 @@ export class ArgoCdServer {
       if (refresh) await instance.reconcileApp(state);
       return instance.toApplication(state);
     }
+    if (rest === '/resource/actions' || rest === '/resource/actions/v2') {
+      return this.resourceAction(req, method, rest, query, state);
+    }
     if (method === 'GET' && rest === '/resource-tree')
       return instance.resourceTree(state);
     if (method === 'GET' && rest === '/resource') {
@@ -352,6 +355,45 @@ export class ArgoCdServer {
       return {};
     }
     throw new ArgoError('NotFound', `Not Found: ${method} ${path}`);
+  }
+
+  /** Lists or runs a resource action (v1: the object in the query, v2: in the body). */
+  private async resourceAction(
+    req: http.IncomingMessage,
+    method: string,
+    rest: string,
+    query: URLSearchParams,
+    state: any,
+  ): Promise<Json> {
+    const instance = this.options.instance;
+    const body = method === 'POST' ? await readJson(req) : undefined;
+    const from = rest.endsWith('/v2')
+      ? (k: string) => body?.[k]
+      : (k: string) => query.get(k) ?? undefined;
+    const resource = {
+      kind: from('kind'),
+      name: from('resourceName'),
+      namespace: from('namespace') || undefined,
+      group: from('group'),
+    };
+    if (!resource.kind || !resource.name) {
+      throw new ArgoError(
+        'InvalidArgument',
+        'kind and resourceName are required',
+      );
+    }
+    if (method === 'GET' && !rest.endsWith('/v2')) {
+      return { actions: instance.resourceActions(state, resource) };
+    }
+    if (method !== 'POST') {
+      throw new ArgoError('NotFound', `Not Found: ${method} ${rest}`);
+    }
+    const action = rest.endsWith('/v2') ? body?.action : body;
+    if (typeof action !== 'string' || !action) {
+      throw new ArgoError('InvalidArgument', 'the action to run is required');
+    }
+    instance.runResourceAction(state, resource, action);
+    return {};
   }
 
   private list(query: URLSearchParams): Json {

@@ -1,4 +1,11 @@
-import { AppState, InstanceContext, canarySteps, releaseName } from './model';
+import {
+  AppState,
+  InstanceContext,
+  blueGreenRollout,
+  canarySteps,
+  releaseName,
+  waitsForPromotion,
+} from './model';
 
 /**
  * Moves an Application's health along after a sync: Progressing for a while, then
@@ -33,6 +40,11 @@ export function advanceHealth(
     );
     return;
   }
+  const blueGreen = blueGreenRollout(state.live);
+  if (blueGreen) {
+    advanceBlueGreen(context, state, blueGreen, now);
+    return;
+  }
   const steps = canarySteps(state.live);
   if (steps) {
     state.rolloutStep = Math.min(state.rolloutStep, steps.length);
@@ -64,6 +76,40 @@ export function advanceHealth(
     now - state.healthSince >= context.timing.progressMs
   ) {
     setHealth(context, state, 'Healthy', undefined, now);
+  }
+}
+
+/**
+ * A blue/green Rollout runs the preview ReplicaSet beside the active one until it is
+ * promoted: by someone (promote-full or resume) when autoPromotionEnabled is false,
+ * else once the preview is up. `rolloutStep` 0 is "not promoted".
+ */
+function advanceBlueGreen(
+  context: InstanceContext,
+  state: AppState,
+  rollout: any,
+  now: number,
+) {
+  if (
+    state.rolloutStep === 0 &&
+    !waitsForPromotion(rollout) &&
+    now - state.rolloutStepSince >= context.timing.rolloutStepMs
+  ) {
+    state.rolloutStep = Number.MAX_SAFE_INTEGER;
+    context.touch();
+  }
+  if (state.rolloutStep > 0) {
+    setHealth(context, state, 'Healthy', undefined, now);
+  } else if (waitsForPromotion(rollout)) {
+    setHealth(context, state, 'Suspended', 'Rollout is paused', now);
+  } else {
+    setHealth(
+      context,
+      state,
+      'Progressing',
+      'waiting for the preview to be promoted',
+      now,
+    );
   }
 }
 

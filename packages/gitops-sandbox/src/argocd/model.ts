@@ -47,6 +47,8 @@ export interface AppState {
   comparisonError?: string;
   /** What was last synced: what runs. */
   live?: Rendered;
+  /** What ran before the last sync: the active ReplicaSet of a blue/green preview. */
+  previousLive?: Rendered;
   history: Json[];
   operationState?: Json;
   operationTarget?: Rendered;
@@ -259,6 +261,50 @@ export function hasHealth(m: Json) {
 export function canaryRollout(rendered: Rendered): Json | undefined {
   return rendered.manifests.find(
     m => m.kind === 'Rollout' && m.spec?.strategy?.canary,
+  );
+}
+
+/** A Rollout with a blue/green strategy. */
+export function blueGreenRollout(rendered: Rendered): Json | undefined {
+  return rendered.manifests.find(
+    m => m.kind === 'Rollout' && m.spec?.strategy?.blueGreen,
+  );
+}
+
+/**
+ * The blue/green Rollout's active one while its preview waits for promotion: the
+ * workload as it ran before the last sync.
+ */
+export function activeBeforePromotion(
+  state: AppState,
+  rollout: Json,
+): Json | undefined {
+  if (state.rolloutStep > 0) return undefined;
+  return state.previousLive?.manifests.find(
+    m => m.kind === 'Rollout' && m.metadata.name === rollout.metadata.name,
+  );
+}
+
+/** Whether a blue/green Rollout waits for someone to promote it. */
+export function waitsForPromotion(rollout: Json): boolean {
+  return rollout.spec.strategy.blueGreen.autoPromotionEnabled === false;
+}
+
+/**
+ * The pod template hash of the previous deployment: the stable (canary) or active
+ * (blue/green) ReplicaSet while a new one is rolled out.
+ */
+export function previousPodHash(state: AppState): string | undefined {
+  const previous =
+    state.history.length > 1
+      ? state.history[state.history.length - 2]
+      : undefined;
+  return (
+    previous &&
+    createHash('sha1')
+      .update(String(previous.revision))
+      .digest('hex')
+      .slice(0, 10)
   );
 }
 

@@ -7,6 +7,7 @@ import {
   HISTORY_LIMIT,
   InstanceContext,
   Json,
+  blueGreenRollout,
   canaryRollout,
   mergePatch,
   resourceKey,
@@ -199,16 +200,18 @@ export function advanceOperation(
       hookPhase: 'Succeeded',
       syncPhase: 'Sync',
     }));
-    // Argo Rollouts walks the canary steps only when the pod template changes,
-    // and not at all on a Rollout's first deployment.
-    const before = state.live && canaryRollout(state.live);
-    const after = canaryRollout(target);
+    // Argo Rollouts walks the canary steps, or brings up a blue/green preview, only
+    // when the pod template changes, and not at all on a Rollout's first deployment.
+    const before =
+      state.live && (canaryRollout(state.live) ?? blueGreenRollout(state.live));
+    const after = canaryRollout(target) ?? blueGreenRollout(target);
     state.rolloutStep =
       before &&
       after &&
       !isDeepStrictEqual(before.spec.template, after.spec.template)
         ? 0
         : Number.MAX_SAFE_INTEGER;
+    state.previousLive = state.live;
     state.live = withUnpruned(state, target, prunes(state));
     const last = state.history[state.history.length - 1];
     state.history.push({

@@ -1,15 +1,17 @@
-import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ArgoError } from './errors';
 import {
   AppState,
   Json,
   hasHealth,
+  activeBeforePromotion,
   podHash,
+  previousPodHash,
   resourceId,
   resourceKey,
   syncStatus,
   uidOf,
+  waitsForPromotion,
 } from './model';
 import { imagesOf } from './render';
 
@@ -119,53 +121,89 @@ export function resourceTree(state: AppState, version: string): Json {
     });
     const podSpec = m.spec?.template?.spec;
     if (!podSpec) continue;
-    const hash = podHash(m);
-    const rs = {
-      group: 'apps',
+    // A blue/green Rollout not yet promoted runs the active ReplicaSet beside the preview.
+    // A blue/green Rollout not yet promoted runs the active ReplicaSet beside the preview.
+    const active =
+      m.kind === 'Rollout' && m.spec.strategy?.blueGreen
+        ? activeBeforePromotion(state, m)
+        : undefined;
+    if (active) {
+      nodes.push(
+        ...replicaSetNodes(
+          state,
+          version,
+          active,
+          ref,
+          uid,
+          podHash(active),
+          createdAt,
+        ),
+      );
+    }
+    nodes.push(
+      ...replicaSetNodes(state, version, m, ref, uid, podHash(m), createdAt),
+    );
+  }
+  return { nodes };
+}
+
+/** A workload's ReplicaSet of one pod template hash, and its Pods. */
+function replicaSetNodes(
+  state: AppState,
+  version: string,
+  m: Json,
+  ref: Json,
+  uid: string,
+  hash: string,
+  createdAt: string,
+): Json[] {
+  const nodes: Json[] = [];
+  const podSpec = m.spec.template.spec;
+  const rs = {
+    group: 'apps',
+    version: 'v1',
+    kind: 'ReplicaSet',
+    namespace: ref.namespace,
+    name: `${m.metadata.name}-${hash}`,
+  };
+  const rsUid = uidOf(state, rs);
+  nodes.push({
+    ...rs,
+    uid: rsUid,
+    parentRefs: [{ ...ref, uid }],
+    info: [{ name: 'Revision', value: `Rev:${state.history.length}` }],
+    health: {
+      status: state.health.status === 'Degraded' ? 'Degraded' : 'Healthy',
+    },
+    resourceVersion: version,
+    createdAt,
+  });
+  for (let i = 0; i < (m.spec.replicas ?? 1); i++) {
+    const pod = {
+      group: '',
       version: 'v1',
-      kind: 'ReplicaSet',
+      kind: 'Pod',
       namespace: ref.namespace,
-      name: `${m.metadata.name}-${hash}`,
+      name: `${rs.name}-${i}`,
     };
-    const rsUid = uidOf(state, rs);
     nodes.push({
-      ...rs,
-      uid: rsUid,
-      parentRefs: [{ ...ref, uid }],
-      info: [{ name: 'Revision', value: `Rev:${state.history.length}` }],
-      health: {
-        status: state.health.status === 'Degraded' ? 'Degraded' : 'Healthy',
-      },
+      ...pod,
+      uid: uidOf(state, pod),
+      parentRefs: [{ ...rs, uid: rsUid }],
+      images: podSpec.containers.map((c: Json) => c.image),
+      info: [
+        { name: 'Status Reason', value: 'Running' },
+        {
+          name: 'Containers',
+          value: `${podSpec.containers.length}/${podSpec.containers.length}`,
+        },
+      ],
+      health: { status: 'Healthy' },
       resourceVersion: version,
       createdAt,
     });
-    for (let i = 0; i < (m.spec.replicas ?? 1); i++) {
-      const pod = {
-        group: '',
-        version: 'v1',
-        kind: 'Pod',
-        namespace: ref.namespace,
-        name: `${rs.name}-${i}`,
-      };
-      nodes.push({
-        ...pod,
-        uid: uidOf(state, pod),
-        parentRefs: [{ ...rs, uid: rsUid }],
-        images: podSpec.containers.map((c: Json) => c.image),
-        info: [
-          { name: 'Status Reason', value: 'Running' },
-          {
-            name: 'Containers',
-            value: `${podSpec.containers.length}/${podSpec.containers.length}`,
-          },
-        ],
-        health: { status: 'Healthy' },
-        resourceVersion: version,
-        createdAt,
-      });
-    }
   }
-  return { nodes };
+  return nodes;
 }
 
 /** One live resource, with status for Argo Rollouts' Rollout. */
@@ -199,22 +237,47 @@ export function liveResource(
   return live;
 }
 
+/** A blue/green Rollout's status: the preview beside the active ReplicaSet until promoted. */
+function blueGreenStatus(state: AppState, rollout: Json): Json {
+  const promoted = state.rolloutStep > 0;
+  const paused = !promoted && waitsForPromotion(rollout);
+  const current = podHash(rollout);
+  const before = activeBeforePromotion(state, rollout);
+  const active = before ? podHash(before) : current;
+  const replicas = rollout.spec.replicas ?? 1;
+  let phase = 'Progressing';
+  if (state.faults.degraded) phase = 'Degraded';
+  else if (promoted) phase = 'Healthy';
+  else if (paused) phase = 'Paused';
+  return {
+    phase,
+    currentPodHash: current,
+    stableRS: active,
+    blueGreen: { activeSelector: active, previewSelector: current },
+    ...(paused && {
+      pauseConditions: [
+        {
+          reason: 'BlueGreenPause',
+          startTime: new Date(state.rolloutStepSince).toISOString(),
+        },
+      ],
+      message: 'BlueGreenPause',
+    }),
+    replicas,
+    updatedReplicas: replicas,
+    readyReplicas: replicas,
+    availableReplicas: replicas,
+    observedGeneration: String(state.history.length),
+  };
+}
+
 function rolloutStatus(state: AppState, rollout: Json): Json {
+  if (rollout.spec.strategy?.blueGreen) return blueGreenStatus(state, rollout);
   const steps: Json[] = rollout.spec.strategy?.canary?.steps ?? [];
   const index = Math.min(state.rolloutStep, steps.length);
   const done = index >= steps.length;
   const current = podHash(rollout);
-  const previousLive =
-    state.history.length > 1
-      ? state.history[state.history.length - 2]
-      : undefined;
-  const stable =
-    done || !previousLive
-      ? current
-      : createHash('sha1')
-          .update(String(previousLive.revision))
-          .digest('hex')
-          .slice(0, 10);
+  const stable = done ? current : previousPodHash(state) ?? current;
   const weight = done
     ? 100
     : Math.max(0, ...steps.slice(0, index).map(s => s.setWeight ?? 0));
