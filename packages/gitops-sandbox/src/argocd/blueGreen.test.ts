@@ -172,6 +172,10 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
       'main',
       '/api/v1/applications/bg-manual/resource/actions?kind=Rollout&resourceName=bg-manual&group=argoproj.io&namespace=bg-manual',
     );
+    const route = '/api/v1/applications/{name}/resource/actions';
+    expect(
+      contractErrors(c => c.responseErrors(route, 'GET', 200, actions.body)),
+    ).toEqual([]);
     expect(actions.body.actions).toEqual(
       expect.arrayContaining([
         { name: 'resume', disabled: false },
@@ -194,6 +198,12 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
       { method: 'POST', body: 'resume' },
     );
     expect(resumed.status).toBe(200);
+    expect(
+      contractErrors(c => c.responseErrors(route, 'POST', 200, resumed.body)),
+    ).toEqual([]);
+    expect(
+      contractErrors(c => c.responseErrors(route, 'POST', 400, unknown.body)),
+    ).toEqual([]);
     await health('bg-manual', 'Healthy');
     const promoted = await rollout('bg-manual');
     expect(promoted.status.phase).toBe('Healthy');

@@ -76,8 +76,8 @@ export async function eventually<T>(
 
 /**
  * Waits until every Application that syncs itself, on every instance, is Synced and
- * Healthy with no operation running: the state tests start from, reached however
- * slow the machine is.
+ * Healthy, and none has an operation running or is still Progressing after one: the
+ * state tests start from, reached however slow the machine is.
  */
 export async function settled(sandbox: Sandbox, timeoutMs = 120_000) {
   await eventually(
@@ -91,10 +91,12 @@ export async function settled(sandbox: Sandbox, timeoutMs = 120_000) {
         if (status !== 200) return undefined;
         const busy = (body.items ?? []).some(
           (app: any) =>
-            app.spec?.syncPolicy?.automated &&
-            (app.status?.sync?.status !== 'Synced' ||
-              app.status?.health?.status !== 'Healthy' ||
-              app.status?.operationState?.phase === 'Running'),
+            // A manual Application after its sync: still moving.
+            app.status?.health?.status === 'Progressing' ||
+            app.status?.operationState?.phase === 'Running' ||
+            (app.spec?.syncPolicy?.automated &&
+              (app.status?.sync?.status !== 'Synced' ||
+                app.status?.health?.status !== 'Healthy')),
         );
         if (busy) return undefined;
       }
