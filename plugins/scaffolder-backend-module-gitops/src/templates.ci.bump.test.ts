@@ -8,15 +8,11 @@ import {
   gitlabJobScript,
   assertTools,
   describeWithTools,
-  parseCi,
+  renderCi,
   runCiScript,
 } from './__testUtils__/ciScripts';
 import { ConfigRepoServer } from './__testUtils__/configRepo';
-import {
-  renderApp,
-  renderConfig,
-  TemplateName,
-} from './__testUtils__/renderTemplates';
+import { renderConfig, TemplateName } from './__testUtils__/renderTemplates';
 
 // Real git over HTTP, and up to 20 s of the script's own back-off, on a loaded machine.
 jest.setTimeout(180_000);
@@ -51,16 +47,10 @@ describeWithTools(TOOLS).each<TemplateName>([
       language: 'python',
       repoHost: 'github',
     } as const;
-    const app = await renderApp(path.join(dir, 'rendered'), variant);
-    workflow = parseCi(
-      await fs.readFile(
-        path.join(app.dir, '.github', 'workflows', 'ci.yaml'),
-        'utf8',
-      ),
-    );
-    pipeline = parseCi(
-      await fs.readFile(path.join(app.dir, '.gitlab-ci.yml'), 'utf8'),
-    );
+    ({ workflow, pipeline } = await renderCi(
+      path.join(dir, 'rendered'),
+      variant,
+    ));
     config = (await renderConfig(path.join(dir, 'rendered'), variant)).dir;
   });
   afterAll(async () => {
@@ -238,21 +228,12 @@ describeWithTools(TOOLS)('the bump with a single environment', () => {
   });
 
   it('leaves production alone: it changes by pull request, from a release tag', async () => {
-    const app = await renderApp(dir, {
+    const { workflow, pipeline } = await renderCi(dir, {
       template: 'gitops-service',
       language: 'typescript',
       repoHost: 'gitlab',
       environments: ['prod'],
     });
-    const workflow = parseCi(
-      await fs.readFile(
-        path.join(app.dir, '.github/workflows/ci.yaml'),
-        'utf8',
-      ),
-    );
-    const pipeline = parseCi(
-      await fs.readFile(path.join(app.dir, '.gitlab-ci.yml'), 'utf8'),
-    );
     const bin = await fs.mkdtemp(path.join(dir, 'bin-'));
     await fakeCommand(bin, 'apk');
     // No git server at all: the script must stop before it needs one.

@@ -7,10 +7,9 @@ import {
   gitlabJobScript,
   assertTools,
   describeWithTools,
-  parseCi,
+  renderCi,
   runCiScript,
 } from './__testUtils__/ciScripts';
-import { renderApp } from './__testUtils__/renderTemplates';
 
 jest.setTimeout(180_000);
 
@@ -38,7 +37,7 @@ describeWithTools(TOOLS)(
 
     /** The CI files rendered for an image registry of the form. */
     async function ci(imageRegistry: string) {
-      const { dir: app } = await renderApp(
+      const { workflow, pipeline } = await renderCi(
         await fs.mkdtemp(path.join(dir, 'app-')),
         {
           template: 'gitops-service',
@@ -48,17 +47,7 @@ describeWithTools(TOOLS)(
           imageRepository: 'shop',
         },
       );
-      return {
-        workflow: parseCi(
-          await fs.readFile(
-            path.join(app, '.github/workflows/ci.yaml'),
-            'utf8',
-          ),
-        ),
-        pipeline: parseCi(
-          await fs.readFile(path.join(app, '.gitlab-ci.yml'), 'utf8'),
-        ),
-      };
+      return { workflow, pipeline };
     }
 
     const registries: Array<[string, string]> = [

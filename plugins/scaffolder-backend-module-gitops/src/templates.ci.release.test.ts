@@ -7,11 +7,11 @@ import {
   gitlabJobScript,
   assertTools,
   describeWithTools,
-  parseCi,
+  renderCi,
   runCiScript,
 } from './__testUtils__/ciScripts';
 import { ConfigRepoServer } from './__testUtils__/configRepo';
-import { renderApp, renderConfig } from './__testUtils__/renderTemplates';
+import { renderConfig } from './__testUtils__/renderTemplates';
 
 // Real git over HTTP on a loaded machine.
 jest.setTimeout(180_000);
@@ -46,16 +46,10 @@ describeWithTools(TOOLS)('a release tag proposes itself for production', () => {
       language: 'typescript',
       repoHost: 'github',
     } as const;
-    const app = await renderApp(path.join(dir, 'rendered'), variant);
-    workflow = parseCi(
-      await fs.readFile(
-        path.join(app.dir, '.github', 'workflows', 'ci.yaml'),
-        'utf8',
-      ),
-    );
-    pipeline = parseCi(
-      await fs.readFile(path.join(app.dir, '.gitlab-ci.yml'), 'utf8'),
-    );
+    ({ workflow, pipeline } = await renderCi(
+      path.join(dir, 'rendered'),
+      variant,
+    ));
     config = (await renderConfig(path.join(dir, 'rendered'), variant)).dir;
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, YAMLSeq } from 'yaml';
+import { renderApp, RenderOptions } from './renderTemplates';
 
 const exec = promisify(execFile);
 
@@ -52,6 +53,17 @@ export function parseCi(text: string) {
 }
 
 /** The `run:` of the step of `job` whose name starts with `stepName` (or whose id is it). */
+/** A variant's app repository rendered, with its GitHub workflow and GitLab pipeline parsed. */
+export async function renderCi(workspace: string, options: RenderOptions) {
+  const app = await renderApp(workspace, options);
+  const read = (file: string) => fs.readFile(path.join(app.dir, file), 'utf8');
+  return {
+    app,
+    workflow: parseCi(await read('.github/workflows/ci.yaml')),
+    pipeline: parseCi(await read('.gitlab-ci.yml')),
+  };
+}
+
 export function githubStepScript(
   workflow: any,
   job: string,
