@@ -115,7 +115,17 @@ export interface DesiredState {
   valuesRepoURL?: string;
   /** The chart in the repository, for rendering it: its path and Argo CD's `helm.valueFiles`. */
   chart?: { path: string; valueFiles: string[]; releaseName?: string };
+  /** The version to run; absent when there is none yet (see noVersionYet) or on error. */
   image?: ImageReference;
+  /**
+   * Set when the values files name the image's repository but no tag or digest yet (an
+   * empty or absent `image.tag`): a new service before CI's first build of main. The
+   * templates' charts render no workload then, so nothing runs and nothing should. Not
+   * an error and not drift; a promotion from here is refused (409), a promotion into
+   * here gives the environment its first version. `valuesFile` is the file a version
+   * would be written to.
+   */
+  noVersionYet?: { repository: string };
   /** Why the desired state could not be read; live state is still shown. */
   error?: GitopsError;
 }
@@ -139,8 +149,8 @@ export interface EnvironmentStatus {
   live: LiveState;
   desired?: DesiredState;
   /**
-   * True when the desired image is not among the running images; undefined when either
-   * side is unknown.
+   * True when the desired image is not among the running images (with no version yet:
+   * when anything runs); undefined when either side is unknown.
    */
   drift?: boolean;
   /**

@@ -74,6 +74,24 @@ export function environment(
   } as unknown as EnvironmentStatus;
 }
 
+/**
+ * A new service's environment before its first version: the values file names no tag,
+ * the chart renders no workload, Argo CD reports it Synced and Healthy running nothing.
+ */
+export function environmentWithoutVersion(
+  name: string,
+  repository: string,
+): EnvironmentStatus {
+  const env = environment(name, { repository });
+  const { image, ...desired } = env.desired!;
+  return {
+    ...env,
+    desired: { ...desired, noVersionYet: { repository } },
+    drift: false,
+    live: { ...env.live, images: [] },
+  };
+}
+
 export const config: GitopsConfig = {
   instances: [],
   clusters: [],

@@ -7,12 +7,14 @@ import {
 } from '@backstage/errors';
 import {
   ApplicationLocator,
+  DesiredState,
   ENVIRONMENT_LABEL,
   EntityDeploymentStatus,
   EnvironmentStatus,
   FleetStatus,
   InstanceError,
   isImageRunning,
+  parseImageReference,
   RevisionMetadata,
 } from '@gitops-backstage/plugin-gitops-common';
 import {
@@ -116,9 +118,7 @@ export class DeploymentStatusService {
       const status = this.environmentStatus(source, app, entity, locator);
       status.desired = desired[i];
       if (rollouts[i]) status.live.rollout = rollouts[i];
-      if (desired[i].image && status.live.images.length > 0) {
-        status.drift = !isImageRunning(desired[i].image!, status.live.images);
-      }
+      status.drift = driftOf(desired[i], status.live.images);
       return status;
     });
     for (const { source, app } of listed) {
@@ -218,9 +218,7 @@ export class DeploymentStatusService {
     const desired = this.options.desired.peek(app);
     if (desired) {
       status.desired = desired;
-      if (desired.image && status.live.images.length > 0) {
-        status.drift = !isImageRunning(desired.image, status.live.images);
-      }
+      status.drift = driftOf(desired, status.live.images);
     }
     return status;
   }
@@ -420,4 +418,17 @@ export class DeploymentStatusService {
     }
     return rolloutProgress(answer.value);
   }
+}
+
+/**
+ * Whether what runs differs from what Git names; undefined when either is unknown. With
+ * no version yet the chart renders no workload: the service's image running is drift.
+ */
+function driftOf(desired: DesiredState, images: string[]): boolean | undefined {
+  if (desired.noVersionYet) {
+    const { repository } = desired.noVersionYet;
+    return images.some(i => parseImageReference(i).repository === repository);
+  }
+  if (!desired.image || images.length === 0) return undefined;
+  return !isImageRunning(desired.image, images);
 }

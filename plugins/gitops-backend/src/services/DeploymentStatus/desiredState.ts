@@ -184,7 +184,10 @@ export class DesiredStateReader {
     };
   }
 
-  /** Merges the image keys over the files in order; the last file setting a tag is the one to change. */
+  /**
+   * Merges the image keys over the files in order; the last file setting a tag is the
+   * one to change. With no version anywhere, the last file that has the key (empty) is.
+   */
   private imageOf(
     base: DesiredState,
     files: ValuesFile[],
@@ -192,9 +195,12 @@ export class DesiredStateReader {
   ): DesiredState {
     const image: Partial<ImageReference> = {};
     let valuesFile: ValuesFile | undefined;
+    let keyIn: ValuesFile | undefined;
+    let lastRead: ValuesFile | undefined;
     for (const [i, file] of files.entries()) {
       const text = contents[i];
       if (text === undefined) continue;
+      lastRead = file;
       let values: unknown;
       try {
         values = parse(text);
@@ -218,8 +224,23 @@ export class DesiredStateReader {
         else if (own[key] === '') delete image[key];
       }
       if (own.tag || own.digest) valuesFile = file;
+      if (own.tag !== undefined || own.digest !== undefined) keyIn = file;
     }
-    if (!image.repository || !(image.tag || image.digest)) {
+    if (image.repository && !(image.tag || image.digest)) {
+      // A new service before CI's first build: a state of its own, not an error. Its
+      // version goes where the empty key is, unless that is the chart's shared
+      // values.yaml: then into the environment's last values file, Helm's last word.
+      const file = keyIn && keyIn !== files[0] ? keyIn : lastRead!;
+      return {
+        ...base,
+        valuesFile: file.path,
+        ...(file.source.repoURL !== base.repoURL && {
+          valuesRepoURL: file.source.repoURL,
+        }),
+        noVersionYet: { repository: image.repository },
+      };
+    }
+    if (!image.repository) {
       return {
         ...base,
         ...(valuesFile && { valuesFile: valuesFile.path }),

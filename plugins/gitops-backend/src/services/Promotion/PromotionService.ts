@@ -126,6 +126,11 @@ export class PromotionService {
     const method = methodFor(policy, pipeline.order, to);
 
     const image = source.desired?.image;
+    if (source.desired?.noVersionYet) {
+      throw new ConflictError(
+        `${from} has no version yet, so there is nothing to promote: ${source.desired.valuesFile} names no image tag or digest (the first environment gets one from CI's first build of main, the next ones by promotion)`,
+      );
+    }
     if (!image) {
       throw new ConflictError(
         `${from} has no image version in its config (${

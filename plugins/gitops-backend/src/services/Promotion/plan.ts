@@ -71,7 +71,9 @@ export function planChange(options: {
     if (image[key]) values[keys[key]] = image[key]!;
     else if (current?.[key]) values[keys[key]] = '';
   }
-  if (current?.repository !== image.repository)
+  // An environment with no version yet still names its repository (the chart's).
+  const repository = current?.repository ?? desired.noVersionYet?.repository;
+  if (repository !== image.repository)
     values[keys.repository] = image.repository;
   const version = versionOf(image)!;
   const previous = versionOf(current);

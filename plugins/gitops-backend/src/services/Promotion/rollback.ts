@@ -47,7 +47,10 @@ export async function rollbackImage(options: {
     options.keys,
   );
   const image = {
-    repository: then.repository ?? desired.image?.repository,
+    repository:
+      then.repository ??
+      desired.image?.repository ??
+      desired.noVersionYet?.repository,
     ...(then.tag && { tag: then.tag }),
     ...(then.digest && { digest: then.digest }),
   };
