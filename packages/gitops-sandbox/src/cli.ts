@@ -9,6 +9,7 @@ async function main() {
     dir: process.env.SANDBOX_DIR,
     gitPort,
     gitToken: process.env.SANDBOX_TOKEN,
+    registryPort: gitPort + 3,
     // The sandbox runs from source only, so __dirname is the src folder.
     // eslint-disable-next-line no-restricted-syntax
     examplesDir: path.resolve(__dirname, '../../../examples'),
@@ -41,8 +42,19 @@ async function main() {
   console.log(
     `  curl -H 'Authorization: Bearer ${first.token}' ${first.url}/api/v1/applications`,
   );
+  const { registry } = sandbox;
+  const { username, password } = registry.credentials;
   console.log(
-    `Control API  ${gitUrl}/api/sandbox  (faults: see packages/gitops-sandbox/README.md)`,
+    `Registry     ${registry.url}  (user ${username}, password ${password}; the cluster pulls every image through it)`,
+  );
+  console.log(
+    `  skopeo login --tls-verify=false -u ${username} -p ${password} ${registry.host}`,
+  );
+  console.log(
+    `  docker login -u ${username} -p ${password} ${registry.host}   (127.0.0.1 is an insecure registry to docker by default)`,
+  );
+  console.log(
+    `Control API  ${gitUrl}/api/sandbox  (faults, image pushes: see packages/gitops-sandbox/README.md)`,
   );
   const stop = async () => {
     await sandbox.stop();

@@ -9,6 +9,7 @@ export { startSandbox, DEFAULT_INSTANCES, DEFAULT_TIMING } from './sandbox';
 export type { Sandbox, SandboxOptions, InstanceOptions } from './sandbox';
 export type { InstanceFault } from './argocd/ArgoCdServer';
 export type { ApplicationFaults, Timing } from './argocd/ArgoCdInstance';
+export type { SandboxRegistry } from './sandboxRegistry';
 export { startRegistry, OciRegistry } from './registry/RegistryServer';
 export type { RegistryOptions } from './registry/RegistryServer';
 export type { RegistryCredentials } from './registry/auth';

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   ArgoCdInstance,
   ApplicationFaults,
@@ -12,12 +10,15 @@ import {
 import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
 import { Renderer } from './argocd/render';
 import { generateFleet } from './argocd/scale';
-import { GitServer, readJson, sendJson, startGitServer } from './git/GitServer';
+import { readJson, sendJson, startGitServer } from './git/GitServer';
+import { rootApplication, seedExamples } from './examples';
+import {
+  SandboxRegistry,
+  seedExampleImages,
+  startSandboxRegistry,
+} from './sandboxRegistry';
 
-const exec = promisify(execFile);
-
-/** The Git base URL the example Application manifests are written with. */
-export const EXAMPLES_GIT_URL = 'http://127.0.0.1:7090';
+export { EXAMPLES_GIT_URL } from './examples';
 
 export interface InstanceOptions {
   name: string;
@@ -31,8 +32,10 @@ export interface SandboxOptions {
   /** Holds the repositories and rendered trees; a temporary directory by default. */
   dir?: string;
   gitPort?: number;
-  /** The Git server's token (password of basic auth, or bearer). */
+  /** The Git server's token (password of basic auth, or bearer); the registry's password too. */
   gitToken?: string;
+  /** The image registry's port; a free one by default (the CLI takes git port + 3). */
+  registryPort?: number;
   /** Seeds an app and a config repository per `<examplesDir>/services/<name>`. */
   examplesDir?: string;
   instances?: InstanceOptions[];
@@ -54,6 +57,11 @@ export interface SandboxOptions {
 export interface Sandbox {
   gitUrl: string;
   gitToken: string;
+  /**
+   * The image registry. The cluster pulls every image through it, as through a
+   * containerd mirror: push an image before deploying its tag, as CI does.
+   */
+  registry: SandboxRegistry;
   instances: Array<{
     name: string;
     url: string;
@@ -94,6 +102,7 @@ export const DEFAULT_TIMING: Timing = {
   syncMs: 2000,
   progressMs: 3000,
   rolloutStepMs: 4000,
+  progressDeadlineMs: 20_000,
 };
 
 export const DEFAULT_INSTANCES: InstanceOptions[] = [
@@ -140,11 +149,19 @@ export async function startSandbox(
     },
   });
 
+  // Credentials like the Git server's: user `sandbox`, the token as password.
+  const { server: registryServer, registry } = await startSandboxRegistry({
+    port: options.registryPort ?? 0,
+    credentials: { username: 'sandbox', password: gitToken },
+  });
+
   const renderer = new Renderer(git.url, reposDir, path.join(dir, 'trees'));
   const instances = (options.instances ?? DEFAULT_INSTANCES).map(o => ({
     options: o,
     instance: new ArgoCdInstance(o.name, renderer, timing, {
       namespaces: options.namespaces,
+      // Every node mirrors every registry to the sandbox's, in process.
+      images: ref => registry.resolve(ref)?.digest,
     }),
   }));
   servers = instances.map(
@@ -163,6 +180,8 @@ export async function startSandbox(
 
   if (options.examplesDir) {
     const configRepos = await seedExamples(options.examplesDir, git, reposDir);
+    // CI built and pushed what the values files deploy before they were merged.
+    await seedExampleImages(registry, options.examplesDir, reposDir);
     for (const { options: o, instance } of instances) {
       for (const repo of configRepos) {
         await instance.create(
@@ -214,6 +233,7 @@ export async function startSandbox(
   const sandbox: Sandbox = {
     gitUrl: git.url,
     gitToken,
+    registry,
     instances: instances.map(({ options: o }, i) => ({
       name: o.name,
       url: servers[i].url,
@@ -267,6 +287,7 @@ export async function startSandbox(
       clearTimeout(timer);
       await running;
       await Promise.all(servers.map(s => s.stop()));
+      await registryServer.stop();
       await git.close();
     },
   };
@@ -287,11 +308,20 @@ async function controlApi(
     if (req.method === 'GET' && parts.length === 2) {
       sendJson(res, 200, {
         git: sandbox.gitUrl,
+        registry: sandbox.registry.url,
         instances: sandbox.instances.map(i => ({
           ...i,
           requests: sandbox.requestCount(i.name),
         })),
       });
+    } else if (req.method === 'POST' && parts[2] === 'images') {
+      // POST /api/sandbox/images {"image": "<ref>", "labels": {...}}: as CI's push.
+      const { image, labels, platforms } = await readJson(req);
+      const digest = await sandbox.registry.pushImage(String(image), {
+        labels,
+        platforms,
+      });
+      sendJson(res, 201, { image, digest });
     } else if (req.method === 'POST' && parts[2] === 'reconcile') {
       await sandbox.reconcile();
       sendJson(res, 200, {});
@@ -335,129 +365,4 @@ async function controlApi(
     sendJson(res, error.status ?? 400, { error: error.message });
   }
   return true;
-}
-
-/**
- * The app of apps of one config repository on one instance: it deploys, from
- * `argocd/`, the Application manifests of that instance's environments (those
- * `add-instance` adds, `<environment>-<instance>.yaml`, included) and its
- * ApplicationSets (`applicationset-<instance>[-production].yaml`), as the
- * templates lay them out. Pruned: a file removed in Git removes its Application.
- */
-function rootApplication(
-  repo: string,
-  repoURL: string,
-  instance: string,
-  environments: string[],
-): any {
-  const files = [
-    ...environments.flatMap(env => [`${env}.yaml`, `${env}-*.yaml`]),
-    `applicationset-${instance}.yaml`,
-    `applicationset-${instance}-*.yaml`,
-  ];
-  return {
-    metadata: {
-      name: `${repo.replace(/-config$/, '')}-apps`,
-      namespace: 'argocd',
-    },
-    spec: {
-      project: 'default',
-      source: {
-        repoURL,
-        targetRevision: 'main',
-        path: 'argocd',
-        directory: { include: `{${files.join(',')}}` },
-      },
-      destination: {
-        server: 'https://kubernetes.default.svc',
-        namespace: 'argocd',
-      },
-      syncPolicy: { automated: { prune: true, selfHeal: true } },
-    },
-  };
-}
-
-/**
- * Creates `<name>-app` and `<name>-config` for each `services/<name>` of the examples,
- * unless they exist: the app code, and the shared chart with the service's values
- * files and Application manifests (pointed at this Git server). Answers the config
- * repositories' names.
- */
-async function seedExamples(
-  examplesDir: string,
-  git: GitServer,
-  reposDir: string,
-): Promise<string[]> {
-  const servicesDir = path.join(examplesDir, 'services');
-  const configRepos: string[] = [];
-  for (const service of (await fs.readdir(servicesDir)).sort()) {
-    const app = path.join(servicesDir, service, 'app');
-    const config = path.join(servicesDir, service, 'config');
-    if (await exists(app)) {
-      await seedRepository(git, reposDir, `${service}-app`, [
-        { from: app, to: '.' },
-      ]);
-    }
-    if (await exists(config)) {
-      await seedRepository(git, reposDir, `${service}-config`, [
-        { from: path.join(examplesDir, 'chart'), to: 'chart' },
-        { from: config, to: '.' },
-      ]);
-      configRepos.push(`${service}-config`);
-    }
-  }
-  return configRepos;
-}
-
-async function seedRepository(
-  gitServer: GitServer,
-  reposDir: string,
-  name: string,
-  layers: Array<{ from: string; to: string }>,
-) {
-  const bare = path.join(reposDir, `${name}.git`);
-  if (await exists(bare)) return;
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), `seed-${name}-`));
-  try {
-    for (const layer of layers) {
-      await fs.cp(layer.from, path.join(work, layer.to), {
-        recursive: true,
-        filter: src => !/(__pycache__|\.pyc$)/.test(src),
-      });
-    }
-    for (const file of await fs
-      .readdir(path.join(work, 'argocd'))
-      .catch(() => [])) {
-      const manifest = path.join(work, 'argocd', file);
-      const text = await fs.readFile(manifest, 'utf8');
-      await fs.writeFile(
-        manifest,
-        text.replaceAll(EXAMPLES_GIT_URL, gitServer.url),
-      );
-    }
-    const git = (...args: string[]) =>
-      exec('git', [
-        '-C',
-        work,
-        '-c',
-        'user.name=Sandbox',
-        '-c',
-        'user.email=sandbox@example.com',
-        ...args,
-      ]);
-    await git('init', '--quiet', '--initial-branch=main');
-    await git('add', '-A');
-    await git('commit', '--quiet', '-m', `Initial ${name} from examples`);
-    await gitServer.createRepository(name);
-    await git('push', '--quiet', bare, 'main');
-  } finally {
-    await fs.rm(work, { recursive: true, force: true });
-  }
-}
-
-async function exists(file: string) {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
 }

@@ -34,15 +34,16 @@ import {
   runResourceAction,
 } from './rolloutActions';
 import { validatedApplication } from './validation';
-import {
-  historyEntry,
-  liveResource,
-  resourceTree,
-  toApplication,
-} from './views';
+import { resourceTree } from './tree';
+import { historyEntry, liveResource, toApplication } from './views';
 
 // The types moved to model.ts; sandbox.ts and index.ts import them from here.
-export type { ApplicationFaults, ClusterOptions, Timing } from './model';
+export type {
+  ApplicationFaults,
+  ClusterOptions,
+  ImagePuller,
+  Timing,
+} from './model';
 
 /**
  * The Applications of one Argo CD instance and their reconciliation: compare the
@@ -77,6 +78,7 @@ export class ArgoCdInstance {
         'kube-node-lease',
         ...(cluster.namespaces ?? []),
       ]),
+      images: cluster.images ?? (() => undefined),
       touch: () => this.touch(),
       apply: () => this.apply(),
     };

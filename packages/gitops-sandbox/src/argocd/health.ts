@@ -6,16 +6,21 @@ import {
   releaseName,
   waitsForPromotion,
 } from './model';
+import { blockedHealth, blockedWorkload, pullImages } from './pods';
 
 /**
  * Moves an Application's health along after a sync: Progressing for a while, then
  * Healthy; a canary Rollout walks its steps first, and a fault keeps it Degraded.
+ * New pods whose image cannot be pulled keep it Progressing, then Degraded once the
+ * progress deadline passes, until the image is there.
  */
 export function advanceHealth(
   context: InstanceContext,
   state: AppState,
   now: number,
 ) {
+  const wasBlocked = Boolean(state.pulls && blockedWorkload(state));
+  pullImages(context, state, now);
   if (!state.live) {
     setHealth(context, state, 'Missing', undefined, now);
     return;
@@ -30,7 +35,18 @@ export function advanceHealth(
     );
     return;
   }
-  if (state.health.status === 'Degraded') {
+  const stuck = blockedWorkload(state);
+  if (stuck) {
+    // Canary steps and blue/green promotion wait for the new pods: their clock
+    // starts once the pods run.
+    state.rolloutStepSince = now;
+    const overdue =
+      now - state.pulls!.since >= context.timing.progressDeadlineMs;
+    const health = blockedHealth(state, stuck, overdue);
+    setHealth(context, state, health.status, health.message, now);
+    return;
+  }
+  if (wasBlocked || state.health.status === 'Degraded') {
     setHealth(
       context,
       state,

@@ -19,12 +19,22 @@ export interface Timing {
   progressMs: number;
   /** How long each Argo Rollouts canary step takes. */
   rolloutStepMs: number;
+  /**
+   * How long new pods may fail to start (an image that cannot be pulled) before the
+   * workload exceeds its progress deadline (`progressDeadlineSeconds`) and is Degraded.
+   */
+  progressDeadlineMs: number;
 }
+
+/** What the nodes' container runtime pulls for an image reference: its digest, or undefined. */
+export type ImagePuller = (imageRef: string) => string | undefined;
 
 /** What the sandbox's cluster has before anything is deployed. */
 export interface ClusterOptions {
   /** Namespaces that exist from the start, besides argocd, default and kube-*. */
   namespaces?: string[];
+  /** Pulls images for the pods; without it nothing can be pulled, as from an empty registry. */
+  images?: ImagePuller;
 }
 
 export interface ApplicationFaults {
@@ -60,6 +70,12 @@ export interface AppState {
   rolloutStepSince: number;
   reconciledAt: string;
   faults: ApplicationFaults;
+  /**
+   * The pull of every image the running pod templates name: its digest, or null while
+   * it fails (ImagePullBackOff); `since` is when the pod templates last changed, from
+   * which the progress deadline runs.
+   */
+  pulls?: { images: Record<string, string | null>; key: string; since: number };
 }
 
 export interface AppSetState {
@@ -82,6 +98,8 @@ export interface InstanceContext {
   readonly timing: Timing;
   /** The cluster's namespaces: preset, or created by a sync. */
   readonly namespaces: Set<string>;
+  /** The nodes' image pulls, through the sandbox registry. */
+  readonly images: ImagePuller;
   /** Something the API shows changed: a new resourceVersion. */
   touch(): void;
   /** Re-derives the ApplicationSets and Applications from what is deployed and created. */
@@ -268,20 +286,6 @@ export function canaryRollout(rendered: Rendered): Json | undefined {
 export function blueGreenRollout(rendered: Rendered): Json | undefined {
   return rendered.manifests.find(
     m => m.kind === 'Rollout' && m.spec?.strategy?.blueGreen,
-  );
-}
-
-/**
- * The blue/green Rollout's active one while its preview waits for promotion: the
- * workload as it ran before the last sync.
- */
-export function activeBeforePromotion(
-  state: AppState,
-  rollout: Json,
-): Json | undefined {
-  if (state.rolloutStep > 0) return undefined;
-  return state.previousLive?.manifests.find(
-    m => m.kind === 'Rollout' && m.metadata.name === rollout.metadata.name,
   );
 }
 

@@ -4,7 +4,6 @@ import {
   AppState,
   Json,
   hasHealth,
-  activeBeforePromotion,
   podHash,
   previousPodHash,
   resourceId,
@@ -13,11 +12,13 @@ import {
   uidOf,
   waitsForPromotion,
 } from './model';
+import { activeBeforePromotion, blocked, rolloutUpdated } from './pods';
+import { livePod } from './tree';
 import { imagesOf } from './render';
 
-// How Argo CD's API shows an Application: what it answers, its resource tree, a live
-// resource and a history entry. Nothing here changes state; `version` is the
-// instance's resourceVersion at the time of the answer.
+// How Argo CD's API shows an Application: what it answers, a live resource and a
+// history entry (its resource tree: tree.ts). Nothing here changes state; `version`
+// is the instance's resourceVersion at the time of the answer.
 
 /** The Application as Argo CD's API answers it. */
 export function toApplication(state: AppState, version: string): Json {
@@ -98,119 +99,15 @@ function resourceStatuses(state: AppState): Json[] {
   ];
 }
 
-/** Argo CD's resource tree: the managed resources, with ReplicaSets and Pods under workloads. */
-export function resourceTree(state: AppState, version: string): Json {
-  const live = state.live?.manifests ?? [];
-  const nodes: Json[] = [];
-  const createdAt =
-    state.history[state.history.length - 1]?.deployedAt ?? state.createdAt;
-  for (const m of live) {
-    const ref = resourceKey(m, state);
-    const uid = uidOf(state, ref);
-    nodes.push({
-      ...ref,
-      uid,
-      resourceVersion: version,
-      createdAt,
-      ...(hasHealth(m) && {
-        health: {
-          status: state.health.status,
-          ...(state.health.message && { message: state.health.message }),
-        },
-      }),
-    });
-    const podSpec = m.spec?.template?.spec;
-    if (!podSpec) continue;
-    // A blue/green Rollout not yet promoted runs the active ReplicaSet beside the preview.
-    // A blue/green Rollout not yet promoted runs the active ReplicaSet beside the preview.
-    const active =
-      m.kind === 'Rollout' && m.spec.strategy?.blueGreen
-        ? activeBeforePromotion(state, m)
-        : undefined;
-    if (active) {
-      nodes.push(
-        ...replicaSetNodes(
-          state,
-          version,
-          active,
-          ref,
-          uid,
-          podHash(active),
-          createdAt,
-        ),
-      );
-    }
-    nodes.push(
-      ...replicaSetNodes(state, version, m, ref, uid, podHash(m), createdAt),
-    );
-  }
-  return { nodes };
-}
-
-/** A workload's ReplicaSet of one pod template hash, and its Pods. */
-function replicaSetNodes(
-  state: AppState,
-  version: string,
-  m: Json,
-  ref: Json,
-  uid: string,
-  hash: string,
-  createdAt: string,
-): Json[] {
-  const nodes: Json[] = [];
-  const podSpec = m.spec.template.spec;
-  const rs = {
-    group: 'apps',
-    version: 'v1',
-    kind: 'ReplicaSet',
-    namespace: ref.namespace,
-    name: `${m.metadata.name}-${hash}`,
-  };
-  const rsUid = uidOf(state, rs);
-  nodes.push({
-    ...rs,
-    uid: rsUid,
-    parentRefs: [{ ...ref, uid }],
-    info: [{ name: 'Revision', value: `Rev:${state.history.length}` }],
-    health: {
-      status: state.health.status === 'Degraded' ? 'Degraded' : 'Healthy',
-    },
-    resourceVersion: version,
-    createdAt,
-  });
-  for (let i = 0; i < (m.spec.replicas ?? 1); i++) {
-    const pod = {
-      group: '',
-      version: 'v1',
-      kind: 'Pod',
-      namespace: ref.namespace,
-      name: `${rs.name}-${i}`,
-    };
-    nodes.push({
-      ...pod,
-      uid: uidOf(state, pod),
-      parentRefs: [{ ...rs, uid: rsUid }],
-      images: podSpec.containers.map((c: Json) => c.image),
-      info: [
-        { name: 'Status Reason', value: 'Running' },
-        {
-          name: 'Containers',
-          value: `${podSpec.containers.length}/${podSpec.containers.length}`,
-        },
-      ],
-      health: { status: 'Healthy' },
-      resourceVersion: version,
-      createdAt,
-    });
-  }
-  return nodes;
-}
-
 /** One live resource, with status for Argo Rollouts' Rollout. */
 export function liveResource(
   state: AppState,
   query: { kind: string; name: string; namespace?: string; group?: string },
 ): Json {
+  if (query.kind === 'Pod') {
+    const pod = livePod(state, query);
+    if (pod) return pod;
+  }
   const manifest = state.live?.manifests.find(
     m =>
       m.kind === query.kind &&
@@ -237,10 +134,47 @@ export function liveResource(
   return live;
 }
 
+/**
+ * A Rollout's phase while its new pods cannot pull their image, as Argo Rollouts
+ * records it (Argo CD's health.lua surfaces phase and message): Progressing, and
+ * Degraded with a ProgressDeadlineExceeded condition once the deadline passed.
+ */
+function blockedRollout(state: AppState, rollout: Json): Json | undefined {
+  if (!blocked(state, rollout)) return undefined;
+  const replicas = rollout.spec.replicas ?? 1;
+  const updated = rolloutUpdated(state, rollout);
+  const overdue = state.health.status === 'Degraded';
+  const since = new Date(state.healthSince).toISOString();
+  return {
+    phase: overdue ? 'Degraded' : 'Progressing',
+    message: state.health.message,
+    updatedReplicas: updated,
+    // The stable pods of a canary run; the new ones do not.
+    readyReplicas: replicas - updated,
+    availableReplicas: replicas - updated,
+    ...(overdue && {
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: `ReplicaSet "${rollout.metadata.name}-${podHash(
+            rollout,
+          )}" has timed out progressing.`,
+          lastTransitionTime: since,
+          lastUpdateTime: since,
+        },
+      ],
+    }),
+  };
+}
+
 /** A blue/green Rollout's status: the preview beside the active ReplicaSet until promoted. */
 function blueGreenStatus(state: AppState, rollout: Json): Json {
-  const promoted = state.rolloutStep > 0;
-  const paused = !promoted && waitsForPromotion(rollout);
+  const stuck = blockedRollout(state, rollout);
+  // The active Service switches only to a preview whose pods run, promote-full or not.
+  const promoted = state.rolloutStep > 0 && !stuck;
+  const paused = !promoted && !stuck && waitsForPromotion(rollout);
   const current = podHash(rollout);
   const before = activeBeforePromotion(state, rollout);
   const active = before ? podHash(before) : current;
@@ -268,20 +202,24 @@ function blueGreenStatus(state: AppState, rollout: Json): Json {
     readyReplicas: replicas,
     availableReplicas: replicas,
     observedGeneration: String(state.history.length),
+    ...(!state.faults.degraded && stuck),
   };
 }
 
 function rolloutStatus(state: AppState, rollout: Json): Json {
   if (rollout.spec.strategy?.blueGreen) return blueGreenStatus(state, rollout);
+  const stuck = blockedRollout(state, rollout);
   const steps: Json[] = rollout.spec.strategy?.canary?.steps ?? [];
   const index = Math.min(state.rolloutStep, steps.length);
-  const done = index >= steps.length;
+  // After promote-full the canary pods must still run before they become stable;
+  // a first deployment is stable at once.
+  const done = index >= steps.length && (!stuck || !previousPodHash(state));
   const current = podHash(rollout);
   const stable = done ? current : previousPodHash(state) ?? current;
   const weight = done
     ? 100
     : Math.max(0, ...steps.slice(0, index).map(s => s.setWeight ?? 0));
-  const paused = !done && Boolean(steps[index]?.pause);
+  const paused = !done && !stuck && Boolean(steps[index]?.pause);
   const replicas = rollout.spec.replicas ?? 1;
   let phase = 'Progressing';
   if (state.faults.degraded) phase = 'Degraded';
@@ -310,11 +248,12 @@ function rolloutStatus(state: AppState, rollout: Json): Json {
       ],
     }),
     replicas,
-    updatedReplicas: done ? replicas : Math.ceil((replicas * weight) / 100),
+    updatedReplicas: rolloutUpdated(state, rollout),
     readyReplicas: replicas,
     availableReplicas: replicas,
     observedGeneration: String(state.history.length),
     message: paused ? 'CanaryPauseStep' : undefined,
+    ...(!state.faults.degraded && stuck),
   };
 }
 

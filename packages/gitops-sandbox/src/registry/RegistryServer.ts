@@ -136,6 +136,15 @@ export class OciRegistry {
   }
 
   /**
+   * The image a node pulls for a reference when its container runtime mirrors every
+   * registry to this one (containerd's `registry.mirrors."*"`): whatever the host, the
+   * mirror is asked for the path, so `ghcr.io/team/app:1` is `team/app:1` here.
+   */
+  resolveAsMirror(imageRef: string): ResolvedImage | undefined {
+    return resolveImage(this.store, undefined, imageRef);
+  }
+
+  /**
    * Stores a small valid multi-arch image (OCI index → image manifests → configs and
    * gzipped tar layers) under `repository:tag`, through the same checks as a push over
    * HTTP. Resolves to the index digest.

@@ -98,14 +98,17 @@ export function platformsOf(
   }
 }
 
-/** The stored image a reference names, when its host is one the registry stands in for. */
+/**
+ * The stored image a reference names, when its host is one the registry stands in for;
+ * with `hosts` undefined, any host's (a mirror is asked for the path only).
+ */
 export function resolveImage(
   store: RegistryStore,
-  hosts: Set<string>,
+  hosts: Set<string> | undefined,
   ref: string,
 ): ResolvedImage | undefined {
   const parsed = parseImageReference(ref);
-  if (!parsed || !hosts.has(parsed.host)) return undefined;
+  if (!parsed || (hosts && !hosts.has(parsed.host))) return undefined;
   // As Docker: a digest wins over a tag; no tag means latest.
   const manifest = store.getManifest(
     parsed.repository,

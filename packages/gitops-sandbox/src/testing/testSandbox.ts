@@ -15,6 +15,8 @@ export const FAST_TIMING = {
   syncMs: 100,
   progressMs: 100,
   rolloutStepMs: 100,
+  // New pods that cannot pull their image are Degraded after this.
+  progressDeadlineMs: 1500,
 };
 
 // Tests run from source, so __dirname is the src/testing folder.
