@@ -1,17 +1,8 @@
-import { mockServices } from '@backstage/backend-test-utils';
-import { ConfigReader } from '@backstage/config';
-import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
-import { helmBinary } from '@gitops-backstage/gitops-sandbox';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { helmTemplate, validateChart } from './__testUtils__/chart';
 import { renderConfig } from './__testUtils__/renderTemplates';
-import { createChartValidateAction } from './actions/chartValidate';
-
-const exec = promisify(execFile);
 
 // helm per environment on a loaded machine.
 jest.setTimeout(180_000);
@@ -43,40 +34,11 @@ describe('gitops-service with the blue/green strategy', () => {
       rollout,
       ingress: options.ingress,
     });
-    const chart = path.join(config, 'chart');
-    // The template's own check: helm lint, helm template and the schemas, every environment.
-    const ctx = createMockActionContext({
-      workspacePath: workspace,
-      input: {
-        chartPath: 'config/chart',
-        environments: ['dev', 'staging', 'prod'],
-        releaseName: 'shop',
-      } as any,
-      logger: mockServices.logger.mock(),
+    await validateChart(workspace, ['dev', 'staging', 'prod']);
+    // With a version, as after CI's first build: no version renders no Rollout.
+    return helmTemplate(path.join(config, 'chart'), ['values-dev.yaml'], {
+      set: ['image.tag=abc1234', ...(options.set ?? [])],
     });
-    await createChartValidateAction({
-      config: new ConfigReader({
-        gitops: { helm: { command: await helmBinary() } },
-      }),
-    }).handler(ctx);
-    const { stdout } = await exec(
-      await helmBinary(),
-      [
-        'template',
-        'shop',
-        chart,
-        '-f',
-        path.join(chart, 'values-dev.yaml'),
-        ...(options.set ?? []).flatMap(s => ['--set', s]),
-      ],
-      { maxBuffer: 10 * 1024 * 1024 },
-    );
-    const objects = parseAllDocuments(stdout)
-      .map(d => d.toJS())
-      .filter(Boolean);
-    const find = (kind: string, name: string) =>
-      objects.find(o => o.kind === kind && o.metadata.name === name);
-    return { objects, find };
   }
 
   it('the Rollout waits for promotion behind a preview Service and a preview host', async () => {

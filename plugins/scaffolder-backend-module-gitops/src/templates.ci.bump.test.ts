@@ -116,6 +116,39 @@ describeWithTools(TOOLS).each<TemplateName>([
   const devValues = () => path.join(config, 'chart', 'values-dev.yaml');
 
   describe.each(['github', 'gitlab'] as const)('%s', ci => {
+    it("a new service's first build: the empty tag becomes the built one, the comments stay", async () => {
+      const repo = await configRepo();
+      const original = await fs.readFile(devValues(), 'utf8');
+      expect(original).toMatch(/^ {2}tag: ''$/m);
+      expect(original).toContain("Empty until CI's first");
+      const first = await bump(ci, repo);
+      expect({ code: first.code, stderr: first.stderr }).toEqual({
+        code: 0,
+        stderr: expect.any(String),
+      });
+      expect(await server.show(repo, 'main', 'chart/values-dev.yaml')).toBe(
+        original.replace(/^ {2}tag: ''$/m, `  tag: '${TAG}'`),
+      );
+
+      // A comment on the tag's own line stays too.
+      await server.pushChange(
+        repo,
+        'chart/values-dev.yaml',
+        old => old.replace(/^ {2}tag: .*$/m, "  tag: '' # no version yet"),
+        'Back to no version',
+      );
+      expect((await bump(ci, repo)).code).toBe(0);
+      expect(
+        await server.show(repo, 'main', 'chart/values-dev.yaml'),
+      ).toContain(`\n  tag: '${TAG}' # no version yet\n`);
+      expect(await server.log(repo)).toEqual([
+        `ci: dev runs ${TAG}`,
+        'Back to no version',
+        `ci: dev runs ${TAG}`,
+        'Initial config',
+      ]);
+    });
+
     it('pushed while another writer pushes to main: the push is rejected once, the script fetches, rebases and pushes again, and both changes are on main', async () => {
       const repo = await configRepo();
       const state = await fs.mkdtemp(path.join(dir, 'hook-'));
@@ -169,7 +202,7 @@ describeWithTools(TOOLS).each<TemplateName>([
       ]);
       // Only the tag changed: the comments and the layout of the file are kept.
       const original = await fs.readFile(devValues(), 'utf8');
-      expect(original).toMatch(/^ {2}tag: '0\.1\.0'$/m);
+      expect(original).toMatch(/^ {2}tag: ''$/m);
       expect(await server.show(repo, 'main', 'chart/values-dev.yaml')).toBe(
         original.replace(/^ {2}tag: .*$/m, `  tag: '${TAG}'`),
       );

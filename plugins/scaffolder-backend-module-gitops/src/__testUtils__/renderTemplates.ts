@@ -148,7 +148,7 @@ const fetchTemplate = createFetchTemplateAction({
  * as a template run does from its template.yaml's location.
  */
 export async function fetchSkeleton(
-  template: TemplateName,
+  template: TemplateName | 'gitops-add-instance',
   skeleton: string,
   workspace: string,
   targetPath: string,
@@ -224,7 +224,7 @@ export async function renderConfig(
       production: env.production,
       project: 'default',
       configRepoUrl: planned.configRepo.url,
-      initialTag: '0.1.0',
+      firstEnvironment: planned.firstEnvironment,
     });
   }
   return { dir, values, planned };

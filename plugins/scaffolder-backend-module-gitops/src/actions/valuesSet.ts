@@ -22,7 +22,8 @@ export function createValuesSetAction() {
     supportsDryRun: true,
     examples: [
       {
-        description: 'Pin the image tag of the dev environment',
+        description:
+          'Pin dev to an image that already exists (a service moved into GitOps; a new one starts with no version)',
         example: [
           'steps:',
           '  - id: pin-dev-tag',
@@ -30,7 +31,7 @@ export function createValuesSetAction() {
           '    input:',
           '      path: config/values-dev.yaml',
           '      values:',
-          '        image.tag: ${{ parameters.initialTag }}',
+          '        image.tag: ${{ parameters.existingImageTag }}',
           '        replicaCount: 1',
         ].join('\n'),
       },
