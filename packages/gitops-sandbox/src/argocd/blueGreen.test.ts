@@ -99,7 +99,14 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
         : undefined;
     }, `${app} to be Synced and ${status}`);
 
-  async function deploy(app: string, autoPromotionEnabled: boolean) {
+  /** Deploys `one`, then `next` (pushed first, as CI does, unless told not to). */
+  async function deploy(
+    app: string,
+    autoPromotionEnabled: boolean,
+    { next = 'two', pushed = true } = {},
+  ) {
+    await sandbox.registry.pushImage(`${IMAGE}:one`);
+    if (pushed) await sandbox.registry.pushImage(`${IMAGE}:${next}`);
     await sandbox.createRepository(`${app}-config`);
     await pushChange(
       sandbox,
@@ -136,8 +143,8 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
     await pushChange(
       sandbox,
       `${app}-config`,
-      { 'chart/values-dev.yaml': setTag('two') },
-      'two',
+      { 'chart/values-dev.yaml': setTag(next) },
+      next,
     );
   }
 
@@ -250,5 +257,43 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
     );
     expect(ran.status).toBe(200);
     await health('bg-v2', 'Healthy');
+  });
+
+  it('does not promote a preview whose image is missing, not even by promote-full', async () => {
+    await deploy('bg-missing', true, { next: 'three', pushed: false });
+    const stuck = await eventually(async () => {
+      const app = await get('bg-missing');
+      return app.status.summary.images[0] === `${IMAGE}:three` &&
+        app.status.health.status === 'Progressing'
+        ? app
+        : undefined;
+    }, 'bg-missing to roll out three');
+    expect(stuck.status.health.message).toBe(
+      'updated replicas are still becoming available',
+    );
+    const promoteFull = () =>
+      argo(
+        sandbox,
+        'main',
+        '/api/v1/applications/bg-missing/resource/actions?kind=Rollout&resourceName=bg-missing&group=argoproj.io&namespace=bg-missing',
+        { method: 'POST', body: 'promote-full' },
+      );
+    expect((await promoteFull()).status).toBe(200);
+    // The active Service stays on the old pods, whose image runs.
+    const degraded = await health('bg-missing', 'Degraded');
+    const live = await rollout('bg-missing');
+    const { activeSelector, previewSelector } = live.status.blueGreen;
+    expect(activeSelector).not.toBe(previewSelector);
+    expect(degraded.status.health.message).toBe(
+      `ProgressDeadlineExceeded: ReplicaSet "bg-missing-${previewSelector}" has timed out progressing.`,
+    );
+    expect(await replicaSets('bg-missing')).toHaveLength(2);
+
+    // Pushed late, the preview comes up and the recorded promote-full switches to it.
+    await sandbox.registry.pushImage(`${IMAGE}:three`);
+    await health('bg-missing', 'Healthy');
+    expect((await rollout('bg-missing')).status.blueGreen.activeSelector).toBe(
+      previewSelector,
+    );
   });
 });

@@ -123,6 +123,8 @@ describe('Applications created through the Argo CD API', () => {
 
     // A discovery pass does not remove it; a push to its values file deploys.
     await sandbox.reconcile();
+    // CI pushes the image before it bumps the tag.
+    await sandbox.registry.pushImage(`${IMAGE}:c0ffee1`);
     await pushChange(
       sandbox,
       'service-a-config',

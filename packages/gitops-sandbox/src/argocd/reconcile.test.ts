@@ -60,6 +60,10 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
   });
 
   it('a tag pushed to dev values: OutOfSync, then automated sync to Synced and Healthy', async () => {
+    // CI pushes the image before it bumps the tag.
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-a:feedbee',
+    );
     const commit = await pushChange(
       sandbox,
       'service-a-config',
@@ -126,6 +130,9 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
   });
 
   it('prod waits for a manual sync, then rolls back to an earlier deployment', async () => {
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-a:v1.5.0',
+    );
     const commit = await pushChange(
       sandbox,
       'service-a-config',
@@ -185,6 +192,9 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
   });
 
   it('walks a Rollout through its canary steps', async () => {
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-b:c0ffee1',
+    );
     await pushChange(
       sandbox,
       'service-b-config',
@@ -229,6 +239,9 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
 
   it('renders multi-source Applications with $ref value files', async () => {
     await sandbox.createRepository('service-a-values');
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-a:prev1ew',
+    );
     await pushChange(
       sandbox,
       'service-a-values',
