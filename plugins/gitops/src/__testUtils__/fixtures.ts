@@ -59,6 +59,24 @@ export function environment(
   };
 }
 
+/**
+ * A new service's environment: its values file names no version, so its chart runs
+ * nothing; Argo CD says Synced and Healthy (automated sync; production waits for one).
+ */
+export function environmentWithoutVersion(name: string): EnvironmentStatus {
+  const env = environment(name, 'unused', {
+    live: { images: [], automatedSync: name !== 'prod' },
+  });
+  const { image, ...desired } = env.desired!;
+  return {
+    ...env,
+    desired: {
+      ...desired,
+      noVersionYet: { repository: image!.repository },
+    },
+  };
+}
+
 export const entityStatus: EntityDeploymentStatus = {
   entityRef: 'component:default/service-a',
   environmentOrder: ['dev', 'staging', 'prod'],

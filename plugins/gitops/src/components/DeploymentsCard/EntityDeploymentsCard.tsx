@@ -20,6 +20,7 @@ import { gitopsApiRef } from '../../api';
 import { usePolling } from '../../hooks/usePolling';
 import { HealthBadge, SyncBadge } from '../common/StatusBadges';
 import { versionOf } from '../common/format';
+import { NoVersionYet } from '../common/NoVersionYet';
 import { REFRESH_MS } from '../DeploymentsContent/EntityDeployments';
 
 /** The overview card: one line per environment (version, sync, health). */
@@ -46,12 +47,21 @@ export function EntityDeploymentsCard() {
             >
               <TableCell>{env.environment}</TableCell>
               <TableCell>
-                <code>
-                  {env.live.images[0]
-                    ? versionOf(env.live.images[0])
-                    : env.desired?.image &&
-                      versionOf(formatImageReference(env.desired.image))}
-                </code>
+                {env.desired?.noVersionYet && !env.live.images[0] ? (
+                  <NoVersionYet
+                    env={env}
+                    first={
+                      env.environment === status.environments[0].environment
+                    }
+                  />
+                ) : (
+                  <code>
+                    {env.live.images[0]
+                      ? versionOf(env.live.images[0])
+                      : env.desired?.image &&
+                        versionOf(formatImageReference(env.desired.image))}
+                  </code>
+                )}
               </TableCell>
               <TableCell>
                 <SyncBadge status={env.live.syncStatus} />

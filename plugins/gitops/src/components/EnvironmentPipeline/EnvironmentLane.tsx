@@ -13,6 +13,7 @@ import Chip from '@material-ui/core/Chip';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import { HealthBadge, SyncBadge } from '../common/StatusBadges';
+import { noVersionHint, NoVersionYet } from '../common/NoVersionYet';
 import { RelativeTime } from '../common/RelativeTime';
 import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
@@ -36,12 +37,43 @@ const OPERATION_SEVERITY: Record<string, 'info' | 'error'> = {
   Error: 'error',
 };
 
+/** What the environment's config names: a version, no version yet, or why unknown. */
+function DesiredVersion(props: { env: EnvironmentStatus; first: boolean }) {
+  const { env, first } = props;
+  const { desired } = env;
+  if (desired?.image) {
+    return (
+      <Chip
+        size="small"
+        variant="outlined"
+        label={versionOf(formatImageReference(desired.image))}
+        title={`${formatImageReference(desired.image)} (${desired.valuesFile})`}
+      />
+    );
+  }
+  if (desired?.noVersionYet) {
+    return (
+      <>
+        <NoVersionYet env={env} first={first} />{' '}
+        <Typography variant="caption" color="textSecondary">
+          {noVersionHint(first)}
+        </Typography>
+      </>
+    );
+  }
+  return (
+    <em>{desired?.error ? `unknown — ${desired.error.message}` : 'unknown'}</em>
+  );
+}
+
 /** One environment: what runs, what Git says, and how the last deployment went. */
 export function EnvironmentLane(props: {
   entityRef: string;
   env: EnvironmentStatus;
+  /** The pipeline's first environment: the one CI's builds of main go to. */
+  first: boolean;
 }) {
-  const { entityRef, env } = props;
+  const { entityRef, env, first } = props;
   const { live, desired } = env;
   const running = runningImages(env);
   const operationSeverity =
@@ -118,23 +150,7 @@ export function EnvironmentLane(props: {
           component="div"
           data-testid="desired-version"
         >
-          In Git:{' '}
-          {desired?.image ? (
-            <Chip
-              size="small"
-              variant="outlined"
-              label={versionOf(formatImageReference(desired.image))}
-              title={`${formatImageReference(desired.image)} (${
-                desired.valuesFile
-              })`}
-            />
-          ) : (
-            <em>
-              {desired?.error
-                ? `unknown — ${desired.error.message}`
-                : 'unknown'}
-            </em>
-          )}{' '}
+          In Git: <DesiredVersion env={env} first={first} />{' '}
           {env.drift && (
             <Chip
               size="small"

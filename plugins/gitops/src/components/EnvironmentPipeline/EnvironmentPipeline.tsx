@@ -7,6 +7,7 @@ import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
 import ArrowForwardIcon from '@material-ui/icons/ArrowForward';
 import { versionOf } from '../common/format';
+import { hasNoVersionYet, noVersionRefusal } from '../common/NoVersionYet';
 import { EnvironmentLane, MissingLane } from './EnvironmentLane';
 import { notWritableReason } from './ApplicationAction';
 import { PromoteButton } from './PromoteButton';
@@ -23,11 +24,20 @@ function PromotionStep(props: {
   entityRef: string;
   from?: EnvironmentStatus;
   to?: EnvironmentStatus;
+  /** `from` is the pipeline's first environment. */
+  fromFirst: boolean;
 }) {
   const from = versionIn(props.from);
   const to = versionIn(props.to);
+  // A new service: nothing to promote yet, or the next environment's first version.
+  const fromEmpty = hasNoVersionYet(props.from);
+  const toEmpty = hasNoVersionYet(props.to);
   let text = '';
-  if (from && to) text = from === to ? 'in step' : `promote: ${to} → ${from}`;
+  if (fromEmpty) text = 'nothing to promote yet';
+  else if (from && toEmpty) text = `promote: none → ${from}`;
+  else if (from && to)
+    text = from === to ? 'in step' : `promote: ${to} → ${from}`;
+  const promotable = Boolean(from && (toEmpty || (to && from !== to)));
   return (
     <Box
       display="flex"
@@ -42,12 +52,16 @@ function PromotionStep(props: {
       <Typography variant="caption" color="textSecondary" align="center">
         {text}
       </Typography>
-      {from && to && from !== to && (
+      {props.to && (promotable || fromEmpty) && (
         <PromoteButton
           entityRef={props.entityRef}
           from={props.from!.environment}
-          to={props.to!.environment}
-          notWritableReason={notWritableReason(props.to!)}
+          to={props.to.environment}
+          refusal={
+            fromEmpty
+              ? noVersionRefusal(props.from!, props.fromFirst)
+              : notWritableReason(props.to)
+          }
         />
       )}
     </Box>
@@ -90,6 +104,7 @@ export function EnvironmentPipeline(props: { status: EntityDeploymentStatus }) {
               entityRef={status.entityRef}
               from={lanes[i - 1].envs[0]}
               to={envs[0]}
+              fromFirst={i === 1}
             />
           )}
           <Box
@@ -104,6 +119,7 @@ export function EnvironmentPipeline(props: { status: EntityDeploymentStatus }) {
                   key={`${env.instance}/${env.application.name}`}
                   entityRef={status.entityRef}
                   env={env}
+                  first={i === 0}
                 />
               ))
             ) : (

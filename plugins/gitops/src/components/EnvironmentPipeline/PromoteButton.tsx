@@ -32,8 +32,11 @@ export function PromoteButton(props: {
   entityRef: string;
   from: string;
   to: string;
-  /** Why `to`'s Application may not be written from this entity (the backend's word). */
-  notWritableReason?: string;
+  /**
+   * Why the backend would refuse whatever the permission says: `from` has no version
+   * yet, or `to`'s Application may not be written from this entity.
+   */
+  refusal?: string;
 }) {
   const { entityRef, from, to } = props;
   const api = useApi(gitopsApiRef);
@@ -84,7 +87,7 @@ export function PromoteButton(props: {
         permission={gitopsPromotionCreatePermission}
         entityRef={entityRef}
         verb="promote"
-        refusal={props.notWritableReason}
+        refusal={props.refusal}
         onClick={start}
       >
         Promote

@@ -7,7 +7,10 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
-import { fleetStatus } from '../../__testUtils__/fixtures';
+import {
+  environmentWithoutVersion,
+  fleetStatus,
+} from '../../__testUtils__/fixtures';
 import {
   BASE,
   server,
@@ -111,5 +114,48 @@ describe('FleetPage', () => {
     expect(await screen.findByTestId('instance-error')).toHaveTextContent(
       'Argo CD instance prod did not answer: timeout — Argo CD instance "prod" did not answer within 5 s',
     );
+  });
+
+  it('shows a new service as "No version yet" in a neutral grey, saying who sets it, not as a failure', async () => {
+    server.use(
+      http.get(`${BASE}/fleet`, () =>
+        HttpResponse.json({
+          ...fleetStatus,
+          entities: [
+            {
+              entityRef: 'component:default/shop',
+              owner: 'team-checkout',
+              system: 'checkout',
+              environments: ['dev', 'staging', 'prod'].map(
+                environmentWithoutVersion,
+              ),
+            },
+          ],
+        }),
+      ),
+    );
+    await render();
+    const row = (await screen.findByRole('link', { name: 'shop' })).closest(
+      'tr',
+    )!;
+    const cells = within(row).getAllByTestId(/^fleet-/);
+    expect(cells.map(c => c.textContent)).toEqual([
+      'No version yet',
+      'No version yet',
+      'No version yet',
+    ]);
+    for (const cell of cells) {
+      expect(cell).toHaveStyle({ background: '#757575' });
+    }
+    expect(cells[0]).toHaveAttribute(
+      'title',
+      'Synced, Healthy, no version yet, waiting for the first build of main (Argo CD main)',
+    );
+    expect(cells[1].getAttribute('title')).toContain(
+      'waiting for the first build of main, then a promotion',
+    );
+    // Not drift: the Drift filter leaves it out.
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Drift' }));
+    expect(screen.getByText('0 of 1 services')).toBeInTheDocument();
   });
 });

@@ -25,8 +25,9 @@ import Alert from '@material-ui/lab/Alert';
 import { useCallback, useMemo, useState } from 'react';
 import { gitopsApiRef } from '../../api';
 import { usePolling } from '../../hooks/usePolling';
-import { statusColor } from '../common/StatusBadges';
+import { NEUTRAL, statusColor } from '../common/StatusBadges';
 import { versionOf } from '../common/format';
+import { noVersionHint } from '../common/NoVersionYet';
 
 type Row = FleetStatus['entities'][number] & { id: string; name: string };
 
@@ -43,34 +44,50 @@ const FLAGS = {
 };
 type Flag = keyof typeof FLAGS;
 
-function EnvironmentCell(props: { envs: EnvironmentStatus[] }) {
+/** What a cell says: the running version, or "No version yet" for a new service. */
+function cellText(env: EnvironmentStatus, first: boolean) {
+  if (env.desired?.noVersionYet && env.live.images.length === 0) {
+    return {
+      text: 'No version yet',
+      hint: `no version yet, ${noVersionHint(first)}`,
+      // Neutral: nothing failed, the environment waits for its first version.
+      color: NEUTRAL,
+    };
+  }
+  return {
+    text: `${env.live.images[0] ? versionOf(env.live.images[0]) : '—'}${
+      env.drift ? ' ≠ Git' : ''
+    }`,
+    hint: env.drift ? 'drift' : undefined,
+    color: statusColor(env.live.syncStatus, env.live.health.status),
+  };
+}
+
+function EnvironmentCell(props: { envs: EnvironmentStatus[]; first: boolean }) {
   if (props.envs.length === 0) return <span>—</span>;
   return (
     <>
-      {props.envs.map(env => (
-        <Box
-          key={`${env.instance}/${env.application.name}`}
-          component="span"
-          px={1}
-          py={0.25}
-          mr={0.5}
-          borderRadius={4}
-          color="#fff"
-          style={{
-            background: statusColor(
-              env.live.syncStatus,
-              env.live.health.status,
-            ),
-          }}
-          title={`${env.live.syncStatus}, ${env.live.health.status}${
-            env.drift ? ', drift' : ''
-          } (Argo CD ${env.instance})`}
-          data-testid={`fleet-${env.environment}`}
-        >
-          {env.live.images[0] ? versionOf(env.live.images[0]) : '—'}
-          {env.drift ? ' ≠ Git' : ''}
-        </Box>
-      ))}
+      {props.envs.map(env => {
+        const { text, hint, color } = cellText(env, props.first);
+        return (
+          <Box
+            key={`${env.instance}/${env.application.name}`}
+            component="span"
+            px={1}
+            py={0.25}
+            mr={0.5}
+            borderRadius={4}
+            color="#fff"
+            style={{ background: color }}
+            title={`${env.live.syncStatus}, ${env.live.health.status}${
+              hint ? `, ${hint}` : ''
+            } (Argo CD ${env.instance})`}
+            data-testid={`fleet-${env.environment}`}
+          >
+            {text}
+          </Box>
+        );
+      })}
     </>
   );
 }
@@ -172,6 +189,7 @@ export function FleetPage() {
         render: row => (
           <EnvironmentCell
             envs={row.environments.filter(e => e.environment === environment)}
+            first={row.environments[0]?.environment === environment}
           />
         ),
       }),

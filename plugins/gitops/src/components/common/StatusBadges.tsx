@@ -41,11 +41,14 @@ export function HealthBadge(props: { status: string; message?: string }) {
   );
 }
 
+/** Grey: unknown, or nothing to judge yet. */
+export const NEUTRAL = '#757575';
+
 /** Colour of an environment at a glance, for the fleet grid. */
 export function statusColor(sync: string, health: string): string {
   if (health === 'Degraded') return '#d32f2f';
   if (sync === 'OutOfSync') return '#ed6c02';
   if (health === 'Progressing' || health === 'Suspended') return '#0288d1';
   if (sync === 'Synced' && health === 'Healthy') return '#2e7d32';
-  return '#757575';
+  return NEUTRAL;
 }
