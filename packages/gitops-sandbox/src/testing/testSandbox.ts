@@ -59,8 +59,10 @@ export async function argo(
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
-  // Generous: tests run on loaded 2-core machines; waiting ends as soon as `check` holds.
-  timeoutMs = 90_000,
+  // Generous: tests run on loaded 2-core machines (a root Application deploying a merged
+  // file took over 90 s with a CPU-heavy process and other suites beside it); waiting
+  // ends as soon as `check` holds.
+  timeoutMs = 300_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
