@@ -1,4 +1,3 @@
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import {
   argo,
   eventually,
@@ -6,9 +5,6 @@ import {
   Sandbox,
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
-import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
-import catalogPlugin from '@backstage/plugin-catalog-backend';
-import catalogModuleScaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -16,11 +12,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { parse, parseAllDocuments } from 'yaml';
-import { scaffolderModuleGitops } from './module';
+import {
+  cloneSandboxRepo,
+  expectCompleted,
+  sandboxRepoValues,
+  startScaffolderBackend,
+} from './__testUtils__/scaffolderBackend';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../../..');
-const TEMPLATES = path.join(ROOT, 'templates');
 
 // A whole scaffold (Git, helm per environment, the sandbox syncing) on a loaded 2-core machine.
 jest.setTimeout(900_000);
@@ -34,81 +34,15 @@ describe('templates through the scaffolder, against the sandbox', () => {
   let dir: string;
   let server: any;
   let stop: () => Promise<void>;
+  let run: Awaited<ReturnType<typeof startScaffolderBackend>>['run'];
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-templates-'));
     sandbox = await startTestSandbox({ dir });
-    const gitHost = new URL(sandbox.gitUrl).host;
-    const backend = await startTestBackend({
-      features: [
-        scaffolderPlugin,
-        catalogPlugin,
-        catalogModuleScaffolderEntityModel,
-        scaffolderModuleGitops,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: { reading: { allow: [{ host: gitHost }] } },
-            catalog: {
-              rules: [
-                {
-                  allow: [
-                    'Component',
-                    'Resource',
-                    'Template',
-                    'Location',
-                    'System',
-                    'Group',
-                    'User',
-                  ],
-                },
-              ],
-              locations: [
-                'gitops-service',
-                'gitops-cronjob',
-                'gitops-add-instance',
-              ].map(t => ({
-                type: 'file',
-                target: path.join(TEMPLATES, t, 'template.yaml'),
-              })),
-            },
-            argocd: {
-              appLocatorMethods: [
-                {
-                  type: 'config',
-                  instances: sandbox.instances.map(i => ({
-                    name: i.name,
-                    url: i.url,
-                    token: i.token,
-                  })),
-                },
-              ],
-            },
-            gitops: {
-              git: {
-                credentials: [{ host: gitHost, password: sandbox.gitToken }],
-              },
-              // The test backend's user runs the templates: project default is theirs.
-              projects: [
-                {
-                  name: 'default',
-                  owners: ['user:default/mock'],
-                  destinations: [
-                    {
-                      server: 'https://kubernetes.default.svc',
-                      namespace: '*',
-                    },
-                  ],
-                  sourceRepos: [`${sandbox.gitUrl}/git/*`],
-                },
-              ],
-              helm: { command: await helmBinary() },
-            },
-          },
-        }),
-      ],
-    });
+    const backend = await startScaffolderBackend(sandbox);
     server = backend.server;
-    stop = () => backend.stop();
+    run = backend.run;
+    stop = backend.stop;
   });
   afterAll(async () => {
     await stop?.();
@@ -116,67 +50,8 @@ describe('templates through the scaffolder, against the sandbox', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  /** Runs a template to its end; answers the task and its log. */
-  async function run(template: string, values: Record<string, unknown>) {
-    await eventually(async () => {
-      const res = await request(server).get(
-        `/api/catalog/entities/by-name/template/default/${template}`,
-      );
-      return res.status === 200 ? true : undefined;
-    }, `template ${template} in the catalog`);
-    const created = await request(server)
-      .post('/api/scaffolder/v2/tasks')
-      .send({ templateRef: `template:default/${template}`, values });
-    if (created.status !== 201) return { created, status: 'refused', log: '' };
-    const task = await eventually(
-      async () => {
-        const res = await request(server).get(
-          `/api/scaffolder/v2/tasks/${created.body.id}`,
-        );
-        return ['completed', 'failed'].includes(res.body.status)
-          ? res.body
-          : undefined;
-      },
-      'the task to end',
-      // A scaffold of two repositories, helm per environment and Argo CD on a loaded machine.
-      600_000,
-    );
-    const events = await request(server).get(
-      `/api/scaffolder/v2/tasks/${created.body.id}/events`,
-    );
-    const log = (events.body as any[])
-      .map(e => e.body?.message)
-      .filter(Boolean)
-      .join('\n');
-    return { created, status: task.status as string, log };
-  }
-
-  /** A failed task fails the test with the end of its log, which names the failing step. */
-  function expectCompleted(status: string, log: string) {
-    if (status !== 'completed') {
-      throw new Error(
-        `task ${status}:\n${log.split('\n').slice(-25).join('\n')}`,
-      );
-    }
-  }
-
-  const gitRepoValues = () => ({
-    repoHost: 'git',
-    gitBaseUrl: `${sandbox.gitUrl}/git`,
-    gitCreateUrl: `${sandbox.gitUrl}/api/repos`,
-    gitRawUrlPattern: `${sandbox.gitUrl}/raw/{repo}/main/{path}`,
-  });
-
-  async function clone(repo: string) {
-    const target = await fs.mkdtemp(path.join(dir, `clone-${repo}-`));
-    await exec('git', [
-      'clone',
-      '--quiet',
-      sandbox.repoUrl(repo).replace('http://', `http://x:${sandbox.gitToken}@`),
-      target,
-    ]);
-    return target;
-  }
+  const gitRepoValues = () => sandboxRepoValues(sandbox);
+  const clone = (repo: string) => cloneSandboxRepo(sandbox, dir, repo);
 
   const applications = async (instance: string, service: string) =>
     (
