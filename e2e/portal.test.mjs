@@ -269,7 +269,7 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .waitFor();
 });
 
-test('a new user creates service-c from the gitops-service template, and its Deployments tab shows dev, staging and prod', async () => {
+test('a new user creates service-c from the gitops-service template, and its Deployments tab shows dev, staging and prod with no version yet', async () => {
   await signIn(page, '/create');
   await page
     .getByText('GitOps service (app + config repositories, Helm, Argo CD)')
@@ -309,11 +309,16 @@ test('a new user creates service-c from the gitops-service template, and its Dep
     for (const env of ['dev', 'staging', 'prod']) {
       await page.getByTestId(`lane-${env}`).waitFor({ timeout: 10_000 });
     }
-    // dev and staging sync by themselves; prod waits for someone to press Sync.
-    await page
-      .getByTestId('lane-dev')
-      .getByTestId('running-version')
-      .getByText('0.1.0', { exact: true })
+    // dev and staging sync by themselves, Healthy with no version yet: nothing runs
+    // until CI's first build of main. prod waits for someone to press Sync.
+    const dev = page.getByTestId('lane-dev');
+    await dev
+      .getByTestId('no-version-yet')
+      .getByText('No version yet')
+      .waitFor({ timeout: 10_000 });
+    await dev
+      .getByTestId('health-status')
+      .getByText('Healthy')
       .waitFor({ timeout: 10_000 });
   });
   await page.screenshot({
