@@ -9,7 +9,10 @@ import {
 import { screen, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
-import { entityStatus } from '../../__testUtils__/fixtures';
+import {
+  entityStatus,
+  environmentWithoutVersion,
+} from '../../__testUtils__/fixtures';
 import {
   BASE,
   server,
@@ -19,16 +22,10 @@ import {
 import { EntityDeploymentsCard } from './EntityDeploymentsCard';
 
 registerMswServer();
+// Rendering in jsdom is slow on a loaded 2-core machine.
+jest.setTimeout(60_000);
 
-it('shows one line per environment with version, sync and health, and links to the tab', async () => {
-  server.use(
-    http.get(`${BASE}/entities/component/default/service-a/status`, () =>
-      HttpResponse.json({
-        ...entityStatus,
-        errors: [{ instance: 'edge', code: 'unreachable', message: 'x' }],
-      }),
-    ),
-  );
+async function render() {
   await renderInTestApp(
     <TestApiProvider apis={[[gitopsApiRef, testClient]]}>
       <EntityProvider
@@ -43,6 +40,18 @@ it('shows one line per environment with version, sync and health, and links to t
     </TestApiProvider>,
     { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
   );
+}
+
+it('shows one line per environment with version, sync and health, and links to the tab', async () => {
+  server.use(
+    http.get(`${BASE}/entities/component/default/service-a/status`, () =>
+      HttpResponse.json({
+        ...entityStatus,
+        errors: [{ instance: 'edge', code: 'unreachable', message: 'x' }],
+      }),
+    ),
+  );
+  await render();
   const dev = await screen.findByTestId('card-dev');
   expect(dev).toHaveTextContent('dev4c5d6e7SyncedHealthy');
   expect(
@@ -54,4 +63,28 @@ it('shows one line per environment with version, sync and health, and links to t
   expect(
     screen.getByRole('link', { name: /Environments and history/ }),
   ).toHaveAttribute('href', '/catalog/default/component/service-a/deployments');
+});
+
+it('shows a new service as "No version yet", saying who sets it', async () => {
+  server.use(
+    http.get(`${BASE}/entities/component/default/service-a/status`, () =>
+      HttpResponse.json({
+        ...entityStatus,
+        environments: ['dev', 'staging', 'prod'].map(environmentWithoutVersion),
+      }),
+    ),
+  );
+  await render();
+  const dev = await screen.findByTestId('card-dev');
+  expect(dev).toHaveTextContent('devNo version yetSyncedHealthy');
+  expect(within(dev).getByTestId('no-version-yet')).toHaveAttribute(
+    'title',
+    'No version yet: waiting for the first build of main (chart/values-dev.yaml names no image tag)',
+  );
+  expect(
+    within(screen.getByTestId('card-staging')).getByTestId('no-version-yet'),
+  ).toHaveAttribute(
+    'title',
+    'No version yet: waiting for the first build of main, then a promotion (chart/values-staging.yaml names no image tag)',
+  );
 });
