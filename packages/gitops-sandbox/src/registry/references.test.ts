@@ -99,6 +99,25 @@ describe('OciRegistry.resolve and pushImage', () => {
     }
   });
 
+  it('resolves as a mirror: any host, by the path without it', async () => {
+    const digest = await registry.pushImage('team/app', 'v1');
+    await registry.pushImage('library/nginx', '1.25');
+    for (const ref of [
+      'quay.io/team/app:v1',
+      'registry.example.com/team/app:v1',
+      '127.0.0.1:1/team/app:v1',
+      `quay.io/team/app:v0@${digest}`,
+    ]) {
+      expect([ref, registry.resolveAsMirror(ref)?.digest]).toEqual([
+        ref,
+        digest,
+      ]);
+    }
+    expect(registry.resolveAsMirror('nginx:1.25')).toBeDefined();
+    expect(registry.resolveAsMirror('quay.io/nginx:1.25')).toBeUndefined();
+    expect(registry.resolveAsMirror('quay.io/team/app:v2')).toBeUndefined();
+  });
+
   it('gives every tag its own content and refuses names and tags outside the grammar', async () => {
     const one = await registry.pushImage('team/app', 'v1');
     const two = await registry.pushImage('team/app', 'v2', {
