@@ -7,14 +7,11 @@ import {
 } from '@backstage/errors';
 import {
   ApplicationLocator,
-  DesiredState,
   ENVIRONMENT_LABEL,
   EntityDeploymentStatus,
   EnvironmentStatus,
   FleetStatus,
   InstanceError,
-  isImageRunning,
-  parseImageReference,
   RevisionMetadata,
 } from '@gitops-backstage/plugin-gitops-common';
 import {
@@ -27,7 +24,7 @@ import { GitopsConfig } from '../../config';
 import { checkApplications, ListedApplication } from '../applicationSchema';
 import { UpstreamCache } from '../UpstreamCache';
 import { ApplicationIndex } from './applicationIndex';
-import { DesiredStateReader } from './desiredState';
+import { DesiredStateReader, driftOf } from './desiredState';
 import { liveState, rolloutProgress } from './liveState';
 import {
   environmentOrder,
@@ -418,17 +415,4 @@ export class DeploymentStatusService {
     }
     return rolloutProgress(answer.value);
   }
-}
-
-/**
- * Whether what runs differs from what Git names; undefined when either is unknown. With
- * no version yet the chart renders no workload: the service's image running is drift.
- */
-function driftOf(desired: DesiredState, images: string[]): boolean | undefined {
-  if (desired.noVersionYet) {
-    const { repository } = desired.noVersionYet;
-    return images.some(i => parseImageReference(i).repository === repository);
-  }
-  if (!desired.image || images.length === 0) return undefined;
-  return !isImageRunning(desired.image, images);
 }

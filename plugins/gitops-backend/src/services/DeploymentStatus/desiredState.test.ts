@@ -2,7 +2,7 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { ArgoApplication } from '@gitops-backstage/plugin-gitops-node';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
 import { UpstreamCache } from '../UpstreamCache';
-import { DesiredStateReader, valuesFiles } from './desiredState';
+import { DesiredStateReader, driftOf, valuesFiles } from './desiredState';
 
 describe('valuesFiles', () => {
   const chart = {
@@ -126,5 +126,36 @@ describe('DesiredStateReader: a new service with no version yet', () => {
       message:
         'No image at image.repository and image.tag (or image.digest) in chart/values.yaml, chart/values-dev.yaml',
     });
+  });
+});
+
+describe('driftOf', () => {
+  const base = {
+    repoURL: 'https://git.example.com/c.git',
+    targetRevision: 'main',
+  };
+  const REPOSITORY = 'registry.example.com/shop';
+
+  it('no version yet: no drift while the service runs nothing, drift when its image runs anyway', () => {
+    const desired = { ...base, noVersionYet: { repository: REPOSITORY } };
+    expect(driftOf(desired, [])).toBe(false);
+    // Another chart's image in the same Application is not the service's.
+    expect(driftOf(desired, ['docker.io/library/redis:7'])).toBe(false);
+    expect(driftOf(desired, [`${REPOSITORY}:abc1234`])).toBe(true);
+  });
+
+  it('a version: drift when it is not among the running images; unknown when nothing runs or no version is read', () => {
+    const desired = {
+      ...base,
+      image: { repository: REPOSITORY, tag: 'abc1234' },
+    };
+    expect(driftOf(desired, [`${REPOSITORY}:abc1234`])).toBe(false);
+    expect(driftOf(desired, [`${REPOSITORY}:0ld0ld0`])).toBe(true);
+    expect(driftOf(desired, [])).toBeUndefined();
+    expect(
+      driftOf({ ...base, error: { code: 'not-found', message: 'no image' } }, [
+        `${REPOSITORY}:abc1234`,
+      ]),
+    ).toBeUndefined();
   });
 });

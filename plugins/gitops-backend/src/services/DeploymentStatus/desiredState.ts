@@ -3,6 +3,8 @@ import { parse } from 'yaml';
 import {
   DesiredState,
   ImageReference,
+  isImageRunning,
+  parseImageReference,
 } from '@gitops-backstage/plugin-gitops-common';
 import {
   ArgoApplication,
@@ -301,4 +303,20 @@ export function valuesFiles(
     }
   }
   return files;
+}
+
+/**
+ * Whether what runs differs from what Git names; undefined when either is unknown. With
+ * no version yet the chart renders no workload: the service's image running is drift.
+ */
+export function driftOf(
+  desired: DesiredState,
+  images: string[],
+): boolean | undefined {
+  if (desired.noVersionYet) {
+    const { repository } = desired.noVersionYet;
+    return images.some(i => parseImageReference(i).repository === repository);
+  }
+  if (!desired.image || images.length === 0) return undefined;
+  return !isImageRunning(desired.image, images);
 }
