@@ -155,6 +155,10 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     }, `${entity} ${environment} to run ${tag}`);
 
   it('previews every gate, the values diff and the rendered-manifest diff, writing nothing', async () => {
+    // CI pushes the image before it bumps the tag.
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-b:c0ffee2',
+    );
     await pushChange(
       sandbox,
       'service-b-config',

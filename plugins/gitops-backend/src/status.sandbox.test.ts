@@ -137,6 +137,10 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
   });
 
   it('shows drift when Git moves ahead of what runs, until it is synced', async () => {
+    // CI pushes the image before the release writes its tag.
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-a:v9.9.9',
+    );
     await pushChange(
       sandbox,
       'service-a-config',
