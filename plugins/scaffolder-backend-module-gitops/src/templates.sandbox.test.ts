@@ -1,7 +1,6 @@
 import {
   argo,
   eventually,
-  helmBinary,
   Sandbox,
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
@@ -11,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
+import { EnvironmentStatus } from '@gitops-backstage/plugin-gitops-common';
+import { helmTemplate } from './__testUtils__/chart';
 import {
   cloneSandboxRepo,
   expectCompleted,
@@ -53,6 +54,50 @@ describe('templates through the scaffolder, against the sandbox', () => {
   const gitRepoValues = () => sandboxRepoValues(sandbox);
   const clone = (repo: string) => cloneSandboxRepo(sandbox, dir, repo);
 
+  /**
+   * A new service's lanes as its Deployments tab shows them right after scaffolding: no
+   * version yet in every environment, nothing running, no error, no drift; dev and
+   * staging Synced and Healthy (their first sync made the namespace, Service and
+   * ServiceAccount and pulled no image), production waiting for its manual sync.
+   */
+  async function expectNoVersionYet(name: string, repository: string) {
+    const lanes: EnvironmentStatus[] = await eventually(async () => {
+      const res = await request(server).get(
+        `/api/gitops/entities/component/default/${name}/status`,
+      );
+      const envs: EnvironmentStatus[] = res.body.environments ?? [];
+      const automated = envs.filter(e => e.live.automatedSync);
+      return envs.length === 3 &&
+        automated.length === 2 &&
+        automated.every(
+          e =>
+            e.live.syncStatus === 'Synced' &&
+            e.live.health.status === 'Healthy',
+        )
+        ? envs
+        : undefined;
+    }, `${name}'s lanes: dev and staging Synced and Healthy`);
+    expect(
+      lanes.map(e => [
+        e.environment,
+        e.desired?.noVersionYet,
+        e.desired?.valuesFile,
+        e.desired?.error,
+        e.live.images,
+        e.drift,
+      ]),
+    ).toEqual(
+      ['dev', 'staging', 'prod'].map(env => [
+        env,
+        { repository },
+        `chart/values-${env}.yaml`,
+        undefined,
+        [],
+        false,
+      ]),
+    );
+  }
+
   const applications = async (instance: string, service: string) =>
     (
       await argo(
@@ -67,7 +112,7 @@ describe('templates through the scaffolder, against the sandbox', () => {
     ['service-d', 'canary', 'python'],
     ['service-e', 'blueGreen', 'typescript'],
   ])(
-    'gitops-service creates %s (%s, %s): both repositories, Applications Synced and Healthy, the component in the catalog',
+    'gitops-service creates %s (%s, %s): both repositories, Applications Synced and Healthy with no version yet, the component in the catalog',
     async (name, rollout, language) => {
       const { status, log } = await run('gitops-service', {
         name,
@@ -228,6 +273,7 @@ describe('templates through the scaffolder, against the sandbox', () => {
         return res.status === 200 ? res.body : undefined;
       }, `${name} in the catalog`);
       expect(component.spec.owner).toBe('group:default/team-checkout');
+      await expectNoVersionYet(name, `registry.example.com/checkout/${name}`);
     },
   );
 
@@ -331,7 +377,7 @@ describe('templates through the scaffolder, against the sandbox', () => {
     );
   });
 
-  it('gitops-cronjob creates a scheduled ETL job whose CronJob deploys in dev and staging', async () => {
+  it('gitops-cronjob creates a scheduled ETL job: dev and staging Synced with no version yet, so no CronJob before the first build', async () => {
     const { status, log } = await run('gitops-cronjob', {
       name: 'nightly-etl',
       owner: 'group:default/team-checkout',
@@ -371,6 +417,8 @@ describe('templates through the scaffolder, against the sandbox', () => {
       'the job to be Synced in dev and staging',
       90_000,
     );
+    // No CronJob until CI's first build of main: nothing to pull yet.
+    await expectNoVersionYet('nightly-etl', 'registry.example.com/nightly-etl');
   });
 
   it('gitops-add-instance proposes a pinned instance of service-c on a branch of its config repository', async () => {
@@ -400,23 +448,14 @@ describe('templates through the scaffolder, against the sandbox', () => {
       'values-dev.yaml',
       'values-dev-sensor-7.yaml',
     ]);
-    // Rendered by real helm with the environment's values and the instance's.
-    const { stdout } = await exec(
-      await helmBinary(),
-      [
-        'template',
-        'service-c-sensor-7',
-        path.join(config, 'chart'),
-        ...application.spec.source.helm.valueFiles.flatMap((f: string) => [
-          '-f',
-          path.join(config, 'chart', f),
-        ]),
-      ],
-      { maxBuffer: 10 * 1024 * 1024 },
+    // Rendered by real helm with the environment's values and the instance's, and the
+    // tag CI's first build of main will set (no version yet renders no Deployment).
+    const { objects } = await helmTemplate(
+      path.join(config, 'chart'),
+      application.spec.source.helm.valueFiles,
+      { releaseName: 'service-c-sensor-7', set: ['image.tag=abc1234'] },
     );
-    const deployment = parseAllDocuments(stdout)
-      .map(d => d.toJS())
-      .find(o => o?.kind === 'Deployment');
+    const deployment = objects.find(o => o.kind === 'Deployment');
     expect(deployment.spec.template.spec.nodeSelector).toEqual({
       'kubernetes.io/hostname': 'node-7',
     });

@@ -12,6 +12,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
+// A test backend wires the portal's plugins together, as packages/backend does.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import gitopsPlugin from '@gitops-backstage/plugin-gitops-backend';
 import { scaffolderModuleGitops } from '../module';
 import { TEMPLATES_DIR } from './renderTemplates';
 
@@ -26,7 +29,8 @@ export interface TemplateRun {
 /**
  * The real scaffolder and catalog backends with this module, configured for the
  * sandbox: its Git server (reads and writes with its token), its Argo CD instances, the
- * project `default` given to the test backend's user, the three templates in the catalog.
+ * project `default` given to the test backend's user, the three templates in the catalog;
+ * and the GitOps backend, for what a created service's Deployments tab shows.
  */
 export async function startScaffolderBackend(sandbox: Sandbox) {
   const gitHost = new URL(sandbox.gitUrl).host;
@@ -36,6 +40,7 @@ export async function startScaffolderBackend(sandbox: Sandbox) {
       catalogPlugin,
       catalogModuleScaffolderEntityModel,
       scaffolderModuleGitops,
+      gitopsPlugin,
       mockServices.rootConfig.factory({
         data: {
           backend: { reading: { allow: [{ host: gitHost }] } },
