@@ -95,6 +95,10 @@ describe('helm attacks through an Application, against the promotion preview (sa
     stopBackend = () => backend.stop();
     await settled(sandbox);
     // dev moves ahead of staging, so a preview of dev → staging has something to render.
+    // CI pushes the image before it bumps the tag.
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-b:c0ffee3',
+    );
     await pushChange(
       sandbox,
       'service-b-config',

@@ -206,6 +206,10 @@ describe('attacks on the promotion policy and on what Git says (sandbox)', () =>
 
     beforeAll(async () => {
       // A second deployment in dev, so that rolling back to the first changes something.
+      // CI pushes the image before it bumps the tag.
+      await sandbox.registry.pushImage(
+        'registry.example.com/checkout/service-b:d1e2f3a',
+      );
       await pushChange(
         sandbox,
         'service-b-config',
