@@ -108,6 +108,17 @@ export async function setInstanceFault(instance, fault) {
     throw new Error(`sandbox fault: ${res.status} ${await res.text()}`);
 }
 
+/** Pushes an image to the sandbox registry, as CI does before it bumps a tag. */
+export async function pushImage(image) {
+  const res = await fetch(`${SANDBOX_GIT}/api/sandbox/images`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${SANDBOX_TOKEN}` },
+    body: JSON.stringify({ image }),
+  });
+  if (!res.ok)
+    throw new Error(`sandbox image push: ${res.status} ${await res.text()}`);
+}
+
 /** Clones a sandbox repository (shallow) into a temporary directory. */
 export async function cloneSandboxRepo(repo) {
   const dir = await mkdtemp(path.join(os.tmpdir(), `e2e-${repo}-`));

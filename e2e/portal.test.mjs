@@ -10,6 +10,7 @@ import {
   launchBrowser,
   OUTPUT_DIR,
   pushClone,
+  pushImage,
   setInstanceFault,
   signIn,
   startPortal,
@@ -134,6 +135,8 @@ test('one failing Argo CD instance leaves the other environments and names its e
 
 test('the fleet page lists the services and filters the out-of-sync ones', async () => {
   // A release waiting in Git: prod syncs by hand, so service-b's prod turns OutOfSync.
+  // CI pushed its image first: the sandbox cluster pulls every image it runs.
+  await pushImage('registry.example.com/checkout/service-b:v1.0.0');
   const config = await cloneSandboxRepo('service-b-config');
   const file = path.join(config, 'chart/values-prod.yaml');
   await writeFile(
