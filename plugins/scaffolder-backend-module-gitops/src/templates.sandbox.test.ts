@@ -249,19 +249,15 @@ describe('templates through the scaffolder, against the sandbox', () => {
       }
 
       // Argo CD has the Applications; the automated ones deploy by themselves.
-      await eventually(
-        async () => {
-          const apps = await applications('main', name);
-          const ok = apps.filter(
-            (a: any) =>
-              a.status?.sync?.status === 'Synced' &&
-              a.status?.health?.status === 'Healthy',
-          );
-          return ok.length === 2 ? ok : undefined;
-        },
-        `${name}'s dev and staging to be Synced and Healthy`,
-        90_000,
-      );
+      await eventually(async () => {
+        const apps = await applications('main', name);
+        const ok = apps.filter(
+          (a: any) =>
+            a.status?.sync?.status === 'Synced' &&
+            a.status?.health?.status === 'Healthy',
+        );
+        return ok.length === 2 ? ok : undefined;
+      }, `${name}'s dev and staging to be Synced and Healthy`);
       expect(
         (await applications('prod', name)).map((a: any) => a.metadata.name),
       ).toEqual([`${name}-prod`]);
@@ -345,21 +341,17 @@ describe('templates through the scaffolder, against the sandbox', () => {
       syncOptions: ['CreateNamespace=true'],
     });
 
-    const deployed = await eventually(
-      async () => {
-        const apps = await applications('main', 'service-f');
-        return apps.length === 2 &&
-          apps.every(
-            (a: any) =>
-              a.status?.sync?.status === 'Synced' &&
-              a.status?.health?.status === 'Healthy',
-          )
-          ? apps
-          : undefined;
-      },
-      "service-f's dev and staging to be Synced and Healthy",
-      90_000,
-    );
+    const deployed = await eventually(async () => {
+      const apps = await applications('main', 'service-f');
+      return apps.length === 2 &&
+        apps.every(
+          (a: any) =>
+            a.status?.sync?.status === 'Synced' &&
+            a.status?.health?.status === 'Healthy',
+        )
+        ? apps
+        : undefined;
+    }, "service-f's dev and staging to be Synced and Healthy");
     expect(
       deployed.map((a: any) => [
         a.metadata.name,
@@ -406,17 +398,13 @@ describe('templates through the scaffolder, against the sandbox', () => {
     const app = await clone('nightly-etl');
     // The job's own tests pass (the same that run in the image's test stage).
     await exec('python3', ['-m', 'unittest', '-q'], { cwd: app });
-    await eventually(
-      async () => {
-        const apps = await applications('main', 'nightly-etl');
-        return apps.length === 2 &&
-          apps.every((a: any) => a.status?.sync?.status === 'Synced')
-          ? apps
-          : undefined;
-      },
-      'the job to be Synced in dev and staging',
-      90_000,
-    );
+    await eventually(async () => {
+      const apps = await applications('main', 'nightly-etl');
+      return apps.length === 2 &&
+        apps.every((a: any) => a.status?.sync?.status === 'Synced')
+        ? apps
+        : undefined;
+    }, 'the job to be Synced in dev and staging');
     // No CronJob until CI's first build of main: nothing to pull yet.
     await expectNoVersionYet('nightly-etl', 'registry.example.com/nightly-etl');
   });
