@@ -7,7 +7,6 @@ import {
 } from '@backstage/errors';
 import {
   ApplicationLocator,
-  ENVIRONMENT_LABEL,
   EntityDeploymentStatus,
   EnvironmentStatus,
   FleetStatus,
@@ -25,7 +24,8 @@ import { checkApplications, ListedApplication } from '../applicationSchema';
 import { UpstreamCache } from '../UpstreamCache';
 import { ApplicationIndex } from './applicationIndex';
 import { DesiredStateReader, driftOf } from './desiredState';
-import { liveState, rolloutProgress } from './liveState';
+import { environmentStatusOf } from './environmentStatus';
+import { rolloutProgress } from './liveState';
 import {
   environmentOrder,
   locatorOf,
@@ -33,7 +33,9 @@ import {
   sortByOrder,
   tooManyApplications,
 } from './entityAnnotations';
-import { writeRefusal } from './writeOwnership';
+
+/** Applications running nothing whose config one fleet request may read from Git. */
+export const FLEET_CONFIG_READS = 20;
 
 export interface DeploymentStatusServiceOptions {
   sources: () => GitopsLiveStateSource[];
@@ -112,7 +114,13 @@ export class DeploymentStatusService {
       Promise.all(found.map(({ source, app }) => this.rollout(source, app))),
     ]);
     const environments = found.map(({ source, app }, i) => {
-      const status = this.environmentStatus(source, app, entity, locator);
+      const status = environmentStatusOf(
+        source,
+        app,
+        entity,
+        locator,
+        this.options.config,
+      );
       status.desired = desired[i];
       if (rollouts[i]) status.live.rollout = rollouts[i];
       status.drift = driftOf(desired[i], status.live.images);
@@ -120,7 +128,15 @@ export class DeploymentStatusService {
     });
     for (const { source, app } of listed) {
       if (app.malformed)
-        environments.push(this.environmentStatus(source, app, entity, locator));
+        environments.push(
+          environmentStatusOf(
+            source,
+            app,
+            entity,
+            locator,
+            this.options.config,
+          ),
+        );
     }
     return {
       entityRef,
@@ -151,7 +167,9 @@ export class DeploymentStatusService {
       index: 'error' in answer ? undefined : this.indexOf(answer.value),
     }));
 
-    return {
+    const unread: Array<{ status: EnvironmentStatus; app: ListedApplication }> =
+      [];
+    const answer: FleetStatus = {
       environmentOrder: order,
       errors,
       entities: entities.map(entity => {
@@ -192,12 +210,26 @@ export class DeploymentStatusService {
             error: { code: 'invalid-annotation' as const, message: tooMany },
           };
         }
-        const environments = matched.map(({ source, app }) =>
-          this.withCachedDesired(
-            this.environmentStatus(source, app, entity, locator),
-            app,
-          ),
-        );
+        const environments = matched.map(({ source, app }) => {
+          const listed: ListedApplication = app;
+          const status = this.withCachedDesired(
+            environmentStatusOf(
+              source,
+              listed,
+              entity,
+              locator,
+              this.options.config,
+            ),
+            listed,
+          );
+          if (
+            !status.desired &&
+            !listed.malformed &&
+            !status.live.images.length
+          )
+            unread.push({ status, app: listed });
+          return status;
+        });
         return {
           ...summary,
           environments: sortByOrder(
@@ -207,6 +239,25 @@ export class DeploymentStatusService {
         };
       }),
     };
+    await this.readNothingRunning(unread);
+    return answer;
+  }
+
+  /**
+   * The config of Applications that run nothing and no recent view read: a new service
+   * (no version yet) says so in the fleet instead of nothing. At most
+   * {@link FLEET_CONFIG_READS} a request, one Git read per repository, then cached.
+   */
+  private async readNothingRunning(
+    unread: Array<{ status: EnvironmentStatus; app: ListedApplication }>,
+  ) {
+    const batch = unread.slice(0, FLEET_CONFIG_READS);
+    if (!batch.length) return;
+    const desired = await this.options.desired.readAll(batch.map(u => u.app));
+    batch.forEach(({ status }, i) => {
+      status.desired = desired[i];
+      status.drift = driftOf(desired[i], status.live.images);
+    });
   }
 
   /** Adds the desired state and drift when a recent entity view read them (no Git read). */
@@ -317,46 +368,6 @@ export class DeploymentStatusService {
       );
     }
     return named;
-  }
-
-  private environmentStatus(
-    source: GitopsLiveStateSource,
-    app: ListedApplication,
-    entity: Entity,
-    locator: ApplicationLocator,
-  ): EnvironmentStatus {
-    const namespace = app.metadata.namespace ?? 'argocd';
-    const environment =
-      app.metadata.labels?.[ENVIRONMENT_LABEL] ??
-      (this.options.config.environmentFallback === 'instance'
-        ? source.id
-        : app.spec.destination.namespace ?? source.id);
-    const notWritableReason = writeRefusal({
-      entity,
-      locator,
-      app,
-      projects: this.options.config.projects,
-    });
-    return {
-      environment,
-      instance: source.id,
-      application: {
-        name: app.metadata.name,
-        namespace,
-        project: app.spec.project,
-        ...(source.frontendUrl && {
-          url: `${source.frontendUrl}/applications/${encodeURIComponent(
-            namespace,
-          )}/${encodeURIComponent(app.metadata.name)}`,
-        }),
-      },
-      live: liveState(app),
-      writable: !notWritableReason,
-      ...(notWritableReason && { notWritableReason }),
-      ...(app.malformed && {
-        error: { code: 'invalid-response' as const, message: app.malformed },
-      }),
-    };
   }
 
   private listKey(
