@@ -253,7 +253,18 @@ export class DeploymentStatusService {
   ) {
     const batch = unread.slice(0, FLEET_CONFIG_READS);
     if (!batch.length) return;
-    const desired = await this.options.desired.readAll(batch.map(u => u.app));
+    let desired;
+    try {
+      desired = await this.options.desired.readAll(batch.map(u => u.app));
+    } catch (error) {
+      // The fleet is live state first: an unexpected Git failure leaves these unknown.
+      // Its message is not logged: it may carry a repository URL with credentials.
+      this.options.logger.warn(
+        'Fleet: the config of Applications that run nothing could not be read',
+        { error: (error as Error).name },
+      );
+      return;
+    }
     batch.forEach(({ status }, i) => {
       status.desired = desired[i];
       status.drift = driftOf(desired[i], status.live.images);
