@@ -2,6 +2,7 @@ import {
   argo,
   eventually,
   Sandbox,
+  settled,
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
 import { execFile } from 'node:child_process';
@@ -24,8 +25,10 @@ import {
 
 const exec = promisify(execFile);
 
-// A scaffold (up to 10 minutes on a loaded machine), two pipeline runs and Argo CD's sync.
-jest.setTimeout(1_800_000);
+// A scaffold (up to 10 minutes on a loaded machine), two pipeline runs (npm install and
+// tsc twice each for TypeScript) and Argo CD's sync: 5-7 minutes here, 5x that and more
+// on a loaded 2-core machine.
+jest.setTimeout(3_600_000);
 
 const TOOLS = [...GITLAB_CI_LOCAL_TOOLS, 'python3'];
 
@@ -49,7 +52,10 @@ interface Edit {
  * A developer's change to an app, test first: a test of a new route `/ready` (the
  * pipeline must fail on it), then the route (the pipeline must pass).
  */
-const READY_ROUTE: Record<string, { test: Edit; code: Edit; ran: RegExp }> = {
+const READY_ROUTE: Record<
+  string,
+  { test: Edit; code: Edit; failed: RegExp; passed: RegExp }
+> = {
   'gitops-service/python': {
     test: {
       file: 'test_app.py',
@@ -71,7 +77,34 @@ const READY_ROUTE: Record<string, { test: Edit; code: Edit; ran: RegExp }> = {
       ].join('\n'),
     },
     // unittest -v names each test.
-    ran: /test_ready \(test_app\.RouteTest\.test_ready\) \.\.\. ok[\s\S]*Ran 5 tests[\s\S]*OK/,
+    failed:
+      /test_ready \(test_app\.RouteTest\.test_ready\) \.\.\. FAIL[\s\S]*FAILED \(failures=1\)/,
+    passed:
+      /test_ready \(test_app\.RouteTest\.test_ready\) \.\.\. ok[\s\S]*Ran 5 tests[\s\S]*OK/,
+  },
+  'gitops-service/typescript': {
+    test: {
+      file: 'src/routes.test.ts',
+      find: "test('answers 404 for anything else'",
+      replace: [
+        "test('answers /ready', () => {",
+        "  assert.deepEqual(route('/ready', '1.0.0').body, { status: 'ready' });",
+        '});',
+        '',
+        "test('answers 404 for anything else'",
+      ].join('\n'),
+    },
+    code: {
+      file: 'src/routes.ts',
+      find: "  if (path === '/health')",
+      replace: [
+        "  if (path === '/ready') return { status: 200, body: { status: 'ready' } };",
+        "  if (path === '/health')",
+      ].join('\n'),
+    },
+    // node --test, TAP when its output is not a terminal.
+    failed: /not ok \d+ - answers \/ready[\s\S]*# fail 1/,
+    passed: /\nok \d+ - answers \/ready[\s\S]*# pass 3[\s\S]*# fail 0/,
   },
 };
 
@@ -121,7 +154,10 @@ describeWithTools(TOOLS)(
       return status === 200 ? body : undefined;
     };
 
-    it.each([['gitops-service', 'python', 'shop-py']])(
+    it.each([
+      ['gitops-service', 'python', 'shop-py'],
+      ['gitops-service', 'typescript', 'shop-ts'],
+    ])(
       '%s (%s): a failing test stops the pipeline; then the image is pushed, dev bumped and Argo CD runs it',
       async (template, language, name) => {
         const change = READY_ROUTE[`${template}/${language}`];
@@ -172,6 +208,8 @@ describeWithTools(TOOLS)(
           300_000,
         );
         expect(first.status.summary.images ?? []).toEqual([]);
+        // What staging and prod run once their first syncs have ended.
+        await settled(sandbox, 300_000);
         const staging = await application('main', `${name}-staging`);
         const prod = await application('prod', `${name}-prod`);
 
@@ -188,7 +226,7 @@ describeWithTools(TOOLS)(
         const failed = await runGitlabCiLocal({ cwd: app, home, variables });
         expect(failed.code).not.toBe(0);
         expect(failed.output).toMatch(/FAIL\s+test\b/);
-        expect(jobLog(failed.output, 'test')).toMatch(/FAILED \(failures=1\)/);
+        expect(jobLog(failed.output, 'test')).toMatch(change.failed);
         expect(failed.output).not.toMatch(/^build-image\s+starting/m);
         expect(
           registry.resolve(`${image}:${broken.slice(0, 8)}`),
@@ -208,7 +246,7 @@ describeWithTools(TOOLS)(
           expect(passed.output).toMatch(new RegExp(`PASS\\s+${job}\\b`));
         }
         expect(passed.output).not.toMatch(/\b(FAIL|SKIP)\b\s+release/);
-        expect(jobLog(passed.output, 'test')).toMatch(change.ran);
+        expect(jobLog(passed.output, 'test')).toMatch(change.passed);
 
         // The registry holds IMAGE:<short sha>, an index of amd64 and arm64 images
         // labelled with the commit, pushed over its HTTP API.
@@ -263,6 +301,7 @@ describeWithTools(TOOLS)(
         expect(dev.status.summary.images).toContain(`${image}:${tag}`);
         // staging and prod run what they ran (staging follows main too: a new revision
         // of it, the same manifests).
+        await settled(sandbox, 300_000);
         for (const [instance, was] of [
           ['main', staging],
           ['prod', prod],

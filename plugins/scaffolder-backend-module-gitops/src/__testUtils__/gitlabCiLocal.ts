@@ -11,6 +11,9 @@ export const STAND_INS = path.join(__dirname, 'ciStandIns', 'bin');
 /** What gitlab-ci-local needs on this machine (besides Node): git, rsync; skopeo for docker's. */
 export const GITLAB_CI_LOCAL_TOOLS = ['git', 'rsync', 'skopeo'];
 
+const MACHINE_ENV =
+  /^(HOME|LANG|TMPDIR|npm_config_\w+|NODE_EXTRA_CA_CERTS|SSL_CERT_(FILE|DIR)|(https?|no)_proxy)$/i;
+
 export interface PipelineRun {
   code: number | null;
   /** gitlab-ci-local's output: each job's log lines, then a PASS/FAIL line per job. */
@@ -68,10 +71,10 @@ export async function runGitlabCiLocal(options: {
   const emptyGitConfig = path.join(options.home, 'gitconfig');
   await fs.writeFile(emptyGitConfig, '');
   const env = {
+    // What a shell runner's machine gives its jobs: locale, and the network's proxy,
+    // certificate authorities and npm configuration (npm install in a test stage).
     ...Object.fromEntries(
-      Object.entries(process.env).filter(([k]) =>
-        /^(HOME|LANG|TMPDIR|npm_config_.*)$/i.test(k),
-      ),
+      Object.entries(process.env).filter(([k]) => MACHINE_ENV.test(k)),
     ),
     PATH: [STAND_INS, path.dirname(process.execPath), process.env.PATH].join(
       ':',

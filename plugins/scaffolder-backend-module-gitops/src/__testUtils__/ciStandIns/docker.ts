@@ -109,8 +109,10 @@ async function build(args: string[]) {
  * Dockerfile built natively once (buildx builds the other platforms under QEMU, same
  * steps), then an OCI index with one image per platform pushed with the credentials of
  * `docker login`. Its images are the sandbox registry's small stand-in images (built
- * by its own image builder in a throwaway registry, copied by skopeo); the revision
- * label is the context's commit, as buildx records it (BUILDX_GIT_LABELS).
+ * by its own image builder in a throwaway registry, copied by skopeo). buildx records
+ * the context's commit in the image's provenance attestation (BUILDX_GIT_INFO, on by
+ * default); these images carry no attestation, so the commit goes into the label
+ * org.opencontainers.image.revision, where buildx puts it with BUILDX_GIT_LABELS=1.
  */
 async function buildxBuild(args: string[]) {
   const { flags, positional } = parseArgs(args, {

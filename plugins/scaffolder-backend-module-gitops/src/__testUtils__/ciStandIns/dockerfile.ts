@@ -11,13 +11,13 @@ import path from 'node:path';
  * that changes beyond it fails the test instead of passing untested.
  */
 
-export interface Instruction {
+interface Instruction {
   keyword: string;
   args: string;
   line: number;
 }
 
-export interface Stage {
+interface Stage {
   image: string;
   name?: string;
   instructions: Instruction[];
@@ -177,9 +177,14 @@ async function runStage(
   const env: NodeJS.ProcessEnv = {
     PATH: await toolchainPath(stage.image, shims),
     HOME: process.env.HOME,
-    // The host's npm configuration (registry, cache) for `npm install`.
+    // The network's proxy and certificate authorities (dockerd passes its proxy to
+    // builds) and npm's configuration, for `npm install`.
     ...Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => /^npm_config_/i.test(k)),
+      Object.entries(process.env).filter(([k]) =>
+        /^(npm_config_\w+|NODE_EXTRA_CA_CERTS|SSL_CERT_(FILE|DIR)|(https?|no)_proxy)$/i.test(
+          k,
+        ),
+      ),
     ),
   };
   let workdir = '/';
