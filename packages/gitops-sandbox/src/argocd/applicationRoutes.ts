@@ -207,9 +207,9 @@ function list(instance: ArgoCdInstance, query: URLSearchParams): Json {
       );
     })
     .map(state => instance.toApplication(state));
-  const list = { metadata: { resourceVersion: instance.version }, items };
+  const answer = { metadata: { resourceVersion: instance.version }, items };
   const fields = query.get('fields');
-  return fields ? projectList(list, fields) : list;
+  return fields ? projectList(answer, fields) : answer;
 }
 
 /** ApplicationSet List: `selector`, `projects` (of the template), `appsetNamespace`; sorted by name, as Argo CD sorts. */
