@@ -278,7 +278,18 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
         '/api/v1/applications/bg-missing/resource/actions?kind=Rollout&resourceName=bg-missing&group=argoproj.io&namespace=bg-missing',
         { method: 'POST', body: 'promote-full' },
       );
-    expect((await promoteFull()).status).toBe(200);
+    const ran = await promoteFull();
+    expect(ran.status).toBe(200);
+    expect(
+      contractErrors(c =>
+        c.responseErrors(
+          '/api/v1/applications/{name}/resource/actions',
+          'POST',
+          200,
+          ran.body,
+        ),
+      ),
+    ).toEqual([]);
     // The active Service stays on the old pods, whose image runs.
     const degraded = await health('bg-missing', 'Degraded');
     const live = await rollout('bg-missing');
