@@ -1,6 +1,7 @@
 import {
   AppState,
   InstanceContext,
+  Json,
   blueGreenRollout,
   canarySteps,
   releaseName,
@@ -64,8 +65,12 @@ export function advanceHealth(
   const steps = canarySteps(state.live);
   if (steps) {
     state.rolloutStep = Math.min(state.rolloutStep, steps.length);
+    // A pause without a duration waits for someone (resume or promote-full).
+    const waits = (step: Json) =>
+      step.pause && step.pause.duration === undefined;
     while (
       state.rolloutStep < steps.length &&
+      !waits(steps[state.rolloutStep]) &&
       now - state.rolloutStepSince >= context.timing.rolloutStepMs
     ) {
       state.rolloutStep++;

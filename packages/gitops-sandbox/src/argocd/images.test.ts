@@ -356,8 +356,10 @@ describe('the sandbox cluster pulls images through the sandbox registry', () => 
         : undefined;
     }, 'service-b-dev to roll out deadbee');
     expect(stuck.status.operationState.phase).toBe('Succeeded');
+    // Step 0 (setWeight 20) of 1 replica with a 25% surge: one canary pod beside the
+    // stable one, which cannot start (Argo Rollouts: available < updated).
     expect(stuck.status.health.message).toBe(
-      'more replicas need to be updated',
+      'updated replicas are still becoming available',
     );
     const rolling = await live('service-b-dev', 'Rollout', 'service-b');
     expect(rolling.status).toMatchObject({

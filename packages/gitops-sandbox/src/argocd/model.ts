@@ -294,24 +294,6 @@ export function waitsForPromotion(rollout: Json): boolean {
   return rollout.spec.strategy.blueGreen.autoPromotionEnabled === false;
 }
 
-/**
- * The pod template hash of the previous deployment: the stable (canary) or active
- * (blue/green) ReplicaSet while a new one is rolled out.
- */
-export function previousPodHash(state: AppState): string | undefined {
-  const previous =
-    state.history.length > 1
-      ? state.history[state.history.length - 2]
-      : undefined;
-  return (
-    previous &&
-    createHash('sha1')
-      .update(String(previous.revision))
-      .digest('hex')
-      .slice(0, 10)
-  );
-}
-
 export function canarySteps(rendered: Rendered): Json[] | undefined {
   return canaryRollout(rendered)?.spec.strategy.canary.steps;
 }

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { AppState, InstanceContext, Json, podHash } from './model';
+import { canaryReplicaCounts, maxSurgeOf, scaledValue } from './replicaCounts';
 
 // The cluster's nodes: they pull every image of the pods a workload runs through the
 // sandbox registry, and a pod whose image is missing waits in ImagePullBackOff, as a
@@ -196,31 +197,61 @@ export function podManifest(
 }
 
 /**
- * A Rollout's updated replicas: a canary's weight of its steps done (the sandbox counts
- * a step's weight once the step is done), else all of them.
+ * A canary Rollout's ReplicaSets as Argo Rollouts scales them. Between steps the stable
+ * pods (the template before the sync) run beside the canary's, as many as the current
+ * step's weight asks: without traffic routing the weight is only a share of the pods
+ * (canaryReplicaCounts); with it, the stable keeps its full size. Once the steps are
+ * done (or on a first deployment) every pod is new.
  */
-export function rolloutUpdated(state: AppState, rollout: Json): number {
+export function canarySplit(state: AppState, rollout: Json) {
   const replicas = rollout.spec.replicas ?? 1;
-  const steps: Json[] | undefined = rollout.spec.strategy?.canary?.steps;
-  if (!steps || state.rolloutStep >= steps.length) return replicas;
-  const weight = Math.max(
-    0,
-    ...steps.slice(0, state.rolloutStep).map(s => s.setWeight ?? 0),
+  const canary = rollout.spec.strategy?.canary ?? {};
+  const steps: Json[] = canary.steps ?? [];
+  const index = Math.min(state.rolloutStep, steps.length);
+  const stable = state.previousLive?.manifests.find(
+    m =>
+      m.kind === 'Rollout' &&
+      m.metadata.name === rollout.metadata.name &&
+      podHash(m) !== podHash(rollout),
   );
-  return Math.ceil((replicas * weight) / 100);
+  const trafficRouted = Boolean(canary.trafficRouting);
+  // After promote-full the canary pods must still run before they become stable.
+  const done = index >= steps.length && (!stable || !blocked(state, rollout));
+  // Argo Rollouts' GetCurrentSetWeight: the last setWeight up to the current step.
+  const setWeight = done
+    ? 100
+    : steps
+        .slice(0, index + 1)
+        .reduce((weight, step) => step.setWeight ?? weight, 0);
+  if (done || !stable) {
+    return {
+      index,
+      done,
+      setWeight,
+      trafficRouted,
+      stable: undefined,
+      canaryReplicas: replicas,
+      stableReplicas: 0,
+    };
+  }
+  const counts = trafficRouted
+    ? { canary: Math.ceil((replicas * setWeight) / 100), stable: replicas }
+    : canaryReplicaCounts(replicas, setWeight, maxSurgeOf(canary, replicas));
+  return {
+    index,
+    done,
+    setWeight,
+    trafficRouted,
+    stable,
+    canaryReplicas: counts.canary,
+    stableReplicas: counts.stable,
+  };
 }
 
-/** An int-or-percent of the rolling update, as the Deployment controller rounds it. */
-function rollingValue(
-  value: number | string | undefined,
-  fallback: string,
-  replicas: number,
-  round: (n: number) => number,
-): number {
-  const v = value ?? fallback;
-  if (typeof v === 'number') return v;
-  const percent = /^(\d+)%$/.exec(v);
-  return percent ? round((replicas * Number(percent[1])) / 100) : Number(v);
+/** A Rollout's updated replicas: a canary's pods (canarySplit), else all of them. */
+export function rolloutUpdated(state: AppState, rollout: Json): number {
+  if (!rollout.spec.strategy?.canary) return rollout.spec.replicas ?? 1;
+  return canarySplit(state, rollout).canaryReplicas;
 }
 
 /**
@@ -241,12 +272,12 @@ export function stuckDeployment(state: AppState, deployment: Json) {
     return { updated: replicas, old: undefined, oldReplicas: 0 };
   }
   const rolling = strategy.rollingUpdate ?? {};
-  const surge = rollingValue(rolling.maxSurge, '25%', replicas, Math.ceil);
-  const unavailable = rollingValue(
+  const surge = scaledValue(rolling.maxSurge, '25%', replicas, true);
+  const unavailable = scaledValue(
     rolling.maxUnavailable,
     '25%',
     replicas,
-    Math.floor,
+    false,
   );
   return {
     updated: Math.min(replicas, surge + unavailable),

@@ -9,6 +9,7 @@ import {
 import {
   activeBeforePromotion,
   blocked,
+  canarySplit,
   podManifest,
   podState,
   stuckDeployment,
@@ -68,6 +69,15 @@ function replicaSetsOf(state: AppState, m: Json): ReplicaSetOf[] {
     return [
       { template: active, replicas: active.spec.replicas ?? 1 },
       { template: m, replicas },
+    ];
+  }
+  if (m.kind === 'Rollout' && m.spec.strategy?.canary) {
+    const split = canarySplit(state, m);
+    return [
+      ...(split.stable
+        ? [{ template: split.stable, replicas: split.stableReplicas }]
+        : []),
+      { template: m, replicas: split.canaryReplicas },
     ];
   }
   if (m.kind === 'Deployment' && blocked(state, m)) {

@@ -5,14 +5,18 @@ import {
   Json,
   hasHealth,
   podHash,
-  previousPodHash,
   resourceId,
   resourceKey,
   syncStatus,
   uidOf,
   waitsForPromotion,
 } from './model';
-import { activeBeforePromotion, blocked, rolloutUpdated } from './pods';
+import {
+  activeBeforePromotion,
+  blocked,
+  canarySplit,
+  rolloutUpdated,
+} from './pods';
 import { livePod } from './tree';
 import { imagesOf } from './render';
 
@@ -209,36 +213,32 @@ function blueGreenStatus(state: AppState, rollout: Json): Json {
 function rolloutStatus(state: AppState, rollout: Json): Json {
   if (rollout.spec.strategy?.blueGreen) return blueGreenStatus(state, rollout);
   const stuck = blockedRollout(state, rollout);
+  const split = canarySplit(state, rollout);
   const steps: Json[] = rollout.spec.strategy?.canary?.steps ?? [];
-  const index = Math.min(state.rolloutStep, steps.length);
-  // After promote-full the canary pods must still run before they become stable;
-  // a first deployment is stable at once.
-  const done = index >= steps.length && (!stuck || !previousPodHash(state));
   const current = podHash(rollout);
-  const stable = done ? current : previousPodHash(state) ?? current;
-  const weight = done
-    ? 100
-    : Math.max(0, ...steps.slice(0, index).map(s => s.setWeight ?? 0));
-  const paused = !done && !stuck && Boolean(steps[index]?.pause);
-  const replicas = rollout.spec.replicas ?? 1;
+  const stable = split.stable ? podHash(split.stable) : current;
+  const paused = !split.done && !stuck && Boolean(steps[split.index]?.pause);
+  const replicas = split.canaryReplicas + split.stableReplicas;
   let phase = 'Progressing';
   if (state.faults.degraded) phase = 'Degraded';
-  else if (done) phase = 'Healthy';
+  else if (split.done) phase = 'Healthy';
   else if (paused) phase = 'Paused';
+  // Traffic weights are the traffic router's: without one, Argo Rollouts reports none
+  // (the canary's share is its pods').
+  const canaryWeight = split.done ? 0 : split.setWeight;
   return {
     phase,
-    currentStepIndex: index,
+    currentStepIndex: split.index,
     currentPodHash: current,
     stableRS: stable,
-    canary: {
-      weights: {
-        canary: { weight: done ? 0 : weight, podTemplateHash: current },
-        stable: {
-          weight: done ? 100 : 100 - weight,
-          podTemplateHash: stable,
-        },
-      },
-    },
+    canary: split.trafficRouted
+      ? {
+          weights: {
+            canary: { weight: canaryWeight, podTemplateHash: current },
+            stable: { weight: 100 - canaryWeight, podTemplateHash: stable },
+          },
+        }
+      : {},
     ...(paused && {
       pauseConditions: [
         {
@@ -248,7 +248,7 @@ function rolloutStatus(state: AppState, rollout: Json): Json {
       ],
     }),
     replicas,
-    updatedReplicas: rolloutUpdated(state, rollout),
+    updatedReplicas: split.canaryReplicas,
     readyReplicas: replicas,
     availableReplicas: replicas,
     observedGeneration: String(state.history.length),

@@ -58,14 +58,26 @@ export function rolloutProgress(rollout: any): RolloutProgress | undefined {
       ...(status.message && { message: status.message }),
     };
   }
+  const stepCount = strategy.canary?.steps?.length ?? 0;
+  const weights = status.canary?.weights;
+  const inProgress = (status.currentStepIndex ?? stepCount) < stepCount;
+  // Argo Rollouts reports traffic weights only with a traffic router. Without one the
+  // canary's share is its share of the pods, as `kubectl argo rollouts` shows it.
+  const podShare =
+    inProgress && status.replicas > 0
+      ? Math.floor(((status.updatedReplicas ?? 0) * 100) / status.replicas)
+      : undefined;
+  const canaryWeight = weights?.canary?.weight ?? podShare;
   return {
     name: rollout.metadata?.name,
     phase: status.phase,
     strategy: 'canary',
     currentStepIndex: status.currentStepIndex,
-    stepCount: strategy.canary?.steps?.length ?? 0,
-    canaryWeight: status.canary?.weights?.canary?.weight,
-    stableWeight: status.canary?.weights?.stable?.weight,
+    stepCount,
+    canaryWeight,
+    stableWeight:
+      weights?.stable?.weight ??
+      (canaryWeight === undefined ? undefined : 100 - canaryWeight),
     ...(status.message && { message: status.message }),
   };
 }
