@@ -25,9 +25,8 @@ import {
 
 const exec = promisify(execFile);
 
-// A scaffold (up to 10 minutes on a loaded machine), two pipeline runs (npm install and
-// tsc twice each for TypeScript) and Argo CD's sync: 5-7 minutes here, 5x that and more
-// on a loaded 2-core machine.
+// A scaffold (up to 10 minutes on a loaded machine), two pipeline runs and Argo CD's
+// sync: 3-5 minutes here, 5x that and more on a loaded 2-core machine.
 jest.setTimeout(3_600_000);
 
 const TOOLS = [...GITLAB_CI_LOCAL_TOOLS, 'python3'];
@@ -49,10 +48,11 @@ interface Edit {
 }
 
 /**
- * A developer's change to an app, test first: a test of a new route `/ready` (the
- * pipeline must fail on it), then the route (the pipeline must pass).
+ * A developer's change to an app, test first (the pipeline must fail on it), then the
+ * code (the pipeline must pass): a new route `/ready` for the service, readings without
+ * a value skipped for the job.
  */
-const READY_ROUTE: Record<
+const CHANGES: Record<
   string,
   { test: Edit; code: Edit; failed: RegExp; passed: RegExp }
 > = {
@@ -82,29 +82,32 @@ const READY_ROUTE: Record<
     passed:
       /test_ready \(test_app\.RouteTest\.test_ready\) \.\.\. ok[\s\S]*Ran 5 tests[\s\S]*OK/,
   },
-  'gitops-service/typescript': {
+  'gitops-cronjob/python': {
     test: {
-      file: 'src/routes.test.ts',
-      find: "test('answers 404 for anything else'",
+      file: 'test_etl.py',
+      find: '    def test_nothing_in_nothing_out(self):',
       replace: [
-        "test('answers /ready', () => {",
-        "  assert.deepEqual(route('/ready', '1.0.0').body, { status: 'ready' });",
-        '});',
+        '    def test_skips_records_without_a_reading(self):',
+        '        self.assertEqual(transform([{"sensor": "a", "celsius": None}]), [])',
         '',
-        "test('answers 404 for anything else'",
+        '    def test_nothing_in_nothing_out(self):',
       ].join('\n'),
     },
     code: {
-      file: 'src/routes.ts',
-      find: "  if (path === '/health')",
+      file: 'etl.py',
+      find: '    for r in records:\n',
       replace: [
-        "  if (path === '/ready') return { status: 200, body: { status: 'ready' } };",
-        "  if (path === '/health')",
+        '    for r in records:',
+        '        if r.get("celsius") is None:',
+        '            continue',
+        '',
       ].join('\n'),
     },
-    // node --test, TAP when its output is not a terminal.
-    failed: /not ok \d+ - answers \/ready[\s\S]*# fail 1/,
-    passed: /\nok \d+ - answers \/ready[\s\S]*# pass 3[\s\S]*# fail 0/,
+    // float(None) raises: unittest counts an error, not a failure.
+    failed:
+      /test_skips_records_without_a_reading \(test_etl\.TransformTest\.test_skips_records_without_a_reading\) \.\.\. ERROR[\s\S]*FAILED \(errors=1\)/,
+    passed:
+      /test_skips_records_without_a_reading \(test_etl\.TransformTest\.test_skips_records_without_a_reading\) \.\.\. ok[\s\S]*Ran 3 tests[\s\S]*OK/,
   },
 };
 
@@ -154,20 +157,35 @@ describeWithTools(TOOLS)(
       return status === 200 ? body : undefined;
     };
 
+    // Each template once (python: its tests need nothing from the npm registry).
     it.each([
-      ['gitops-service', 'python', 'shop-py'],
-      ['gitops-service', 'typescript', 'shop-ts'],
+      [
+        'gitops-service',
+        'python',
+        'shop-py',
+        {
+          port: 8080,
+          rollout: 'rolling',
+          ingressHostPattern: '{service}.{environment}.example.com',
+        },
+      ],
+      [
+        'gitops-cronjob',
+        'python',
+        'etl-py',
+        { schedule: '0 3 * * *', concurrencyPolicy: 'Forbid' },
+      ],
     ])(
       '%s (%s): a failing test stops the pipeline; then the image is pushed, dev bumped and Argo CD runs it',
-      async (template, language, name) => {
-        const change = READY_ROUTE[`${template}/${language}`];
+      async (template, language, name, templateValues) => {
+        const change = CHANGES[`${template}/${language}`];
         const registry = sandbox.registry;
         const image = `${registry.host}/checkout/${name}`;
         const scaffold = await backend.run(template, {
           name,
           owner: 'group:default/team-checkout',
           language,
-          port: 8080,
+          ...templateValues,
           environments: [
             { name: 'dev', instance: 'main' },
             { name: 'staging', instance: 'main' },
@@ -175,8 +193,6 @@ describeWithTools(TOOLS)(
           ],
           namespacePattern: '{service}-{environment}',
           project: 'default',
-          rollout: 'rolling',
-          ingressHostPattern: '{service}.{environment}.example.com',
           imageRegistry: registry.host,
           imageRepository: `checkout/${name}`,
           ...sandboxRepoValues(sandbox),
