@@ -7,6 +7,7 @@ import {
   pushChange,
   setTag,
   startTestSandbox,
+  createChartApplication,
 } from '../testing/testSandbox';
 
 // Real Git and helm on a loaded 2-core machine.
@@ -114,30 +115,7 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
       chart(autoPromotionEnabled),
       'chart',
     );
-    const created = await argo(sandbox, 'main', '/api/v1/applications', {
-      method: 'POST',
-      body: {
-        metadata: { name: app },
-        spec: {
-          project: 'default',
-          source: {
-            repoURL: sandbox.repoUrl(`${app}-config`),
-            targetRevision: 'main',
-            path: 'chart',
-            helm: { valueFiles: ['values-dev.yaml'] },
-          },
-          destination: {
-            server: 'https://kubernetes.default.svc',
-            namespace: app,
-          },
-          syncPolicy: {
-            automated: {},
-            syncOptions: ['CreateNamespace=true'],
-          },
-        },
-      },
-    });
-    expect(created.status).toBe(200);
+    await createChartApplication(sandbox, app);
     // The first deployment has nothing to switch from: it is active at once.
     await health(app, 'Healthy');
     await pushChange(

@@ -7,6 +7,7 @@ import {
   pushChange,
   setTag,
   startTestSandbox,
+  createChartApplication,
 } from '../testing/testSandbox';
 
 // Real Git and helm on a loaded 2-core machine.
@@ -97,30 +98,7 @@ describe('the sandbox cluster pulls images through the sandbox registry', () => 
       { ...CHART, 'chart/values-dev.yaml': values(image, init) },
       'chart',
     );
-    const created = await argo(sandbox, 'main', '/api/v1/applications', {
-      method: 'POST',
-      body: {
-        metadata: { name: app },
-        spec: {
-          project: 'default',
-          source: {
-            repoURL: sandbox.repoUrl(`${app}-config`),
-            targetRevision: 'main',
-            path: 'chart',
-            helm: { valueFiles: ['values-dev.yaml'] },
-          },
-          destination: {
-            server: 'https://kubernetes.default.svc',
-            namespace: app,
-          },
-          syncPolicy: {
-            automated: {},
-            syncOptions: ['CreateNamespace=true'],
-          },
-        },
-      },
-    });
-    expect(created.status).toBe(200);
+    await createChartApplication(sandbox, app);
   }
 
   it('seeds every image the examples deploy, multi-arch with its revision, so they are Healthy', async () => {

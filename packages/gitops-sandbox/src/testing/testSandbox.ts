@@ -55,6 +55,44 @@ export async function argo(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/**
+ * Creates the Application `app` on instance main through the API: the chart at `chart/`
+ * of the repository `<app>-config` with its values-dev.yaml, synced automatically into
+ * the namespace `app`, which the sync creates.
+ */
+export async function createChartApplication(sandbox: Sandbox, app: string) {
+  const created = await argo(sandbox, 'main', '/api/v1/applications', {
+    method: 'POST',
+    body: {
+      metadata: { name: app },
+      spec: {
+        project: 'default',
+        source: {
+          repoURL: sandbox.repoUrl(`${app}-config`),
+          targetRevision: 'main',
+          path: 'chart',
+          helm: { valueFiles: ['values-dev.yaml'] },
+        },
+        destination: {
+          server: 'https://kubernetes.default.svc',
+          namespace: app,
+        },
+        syncPolicy: {
+          automated: {},
+          syncOptions: ['CreateNamespace=true'],
+        },
+      },
+    },
+  });
+  if (created.status !== 200) {
+    throw new Error(
+      `Creating ${app} answered ${created.status}: ${JSON.stringify(
+        created.body,
+      )}`,
+    );
+  }
+}
+
 /** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
