@@ -121,7 +121,7 @@ export async function eventually<T>(
  * Healthy, and none has an operation running or is still Progressing after one: the
  * state tests start from, reached however slow the machine is.
  */
-export async function settled(sandbox: Sandbox, timeoutMs = 120_000) {
+export async function settled(sandbox: Sandbox, timeoutMs = 300_000) {
   await eventually(
     async () => {
       for (const instance of sandbox.instances) {
