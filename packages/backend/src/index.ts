@@ -33,4 +33,11 @@ backend.add(
 
 backend.add(import('@gitops-backstage/plugin-gitops-backend'));
 
+// Live updates: the events bus (shared by replicas through the database), push
+// webhooks from GitHub and GitLab on it, and signals to the browser over it.
+backend.add(import('@backstage/plugin-events-backend'));
+backend.add(import('@backstage/plugin-events-backend-module-github'));
+backend.add(import('@backstage/plugin-events-backend-module-gitlab'));
+backend.add(import('@backstage/plugin-signals-backend'));
+
 backend.start();
