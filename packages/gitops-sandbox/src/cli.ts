@@ -5,6 +5,14 @@ import { startSandbox } from './sandbox';
 
 async function main() {
   const gitPort = Number(process.env.SANDBOX_GIT_PORT ?? 7090);
+  // Push events for the local backend's events plugin, GitHub's format, signed with
+  // app-config.yaml's events.modules.github.webhookSecret. SANDBOX_WEBHOOK_URL= (empty)
+  // posts none.
+  const webhookUrl =
+    process.env.SANDBOX_WEBHOOK_URL ??
+    'http://127.0.0.1:7007/api/events/http/github';
+  const webhookKind =
+    process.env.SANDBOX_WEBHOOK_KIND === 'gitlab' ? 'gitlab' : 'github';
   const sandbox = await startSandbox({
     dir: process.env.SANDBOX_DIR,
     gitPort,
@@ -19,6 +27,16 @@ async function main() {
     ],
     scaleServices: Number(process.env.SANDBOX_SCALE_SERVICES ?? 0) || undefined,
     latencyMs: Number(process.env.SANDBOX_LATENCY_MS ?? 0) || undefined,
+    webhooks: webhookUrl
+      ? [
+          {
+            url: webhookUrl,
+            kind: webhookKind,
+            secret:
+              process.env.SANDBOX_WEBHOOK_SECRET ?? 'sandbox-webhook-secret',
+          },
+        ]
+      : [],
   });
   const { gitUrl, gitToken } = sandbox;
   console.log(
@@ -53,8 +71,13 @@ async function main() {
   console.log(
     `  docker login -u ${username} -p ${password} ${registry.host}   (127.0.0.1 is an insecure registry to docker by default)`,
   );
+  for (const webhook of sandbox.webhooks()) {
+    console.log(
+      `Webhooks     every push posts a ${webhook.kind} push event to ${webhook.url}`,
+    );
+  }
   console.log(
-    `Control API  ${gitUrl}/api/sandbox  (faults, image pushes: see packages/gitops-sandbox/README.md)`,
+    `Control API  ${gitUrl}/api/sandbox  (faults, image pushes, webhooks: see packages/gitops-sandbox/README.md)`,
   );
   const stop = async () => {
     await sandbox.stop();

@@ -5,6 +5,7 @@
  */
 export { startGitServer } from './git/GitServer';
 export type { GitServer, GitServerOptions } from './git/GitServer';
+export type { WebhookReceiver, WebhookSummary } from './git/webhooks';
 export { startSandbox, DEFAULT_INSTANCES, DEFAULT_TIMING } from './sandbox';
 export type { Sandbox, SandboxOptions, InstanceOptions } from './sandbox';
 export type { InstanceFault } from './argocd/ArgoCdServer';

@@ -11,6 +11,7 @@ import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
 import { Renderer } from './argocd/render';
 import { generateFleet } from './argocd/scale';
 import { readJson, sendJson, startGitServer } from './git/GitServer';
+import { WebhookReceiver, WebhookSummary } from './git/webhooks';
 import { rootApplication, seedExamples } from './examples';
 import {
   SandboxRegistry,
@@ -52,6 +53,11 @@ export interface SandboxOptions {
    * kube-*); any other must be created by a sync (`CreateNamespace=true`, or a Namespace).
    */
   namespaces?: string[];
+  /**
+   * Receivers of GitHub- or GitLab-style push webhooks, one event per ref a push
+   * updates, posted after the push is answered (more: `POST /api/sandbox/webhooks`).
+   */
+  webhooks?: WebhookReceiver[];
 }
 
 export interface Sandbox {
@@ -93,6 +99,12 @@ export interface Sandbox {
   ): void;
   /** How many requests an instance has received since it started. */
   requestCount(instance: string): number;
+  /** Adds a receiver of push webhooks; answers it without its secret. */
+  addWebhook(receiver: WebhookReceiver): WebhookSummary;
+  /** The receivers of push webhooks, without their secrets. */
+  webhooks(): WebhookSummary[];
+  /** Waits until the push webhooks of every push answered so far are delivered or failed. */
+  webhooksDelivered(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -142,6 +154,7 @@ export async function startSandbox(
     root: reposDir,
     token: gitToken,
     port: options.gitPort ?? 0,
+    webhooks: options.webhooks,
     routes: async (req, res, url) => {
       if (control.sandbox) return controlApi(control.sandbox, req, res, url);
       sendJson(res, 503, { error: 'the sandbox is starting' });
@@ -282,6 +295,9 @@ export async function startSandbox(
       );
     },
     requestCount: name => byName(name).requestCount,
+    addWebhook: receiver => git.addWebhook(receiver),
+    webhooks: () => git.webhooks(),
+    webhooksDelivered: () => git.webhooksDelivered(),
     async stop() {
       stopped = true;
       clearTimeout(timer);
@@ -322,6 +338,16 @@ async function controlApi(
         platforms,
       });
       sendJson(res, 201, { image, digest });
+    } else if (parts[2] === 'webhooks' && parts.length === 3) {
+      // POST /api/sandbox/webhooks {"url", "kind": "github"|"gitlab", "secret"}
+      if (req.method === 'POST') {
+        const { url: target, kind, secret } = await readJson(req);
+        sendJson(res, 201, sandbox.addWebhook({ url: target, kind, secret }));
+      } else if (req.method === 'GET') {
+        sendJson(res, 200, { webhooks: sandbox.webhooks() });
+      } else {
+        return false;
+      }
     } else if (req.method === 'POST' && parts[2] === 'reconcile') {
       await sandbox.reconcile();
       sendJson(res, 200, {});

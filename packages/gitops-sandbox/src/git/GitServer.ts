@@ -1,10 +1,18 @@
 import { spawn, execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import { idleLongerThanClients } from '../httpServer';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
+import {
+  takeRefUpdates,
+  WebhookReceiver,
+  WebhookSender,
+  WebhookSummary,
+  writeHooks,
+} from './webhooks';
 
 const exec = promisify(execFile);
 
@@ -24,6 +32,10 @@ export interface GitServerOptions {
     res: http.ServerResponse,
     url: URL,
   ) => Promise<boolean>;
+  /** Receivers of a push event (GitHub's or GitLab's) for every ref a push updates. */
+  webhooks?: WebhookReceiver[];
+  /** How long a receiver may take to answer one push event; 5 s by default. */
+  webhookTimeoutMs?: number;
 }
 
 export interface GitServer {
@@ -31,6 +43,12 @@ export interface GitServer {
   url: string;
   repoUrl(name: string): string;
   createRepository(name: string): Promise<string>;
+  /** Adds a receiver of push events; answers it without its secret. */
+  addWebhook(receiver: WebhookReceiver): WebhookSummary;
+  /** The receivers of push events, without their secrets. */
+  webhooks(): WebhookSummary[];
+  /** Waits until every push event queued so far is delivered (or has failed). */
+  webhooksDelivered(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -77,6 +95,20 @@ export async function startGitServer(
 ): Promise<GitServer> {
   const root = path.resolve(options.root);
   await fs.mkdir(root, { recursive: true });
+  // `post-receive` (through core.hooksPath, for every repository) tells which refs a
+  // push updated; a dot name is never a repository's.
+  const hooksDir = path.join(root, '.sandbox-hooks');
+  await writeHooks(hooksDir);
+  const webhooks = new WebhookSender(
+    options.webhooks,
+    options.webhookTimeoutMs,
+  );
+  // Pushes answered whose updated refs are being read; their events are queued next.
+  const readingPushes = new Set<Promise<void>>();
+  const webhooksDelivered = async () => {
+    await Promise.all(readingPushes);
+    await webhooks.idle();
+  };
 
   let baseUrl = '';
   const repoUrl = (name: string) => `${baseUrl}/git/${name}.git`;
@@ -118,6 +150,10 @@ export async function startGitServer(
     }
     // Accept both /git/<name>.git/... and /git/<name>/...
     const rest = pathInfo.slice(1 + pathInfo.split('/')[1].length);
+    const pushLog =
+      req.method === 'POST' && rest === '/git-receive-pack'
+        ? path.join(hooksDir, 'pushes', randomUUID())
+        : undefined;
     const backend = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH,
@@ -131,6 +167,10 @@ export async function startGitServer(
         GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
         REMOTE_USER: 'sandbox',
         REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'core.hooksPath',
+        GIT_CONFIG_VALUE_0: hooksDir,
+        ...(pushLog && { SANDBOX_PUSH_LOG: pushLog }),
       },
     });
     req.pipe(backend.stdin);
@@ -168,6 +208,26 @@ export async function startGitServer(
         });
       } else {
         res.end();
+      }
+      // After the answer: the refs post-receive saw updated, as push events.
+      if (pushLog) {
+        const reading = takeRefUpdates(pushLog)
+          .then(updates =>
+            webhooks.push(
+              {
+                name: repo,
+                baseUrl,
+                gitDir: path.join(root, `${repo}.git`),
+              },
+              updates,
+            ),
+          )
+          .catch(error =>
+            // eslint-disable-next-line no-console
+            console.warn(`sandbox webhook: reading a push failed: ${error}`),
+          )
+          .finally(() => readingPushes.delete(reading));
+        readingPushes.add(reading);
       }
     });
   };
@@ -247,10 +307,16 @@ export async function startGitServer(
     url,
     repoUrl,
     createRepository,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    addWebhook: receiver => webhooks.add(receiver),
+    webhooks: () => webhooks.list(),
+    webhooksDelivered,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close(err => (err ? reject(err) : resolve()));
-      }),
+      });
+      // Deliveries have their timeout: none outlives the server for long.
+      await webhooksDelivered();
+    },
   };
 }
