@@ -1,5 +1,9 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
-import { mockServices } from '@backstage/backend-test-utils';
+import {
+  mockServices,
+  TestDatabaseId,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import {
   EntityDeploymentStatus,
@@ -7,7 +11,7 @@ import {
   ImageReference,
 } from '@gitops-backstage/plugin-gitops-common';
 import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
-import knexFactory, { Knex } from 'knex';
+import { Knex } from 'knex';
 import { GitopsConfig } from '../config';
 import { GitConfigRepoReader } from '../services/ConfigRepo/GitConfigRepoReader';
 import { DeploymentStatusService } from '../services/DeploymentStatus/DeploymentStatusService';
@@ -15,19 +19,21 @@ import { PromotionService } from '../services/Promotion/PromotionService';
 
 export const REPO_URL = 'https://ghe.example.test/checkout/service-a-config';
 
-/** The promotions table in SQLite, migrated as the plugin migrates it. */
-export async function promotionsDb(): Promise<Knex> {
-  const db = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: ':memory:' },
-    useNullAsDefault: true,
-  });
-  await db.migrate.latest({
-    directory: resolvePackagePath(
-      '@gitops-backstage/plugin-gitops-backend',
-      'migrations',
-    ),
-  });
+export const MIGRATIONS = resolvePackagePath(
+  '@gitops-backstage/plugin-gitops-backend',
+  'migrations',
+);
+
+/**
+ * The promotions table in a new, empty database of the given kind (SQLite in memory,
+ * PostgreSQL: see testDatabases()), migrated as the plugin migrates it.
+ */
+export async function promotionsDb(
+  databases: TestDatabases,
+  id: TestDatabaseId,
+): Promise<Knex> {
+  const db = await databases.init(id);
+  await db.migrate.latest({ directory: MIGRATIONS });
   return db;
 }
 
@@ -116,6 +122,8 @@ export function promotionService(options: {
   environments: EnvironmentStatus[];
   writers: ConfigRepoWriter[];
   forget?: () => Promise<void>;
+  /** Called before each view of the entity is answered (a promotion reads one). */
+  beforeView?: () => Promise<void>;
 }) {
   const view: EntityDeploymentStatus = {
     entityRef: 'component:default/service-a',
@@ -124,7 +132,10 @@ export function promotionService(options: {
     errors: [],
   };
   const status = {
-    entityStatus: async () => view,
+    entityStatus: async () => {
+      await options.beforeView?.();
+      return view;
+    },
     forget: options.forget ?? (async () => {}),
   } as unknown as DeploymentStatusService;
   return new PromotionService({
