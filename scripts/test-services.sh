@@ -43,9 +43,12 @@ as_pg() {
   fi
 }
 
-# Two free TCP ports on 127.0.0.1 (held together, so they differ).
+# Two free TCP ports on 127.0.0.1 (held together, so they differ): with the machine's
+# Node, else the project's (.tools/node, which ./portal brings).
 free_ports() {
-  node -e '
+  local node
+  node="$(command -v node || echo "$(dirname "$0")/../.tools/node/bin/node")"
+  "$node" -e '
     const net = require("node:net");
     const servers = [net.createServer(), net.createServer()];
     let n = 0;
