@@ -80,6 +80,7 @@ export class ArgoContracts {
   private readonly application: ValidateFunction;
   private readonly applicationSet: ValidateFunction;
   private readonly rollout: ValidateFunction;
+  private readonly inlineSchemas = new Map<Json, ValidateFunction>();
 
   private constructor(dir: string) {
     this.ajv = new Ajv({
@@ -133,7 +134,8 @@ export class ArgoContracts {
 
   /**
    * Errors of `body` against the schema swagger.json gives for that route's answer:
-   * its 200 schema, or the error schema for any other status.
+   * its 200 schema, or the error schema for any other status. A stream's 200 schema
+   * is inline (`{result, error}`, one chunk), closed like the definitions.
    */
   responseErrors(
     route: string,
@@ -144,8 +146,21 @@ export class ArgoContracts {
     const operation = this.swagger.paths[route]?.[method.toLowerCase()];
     if (!operation) throw new Error(`swagger.json has no ${method} ${route}`);
     const response = operation.responses[status === 200 ? '200' : 'default'];
-    const ref: string = response.schema.$ref;
-    return this.definitionErrors(ref.replace('#/definitions/', ''), body);
+    const ref: string | undefined = response.schema.$ref;
+    if (ref)
+      return this.definitionErrors(ref.replace('#/definitions/', ''), body);
+    let validate = this.inlineSchemas.get(response);
+    if (!validate) {
+      const schema = JSON.parse(
+        JSON.stringify(response.schema).replaceAll(
+          '"$ref":"#/definitions/',
+          '"$ref":"swagger#/definitions/',
+        ),
+      );
+      validate = this.ajv.compile(closeObjects(schema));
+      this.inlineSchemas.set(response, validate);
+    }
+    return errorsOf(validate, body);
   }
 
   definitionErrors(definition: string, value: Json): string[] {

@@ -9,6 +9,7 @@ export type { WebhookReceiver, WebhookSummary } from './git/webhooks';
 export { startSandbox, DEFAULT_INSTANCES, DEFAULT_TIMING } from './sandbox';
 export type { Sandbox, SandboxOptions, InstanceOptions } from './sandbox';
 export type { InstanceFault } from './argocd/ArgoCdServer';
+export type { StreamControls } from './argocd/stream';
 export type { ApplicationFaults, Timing } from './argocd/ArgoCdInstance';
 export type { SandboxRegistry } from './sandboxRegistry';
 export { startRegistry, OciRegistry } from './registry/RegistryServer';
@@ -29,3 +30,12 @@ export {
   FAST_TIMING,
   EXAMPLES_DIR,
 } from './testing/testSandbox';
+export {
+  openWatch,
+  receivedAll,
+  servedWatch,
+  closeWatches,
+  streamChunkErrors,
+  STREAM_ROUTE,
+} from './testing/testStream';
+export type { WatchStream } from './testing/testStream';

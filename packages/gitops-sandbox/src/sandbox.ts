@@ -9,6 +9,7 @@ import {
 } from './argocd/ArgoCdInstance';
 import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
 import { Renderer } from './argocd/render';
+import { StreamControls } from './argocd/stream';
 import { generateFleet } from './argocd/scale';
 import { readJson, sendJson, startGitServer } from './git/GitServer';
 import { WebhookReceiver, WebhookSummary } from './git/webhooks';
@@ -97,8 +98,10 @@ export interface Sandbox {
     resource: { kind: string; name: string },
     patch: unknown,
   ): void;
-  /** How many requests an instance has received since it started. */
+  /** How many requests an instance has received since it started (streams included). */
   requestCount(instance: string): number;
+  /** An instance's application watch streams: cut them, refuse them, count them. */
+  streams(instance: string): StreamControls;
   /** Adds a receiver of push webhooks; answers it without its secret. */
   addWebhook(receiver: WebhookReceiver): WebhookSummary;
   /** The receivers of push webhooks, without their secrets. */
@@ -295,6 +298,7 @@ export async function startSandbox(
       );
     },
     requestCount: name => byName(name).requestCount,
+    streams: name => byName(name).streams,
     addWebhook: receiver => git.addWebhook(receiver),
     webhooks: () => git.webhooks(),
     webhooksDelivered: () => git.webhooksDelivered(),
@@ -328,6 +332,7 @@ async function controlApi(
         instances: sandbox.instances.map(i => ({
           ...i,
           requests: sandbox.requestCount(i.name),
+          streams: sandbox.streams(i.name).open,
         })),
       });
     } else if (req.method === 'POST' && parts[2] === 'images') {
@@ -359,6 +364,17 @@ async function controlApi(
       const { fault } = await readJson(req);
       await sandbox.setInstanceFault(parts[3], fault ?? undefined);
       sendJson(res, 200, { fault: fault ?? null });
+    } else if (parts[2] === 'instances' && parts[4] === 'streams') {
+      // GET, PUT {"refuse": bool}, POST .../streams/cut
+      const streams = sandbox.streams(parts[3]);
+      if (req.method === 'PUT' && parts.length === 5) {
+        streams.refuse = Boolean((await readJson(req)).refuse);
+      } else if (req.method === 'POST' && parts[5] === 'cut') {
+        sendJson(res, 200, { cut: streams.cut() });
+        return true;
+      } else if (req.method !== 'GET' || parts.length !== 5) return false;
+      const { open, requests, refuse } = streams;
+      sendJson(res, 200, { open, requests, refuse, streams: streams.list() });
     } else if (
       req.method === 'PUT' &&
       parts[2] === 'instances' &&

@@ -60,6 +60,7 @@ export class ArgoCdInstance {
   /** What operations, health and ApplicationSets change the instance through. */
   private readonly context: InstanceContext;
   private resourceVersion = 1;
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     readonly name: string,
@@ -244,6 +245,13 @@ export class ArgoCdInstance {
 
   private touch() {
     this.resourceVersion++;
+    for (const listener of this.changeListeners) listener();
+  }
+
+  /** Calls `listener` at every change (each resourceVersion); answers how to stop. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   get version() {

@@ -5,6 +5,12 @@ import { AddressInfo, Socket } from 'node:net';
 import { ArgoCdInstance } from './ArgoCdInstance';
 import { ArgoError } from './errors';
 import { readJson, routeApplications } from './applicationRoutes';
+import {
+  ApplicationStreams,
+  isStreamRequest,
+  sendStreamFault,
+  StreamControls,
+} from './stream';
 
 type Json = any;
 
@@ -51,11 +57,19 @@ export class ArgoCdServer {
     { username: string; expiresAt: number }
   >();
   private fault?: InstanceFault;
-  /** Requests answered or refused by this instance, for tests and benchmarks. */
+  /** Requests answered or refused by this instance (streams too), for tests and benchmarks. */
   requestCount = 0;
   private port = 0;
+  private readonly applicationStreams: ApplicationStreams;
 
-  constructor(private readonly options: ArgoCdServerOptions) {}
+  constructor(private readonly options: ArgoCdServerOptions) {
+    this.applicationStreams = new ApplicationStreams(options.instance);
+  }
+
+  /** The application watch streams (`GET /api/v1/stream/applications`) and their controls. */
+  get streams(): StreamControls {
+    return this.applicationStreams;
+  }
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -107,9 +121,20 @@ export class ArgoCdServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     this.requestCount++;
-    if (this.fault && (await this.answerFault(res))) return;
+    const stream = isStreamRequest(req, url);
+    // A refusing proxy answers before the request reaches Argo CD.
+    if (stream && this.applicationStreams.refused(res)) return;
+    const sendError = stream ? sendStreamFault(req, url) : send;
+    if (this.fault && (await this.answerFault(res, sendError))) return;
     if (this.options.latencyMs) {
       await new Promise(resolve => setTimeout(resolve, this.options.latencyMs));
+    }
+    if (stream) {
+      const query = url.searchParams;
+      this.applicationStreams.serve(req, res, query, () =>
+        this.authenticate(req),
+      );
+      return;
     }
     try {
       const body = await this.route(req, url);
@@ -123,13 +148,16 @@ export class ArgoCdServer {
     }
   }
 
-  private async answerFault(res: http.ServerResponse): Promise<boolean> {
+  private async answerFault(
+    res: http.ServerResponse,
+    sendError: typeof send,
+  ): Promise<boolean> {
     switch (this.fault) {
       case 'hang':
         this.hanging.add(res); // never answered
         return true;
       case 'unauthorized':
-        send(
+        sendError(
           res,
           401,
           new ArgoError(
@@ -140,7 +168,7 @@ export class ArgoCdServer {
         return true;
       case 'rate-limited':
         res.setHeader('retry-after', '1');
-        send(res, 429, {
+        sendError(res, 429, {
           error: 'too many requests',
           code: 8,
           message: 'too many requests',
@@ -148,7 +176,7 @@ export class ArgoCdServer {
         });
         return true;
       case 'error':
-        send(
+        sendError(
           res,
           500,
           new ArgoError('Internal', 'sandbox fault: internal error').body,

@@ -49,3 +49,37 @@ export function projectList(list: Json, fields: string): Json {
   });
   return { ...list, items };
 }
+
+/**
+ * The `fields` projection of Argo CD's streams (its forwarder's marshaler, applied to
+ * every chunk, `{"result": …}` and `{"error": …}` alike): paths are from the chunk's
+ * top, so `result.application.metadata.name`. A key is kept when a field starts with
+ * its path (a plain string prefix, as upstream), and its value whole when the path is
+ * a field; with a leading `-`, only the named paths go. Arrays apply the same paths to
+ * each element. Answers a projected copy (of the JSON, as upstream re-reads it).
+ */
+export function projectChunk(chunk: Json, fields: string): Json {
+  const exclude = fields.startsWith('-');
+  const named = new Set((exclude ? fields.slice(1) : fields).split(','));
+  const visit = (path: string[], item: Json) => {
+    if (Array.isArray(item)) {
+      item.forEach(element => visit(path, element));
+      return;
+    }
+    if (item === null || typeof item !== 'object') return;
+    for (const key of Object.keys(item)) {
+      const fieldPath = [...path, key].join('.');
+      const exact = named.has(fieldPath);
+      const prefix =
+        exact || [...named].some(field => field.startsWith(fieldPath));
+      if (exclude ? !exact : prefix) {
+        if (!exact) visit([...path, key], item[key]);
+      } else {
+        delete item[key];
+      }
+    }
+  };
+  const copy = JSON.parse(JSON.stringify(chunk));
+  visit([], copy);
+  return copy;
+}
