@@ -210,11 +210,27 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
       sandbox,
       'service-b-config',
       {
+        // Pauses without a duration wait for the test's resume: each paused step
+        // is seen however slowly the test samples on a loaded machine.
         'chart/values-dev.yaml': text =>
-          setTag('c0ffee1')(text).replace('replicaCount: 1', 'replicaCount: 4'),
+          setTag('c0ffee1')(text)
+            .replace('replicaCount: 1', 'replicaCount: 4')
+            .replace(
+              'rollout:\n  enabled: true',
+              [
+                'rollout:',
+                '  enabled: true',
+                '  steps:',
+                '    - setWeight: 20',
+                '    - pause: {}',
+                '    - setWeight: 50',
+                '    - pause: {}',
+              ].join('\n'),
+            ),
       },
-      'ci: bump service-b dev, 4 replicas',
+      'ci: bump service-b dev, 4 replicas, pauses until resumed',
     );
+    const resumed = new Set<number>();
     const seen: Array<{
       step: number;
       phase: string;
@@ -249,8 +265,20 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
         updated: rollout.status.updatedReplicas,
         health: app.status.health.status,
       });
+      const step = rollout.status.currentStepIndex;
+      if (rollout.status.phase === 'Paused' && !resumed.has(step)) {
+        resumed.add(step);
+        const resume = await argo(
+          sandbox,
+          'main',
+          '/api/v1/applications/service-b-dev/resource/actions?kind=Rollout&resourceName=service-b&group=argoproj.io&namespace=checkout-dev',
+          { method: 'POST', body: 'resume' },
+        );
+        expect(resume.status).toBe(200);
+      }
       return app.status.health.status === 'Healthy' ? true : undefined;
     }, 'the canary to complete');
+    expect([...resumed]).toEqual([1, 3]);
 
     const steps = seen.map(s => s.step);
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
