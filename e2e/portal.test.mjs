@@ -329,3 +329,25 @@ test('a new user creates service-c from the gitops-service template, and its Dep
     fullPage: true,
   });
 });
+
+test('a lane follows Argo CD as it changes, without a reload (signals)', async () => {
+  await signIn(page, '/catalog/default/component/service-a/deployments');
+  const dev = page.getByTestId('lane-dev');
+  await dev.getByTestId('running-version').waitFor();
+  // CI builds an image and bumps dev's tag; dev syncs itself.
+  await pushImage('registry.example.com/checkout/service-a:5e5e5e5');
+  const clone = await cloneSandboxRepo('service-a-config');
+  const file = path.join(clone, 'chart/values-dev.yaml');
+  await writeFile(
+    file,
+    (await readFile(file, 'utf8')).replace(/tag: .*/, 'tag: "5e5e5e5"'),
+  );
+  await pushClone(clone, 'dev gets 5e5e5e5');
+  // No reload: with signals the tab does not poll (it reloads every 5 minutes at
+  // most), so only the backend's signal can bring the change within this wait.
+  await dev
+    .getByTestId('running-version')
+    .getByText('5e5e5e5', { exact: true })
+    .waitFor({ timeout: 180_000 });
+  await page.screenshot({ path: `${OUTPUT_DIR}/live-lane.png` });
+});

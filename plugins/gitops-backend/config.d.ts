@@ -49,6 +49,14 @@ export interface Config {
     /** Timeout of every upstream call. Default 5. */
     timeoutSeconds?: number;
     /**
+     * Watch each Argo CD instance (`/api/v1/stream/applications`) and keep its
+     * Applications in memory, so views read no upstream and browsers hear of changes
+     * through signals. Where an instance refuses the stream, it is listed every
+     * 10 s instead. Default true; false asks the instances on each view (cached for
+     * `cacheSeconds`).
+     */
+    watch?: boolean;
+    /**
      * At most this many Applications per entity: an entity whose annotations match more
      * gets an error naming the limit instead of a Git read and a Rollout call for each.
      * Default 50.

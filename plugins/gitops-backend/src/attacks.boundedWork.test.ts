@@ -134,6 +134,8 @@ describe('hostile entities and broken upstream answers cost only themselves (msw
               // Answers are kept ten minutes: only failures expire within the test.
               cacheSeconds: 600,
               timeoutSeconds: 10,
+              // The request path: every view asks msw, through the cache.
+              watch: false,
               maxApplicationsPerEntity: 5,
               concurrencyPerInstance: 2,
             },

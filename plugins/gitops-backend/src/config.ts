@@ -33,6 +33,8 @@ export interface GitopsConfig {
   environmentFallback: 'destination-namespace' | 'instance';
   cacheSeconds: number;
   timeoutSeconds: number;
+  /** Watch each instance (its stream) and keep its Applications in memory. */
+  watch: boolean;
   /** An entity matching more Applications gets an error, not an unbounded fan-out. */
   maxApplicationsPerEntity: number;
   /** Upstream calls in flight at once, per Argo CD instance or cluster. */
@@ -143,6 +145,7 @@ export function readGitopsConfig(config: Config): GitopsConfig {
     environmentFallback,
     cacheSeconds: positiveNumber(config, 'gitops.cacheSeconds', 10),
     timeoutSeconds: positiveNumber(config, 'gitops.timeoutSeconds', 5),
+    watch: config.getOptionalBoolean('gitops.watch') ?? true,
     maxApplicationsPerEntity: positiveInteger(
       config,
       'gitops.maxApplicationsPerEntity',

@@ -28,6 +28,15 @@ import { ownerReviewers } from './services/Promotion/reviewers';
 import { GithubConfigRepoWriter } from './services/ConfigRepo/GithubConfigRepoWriter';
 import { GitlabConfigRepoWriter } from './services/ConfigRepo/GitlabConfigRepoWriter';
 import { KubernetesApplicationSource } from './services/KubernetesSource/KubernetesApplicationSource';
+import { LiveIndex } from './services/LiveIndex/LiveIndex';
+import { LiveSignals } from './services/LiveIndex/liveSignals';
+import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
+import {
+  pushMatchesRepoUrl,
+  subscribeToGitPushes,
+} from './services/GitPush/gitPushes';
 
 /**
  * The GitOps backend plugin.
@@ -72,6 +81,9 @@ export const gitopsPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         auditor: coreServices.auditor,
         database: coreServices.database,
+        scheduler: coreServices.scheduler,
+        signals: signalsServiceRef,
+        events: eventsServiceRef,
       },
       async init({
         auth,
@@ -86,6 +98,9 @@ export const gitopsPlugin = createBackendPlugin({
         permissions,
         auditor,
         database,
+        scheduler,
+        signals,
+        events,
       }) {
         const gitopsConfig = readGitopsConfig(config);
         permissionsRegistry.addPermissions(gitopsPermissions);
@@ -122,15 +137,63 @@ export const gitopsPlugin = createBackendPlugin({
         const clones = new KeptClones({ credentials, timeoutMs });
         lifecycle.addShutdownHook(() => clones.close());
         const reader = new GitConfigRepoReader(credentials, timeoutMs, clones);
+        // One watch per instance keeps its Applications in memory; browsers hear of
+        // changes through signals.
+        const live = new LiveIndex(logger);
+        const liveSignals = new LiveSignals(signals, logger);
+        if (gitopsConfig.watch) {
+          live.onChange(change => liveSignals.applicationChanged(change));
+          lifecycle.addStartupHook(() => live.start([...sources.values()]));
+          lifecycle.addShutdownHook(() => {
+            live.stop();
+            liveSignals.stop();
+          });
+          await scheduler.scheduleTask({
+            id: 'gitops-annotated-entities',
+            frequency: { minutes: 1 },
+            timeout: { minutes: 1 },
+            scope: 'local',
+            fn: async () =>
+              liveSignals.setEntities(
+                await annotatedEntities(
+                  catalog,
+                  await auth.getOwnServiceCredentials(),
+                ),
+              ),
+          });
+        }
+        const desired = new DesiredStateReader(
+          reader,
+          upstream,
+          gitopsConfig.imageKeys,
+          gitopsConfig.cacheSeconds * 1000,
+        );
+        // A push to a config repository (GitHub, GitLab or the sandbox's webhooks):
+        // the desired state of the Applications it feeds is read again at once.
+        await subscribeToGitPushes(
+          events,
+          async push => {
+            const fed = live.filter(app =>
+              [
+                ...(app.spec.sources ?? []),
+                ...(app.spec.source ? [app.spec.source] : []),
+              ].some(source => pushMatchesRepoUrl(push, source.repoURL)),
+            );
+            if (!fed.length) return;
+            await desired.readAll(
+              fed.map(f => f.application),
+              { fresh: true },
+            );
+            for (const change of fed)
+              liveSignals.applicationChanged(change, 'desired');
+          },
+          { logger, subscriberId: 'gitops-desired-state' },
+        );
         const status = new DeploymentStatusService({
+          live,
           sources: () => [...sources.values()],
           cache: upstream,
-          desired: new DesiredStateReader(
-            reader,
-            upstream,
-            gitopsConfig.imageKeys,
-            gitopsConfig.cacheSeconds * 1000,
-          ),
+          desired,
           config: gitopsConfig,
           logger,
         });
@@ -187,6 +250,7 @@ export const gitopsPlugin = createBackendPlugin({
             httpAuth,
             permissions,
             auditor,
+            onEntitiesListed: entities => liveSignals.remember(entities),
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });

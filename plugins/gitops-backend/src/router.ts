@@ -4,7 +4,6 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
-import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
 import { Entity } from '@backstage/catalog-model';
 import {
   ConflictError,
@@ -18,7 +17,6 @@ import {
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import {
-  ARGOCD_ANNOTATIONS,
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
   gitopsPromotionCreatePermission,
@@ -34,6 +32,7 @@ import Router from 'express-promise-router';
 import { z } from 'zod';
 import { GitopsConfig } from './config';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
+import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
 
 export interface RouterOptions {
   config: GitopsConfig;
@@ -44,6 +43,8 @@ export interface RouterOptions {
   permissions: PermissionsService;
   auditor: AuditorService;
   promotions: PromotionService;
+  /** Entities a view read: live changes to their Applications are signalled. */
+  onEntitiesListed?: (entities: Entity[]) => void;
 }
 
 const entityParams = z.object({
@@ -95,6 +96,7 @@ export async function createRouter(
     permissions,
     auditor,
     promotions,
+    onEntitiesListed,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
@@ -195,7 +197,9 @@ export async function createRouter(
   });
 
   router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
-    res.json(await status.entityStatus(await entityOf(req)));
+    const entity = await entityOf(req);
+    onEntitiesListed?.([entity]);
+    res.json(await status.entityStatus(entity));
   });
 
   router.get(
@@ -396,30 +400,11 @@ export async function createRouter(
   );
 
   router.get('/fleet', async (req, res) => {
-    const { items } = await catalog.getEntities(
-      {
-        filter: [
-          {
-            [`metadata.annotations.${ARGOCD_ANNOTATIONS.appSelector}`]:
-              CATALOG_FILTER_EXISTS,
-          },
-          {
-            [`metadata.annotations.${ARGOCD_ANNOTATIONS.appName}`]:
-              CATALOG_FILTER_EXISTS,
-          },
-        ],
-        fields: [
-          'kind',
-          'metadata.namespace',
-          'metadata.name',
-          'metadata.title',
-          'metadata.annotations',
-          'spec.owner',
-          'spec.system',
-        ],
-      },
-      { credentials: await httpAuth.credentials(req) },
+    const items = await annotatedEntities(
+      catalog,
+      await httpAuth.credentials(req),
     );
+    onEntitiesListed?.(items);
     res.json(await status.fleetStatus(items));
   });
 
@@ -427,7 +412,7 @@ export async function createRouter(
   // does, without echoing the path back.
   router.use(() => {
     throw new NotFoundError(
-      'No such route of the GitOps API: see the plugin\'s OpenAPI spec (src/schema/openapi.yaml)',
+      "No such route of the GitOps API: see the plugin's OpenAPI spec (src/schema/openapi.yaml)",
     );
   });
 

@@ -11,3 +11,4 @@ export * from './types';
 export * from './imageReference';
 export * from './client';
 export * from './setYamlValues';
+export * from './signals';

@@ -16,6 +16,8 @@ export interface ArgoApplication {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    /** Changes with every change of the Application (Kubernetes' own). */
+    resourceVersion?: string;
   };
   spec: {
     project: string;
@@ -141,6 +143,16 @@ export interface GitopsLiveStateSource {
     historyId: number,
     options?: { signal?: AbortSignal },
   ): Promise<ArgoApplication>;
+  /**
+   * Every Application of the source as it changes, when supported: a `snapshot` of all
+   * of them first and again after each reconnect (it repairs whatever a gap missed),
+   * then one event per change; `disconnected` while the source cannot be watched (the
+   * iterable keeps reconnecting until `signal` aborts). Items are not checked: the
+   * caller checks each on its own.
+   */
+  watchApplications?(options: {
+    signal: AbortSignal;
+  }): AsyncIterable<ApplicationWatchEvent>;
   /** Author, date and message of a config-repository commit, when supported. */
   getRevisionMetadata?(
     application: { name: string; namespace?: string },
@@ -148,6 +160,16 @@ export interface GitopsLiveStateSource {
     options?: { signal?: AbortSignal },
   ): Promise<RevisionMetadata>;
 }
+
+/**
+ * What {@link GitopsLiveStateSource.watchApplications} yields.
+ *
+ * @public
+ */
+export type ApplicationWatchEvent =
+  | { type: 'snapshot'; applications: unknown[] }
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; application: unknown }
+  | { type: 'disconnected'; error: GitopsSourceError };
 
 /**
  * Lets a backend module add live-state sources to the GitOps backend plugin.

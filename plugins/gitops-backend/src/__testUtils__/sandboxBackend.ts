@@ -73,6 +73,9 @@ export function sandboxBackendConfig(
     gitops: {
       promotion: { methods: { prod: 'commit' } },
       cacheSeconds: 0.2,
+      // These tests drive the request path (each view asks the instances, through the
+      // cache); live.sandbox.test.ts drives the watch, which production runs.
+      watch: false,
       // The production default: on a loaded test machine Git and the sandbox answer slowly too.
       timeoutSeconds: 5,
       git: {

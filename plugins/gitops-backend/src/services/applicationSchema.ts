@@ -17,6 +17,7 @@ export const applicationSchema = z
  * {@link checkApplications}, so one malformed Application costs only itself.
  */
 export const applicationListSchema = z.object({
+  metadata: z.object({ resourceVersion: z.string().nullish() }).nullish(),
   items: z.array(z.unknown()).nullish(),
 });
 

@@ -1,20 +1,27 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   ApplicationQuery,
+  ApplicationWatchEvent,
   ArgoApplication,
-  ArgoCdInstanceConfig,
   GitopsLiveStateSource,
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
 import { RevisionMetadata } from '@gitops-backstage/plugin-gitops-common';
-import pLimit from 'p-limit';
 import { z } from 'zod';
+import {
+  StreamEvent,
+  StreamRefusedError,
+  streamEvents,
+  watchApplications,
+  WatchTiming,
+} from './applicationWatch';
+import { ArgoCdHttp, ArgoCdHttpOptions } from './argoCdHttp';
 import {
   applicationListSchema,
   applicationSchema,
-  firstIssue,
   itemsOf,
 } from '../applicationSchema';
+
+export { UpstreamStatusError } from './argoCdHttp';
 
 const resourceSchema = z.object({ manifest: z.string() });
 const revisionMetadataSchema = z.object({
@@ -24,31 +31,13 @@ const revisionMetadataSchema = z.object({
   tags: z.array(z.string()).nullish(),
 });
 
-const RETRIED_STATUSES = [429, 502, 503, 504];
-
-/** An error status Argo CD answered with; after 502, 503 or 504 another try may work. */
-export class UpstreamStatusError extends GitopsSourceError {
-  constructor(message: string, readonly status: number) {
-    super('upstream-error', message);
-  }
-
-  get retriable() {
-    return RETRIED_STATUSES.includes(this.status);
-  }
+export interface ArgoCdApiSourceOptions extends ArgoCdHttpOptions {
+  /** The watch's reconnects, and its polling where the stream is refused. */
+  watch?: Partial<WatchTiming>;
 }
 
-export interface ArgoCdApiSourceOptions {
-  instance: ArgoCdInstanceConfig;
-  logger: LoggerService;
-  /** Per attempt. */
-  timeoutMs: number;
-  /** Retries of idempotent reads after a refused connection, 429 or 502/503/504. */
-  retries?: number;
-  /** The first retry's delay; it doubles with each retry. */
-  backoffMs?: number;
-  /** Requests in flight at once to this instance; more wait their turn. Default 8. */
-  concurrency?: number;
-}
+/** Answers of the stream endpoint that say it will not stream, not that it failed. */
+const STREAM_REFUSED = [403, 404, 405, 406, 501];
 
 /** Argo CD's List `fields` projection for a fleet view (history cannot be listed). */
 const SUMMARY_FIELDS = [
@@ -70,20 +59,18 @@ const SUMMARY_FIELDS = [
 ];
 
 /**
- * The live state of one Argo CD instance, through its REST API: token or session
- * auth (renewed on 401), a timeout on every call, retries with backoff for reads,
- * and errors as {@link GitopsSourceError} codes that never carry credentials.
+ * The live state of one Argo CD instance, through its REST API (see
+ * {@link ArgoCdHttp} for auth, timeouts and retries), watched through its stream.
  */
 export class ArgoCdApiSource implements GitopsLiveStateSource {
   readonly id: string;
   readonly frontendUrl: string;
-  private session?: Promise<string>;
-  private readonly limit: pLimit.Limit;
+  private readonly http: ArgoCdHttp;
 
   constructor(private readonly options: ArgoCdApiSourceOptions) {
     this.id = options.instance.name;
     this.frontendUrl = options.instance.frontendUrl;
-    this.limit = pLimit(options.concurrency ?? 8);
+    this.http = new ArgoCdHttp(options);
   }
 
   /**
@@ -109,7 +96,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
             },
           ];
     const lists = queries.map(q =>
-      this.get(
+      this.http.get(
         '/api/v1/applications',
         applicationListSchema,
         options.signal,
@@ -118,6 +105,75 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     );
     const answers = await Promise.all(lists);
     return answers.flatMap(itemsOf) as ArgoApplication[];
+  }
+
+  watchApplications(options: {
+    signal: AbortSignal;
+  }): AsyncIterable<ApplicationWatchEvent> {
+    return watchApplications(
+      {
+        list: async signal => {
+          const list = await this.http.get(
+            '/api/v1/applications',
+            applicationListSchema,
+            signal,
+            {},
+          );
+          return {
+            items: itemsOf(list),
+            resourceVersion: list.metadata?.resourceVersion ?? undefined,
+          };
+        },
+        stream: (resourceVersion, signal) =>
+          this.stream(resourceVersion, signal),
+      },
+      {
+        backoffMs: 500,
+        maxBackoffMs: 30_000,
+        pollMs: 10_000,
+        streamRetryMs: 5 * 60_000,
+        resyncMs: 10 * 60_000,
+        ...this.options.watch,
+      },
+      options.signal,
+    );
+  }
+
+  /** One watch answer from `resourceVersion` on; it ends when the connection does. */
+  private async *stream(
+    resourceVersion: string | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamEvent> {
+    const res = await this.http.openStream(
+      this.http.url(
+        '/api/v1/stream/applications',
+        resourceVersion ? { resourceVersion } : {},
+      ),
+      signal,
+    );
+    if (STREAM_REFUSED.includes(res.status)) {
+      await res.body?.cancel();
+      throw new StreamRefusedError(
+        'upstream-error',
+        `Argo CD instance "${this.id}" refused the watch stream (${res.status})`,
+      );
+    }
+    if (res.status !== 200 || !res.body) {
+      // Throws the error the status means (401, 429, 5xx…).
+      this.http.answer({ status: res.status, text: await res.text() });
+      throw this.http.error(
+        'invalid-response',
+        `answered the watch with ${res.status}`,
+      );
+    }
+    try {
+      yield* streamEvents(res.body, message =>
+        this.http.error('invalid-response', message),
+      );
+    } catch (error) {
+      if (signal.aborted || error instanceof GitopsSourceError) throw error;
+      throw this.http.error('unreachable', 'dropped the watch stream');
+    }
   }
 
   async getResource(
@@ -131,7 +187,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     },
     options: { signal?: AbortSignal } = {},
   ): Promise<unknown> {
-    const { manifest } = await this.get(
+    const { manifest } = await this.http.get(
       `/api/v1/applications/${encodeURIComponent(application.name)}/resource`,
       resourceSchema,
       options.signal,
@@ -147,7 +203,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     try {
       return JSON.parse(manifest);
     } catch {
-      throw this.error(
+      throw this.http.error(
         'invalid-response',
         'answered a resource manifest that is not JSON',
       );
@@ -159,7 +215,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     revision: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<RevisionMetadata> {
-    const metadata = await this.get(
+    const metadata = await this.http.get(
       `/api/v1/applications/${encodeURIComponent(
         application.name,
       )}/revisions/${encodeURIComponent(revision)}/metadata`,
@@ -184,7 +240,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     options: { signal?: AbortSignal } = {},
   ): Promise<ArgoApplication> {
     // Argo CD has no refresh route: a GET with refresh=normal refreshes and waits.
-    return (await this.call(
+    return (await this.http.call(
       `/api/v1/applications/${encodeURIComponent(application.name)}`,
       applicationSchema,
       {
@@ -214,208 +270,10 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     signal: AbortSignal | undefined,
     body: object,
   ): Promise<ArgoApplication> {
-    return (await this.call(
+    return (await this.http.call(
       `/api/v1/applications/${encodeURIComponent(application.name)}${action}`,
       applicationSchema,
       { signal, body },
     )) as unknown as ArgoApplication;
   }
-
-  /** A GET, validated against `schema`, retried on transient failures. */
-  private get<T>(
-    path: string,
-    schema: z.ZodType<T>,
-    signal: AbortSignal | undefined,
-    query: Record<string, string | string[]>,
-  ): Promise<T> {
-    return this.call(path, schema, { signal, query });
-  }
-
-  /**
-   * One call, its answer validated against `schema`. A read (no body) is retried on
-   * transient failures; a write (a POST body) never is.
-   */
-  private async call<T>(
-    path: string,
-    schema: z.ZodType<T>,
-    options: {
-      signal?: AbortSignal;
-      query?: Record<string, string | string[]>;
-      body?: unknown;
-    },
-  ): Promise<T> {
-    const { signal, query = {}, body: requestBody } = options;
-    const url = new URL(`${this.options.instance.url}${path}`);
-    for (const [key, value] of Object.entries(query)) {
-      for (const v of Array.isArray(value) ? value : [value]) {
-        url.searchParams.append(key, v);
-      }
-    }
-    const retries = requestBody === undefined ? this.options.retries ?? 2 : 0;
-    const backoffMs = this.options.backoffMs ?? 200;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const body = await this.request(url, signal, requestBody);
-        const parsed = schema.safeParse(body);
-        if (!parsed.success) {
-          throw this.error(
-            'invalid-response',
-            `answered ${path} with an unexpected shape: ${firstIssue(
-              parsed.error,
-            )}`,
-          );
-        }
-        return parsed.data;
-      } catch (error) {
-        const transient =
-          error instanceof GitopsSourceError &&
-          (error.code === 'unreachable' ||
-            error.code === 'rate-limited' ||
-            (error instanceof UpstreamStatusError && error.retriable));
-        if (!transient || attempt >= retries || signal?.aborted) throw error;
-        this.options.logger.warn(`${(error as Error).message}; retrying`);
-        await sleep(backoffMs * 2 ** attempt, signal);
-      }
-    }
-  }
-
-  /** One authenticated call; renews an expired session once. */
-  private async request(
-    url: URL,
-    signal?: AbortSignal,
-    body?: unknown,
-  ): Promise<unknown> {
-    const first = await this.fetchJson(url, await this.token(), signal, body);
-    if (
-      first.status !== 401 ||
-      this.options.instance.credentials.kind !== 'password'
-    ) {
-      return this.answer(first);
-    }
-    this.session = undefined;
-    // A 401 was not acted on: the same call again after a new login is safe.
-    return this.answer(
-      await this.fetchJson(url, await this.token(), signal, body),
-    );
-  }
-
-  private token(): Promise<string> {
-    const credentials = this.options.instance.credentials;
-    if (credentials.kind === 'token') return Promise.resolve(credentials.token);
-    this.session ??= (async () => {
-      const url = new URL(`${this.options.instance.url}/api/v1/session`);
-      const answer = await this.fetchJson(url, undefined, undefined, {
-        username: credentials.username,
-        password: credentials.password,
-      });
-      const body = this.answer(answer) as { token?: unknown };
-      if (typeof body?.token !== 'string') {
-        throw this.error(
-          'invalid-response',
-          'answered a session without a token',
-        );
-      }
-      return body.token;
-    })();
-    // A failed login is not cached: the next call tries again.
-    this.session.catch(() => {
-      this.session = undefined;
-    });
-    return this.session;
-  }
-
-  /** One HTTP exchange, within the instance's concurrency limit; the timeout starts with it. */
-  private fetchJson(
-    url: URL,
-    token: string | undefined,
-    signal?: AbortSignal,
-    body?: unknown,
-  ): Promise<{ status: number; text: string }> {
-    return this.limit(() => this.exchange(url, token, signal, body));
-  }
-
-  private async exchange(
-    url: URL,
-    token: string | undefined,
-    signal?: AbortSignal,
-    body?: unknown,
-  ): Promise<{ status: number; text: string }> {
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    try {
-      const res = await fetch(url, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: {
-          accept: 'application/json',
-          ...(token && { authorization: `Bearer ${token}` }),
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      return { status: res.status, text: await res.text() };
-    } catch (error) {
-      if (timeout.aborted) {
-        throw this.error(
-          'timeout',
-          `did not answer within ${this.options.timeoutMs / 1000} s`,
-        );
-      }
-      if (signal?.aborted) throw error;
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      throw this.error(
-        'unreachable',
-        `is unreachable${cause ? ` (${cause})` : ''}`,
-      );
-    }
-  }
-
-  private answer(answer: { status: number; text: string }): unknown {
-    const { status, text } = answer;
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      if (status >= 200 && status < 300) {
-        throw this.error(
-          'invalid-response',
-          'answered with a body that is not JSON',
-        );
-      }
-    }
-    if (status >= 200 && status < 300) return body;
-    const upstream = (body as { message?: unknown })?.message;
-    const detail = typeof upstream === 'string' ? `: ${upstream}` : '';
-    if (status === 401)
-      throw this.error(
-        'unauthorized',
-        `refused the credentials (401)${detail}`,
-      );
-    if (status === 403)
-      throw this.error('forbidden', `denied access (403)${detail}`);
-    if (status === 404)
-      throw this.error('not-found', `has no such object (404)${detail}`);
-    if (status === 429)
-      throw this.error('rate-limited', `is rate limiting requests (429)`);
-    throw new UpstreamStatusError(
-      `Argo CD instance "${this.id}" answered ${status}${detail}`,
-      status,
-    );
-  }
-
-  private error(code: GitopsSourceError['code'], message: string) {
-    return new GitopsSourceError(
-      code,
-      `Argo CD instance "${this.id}" ${message}`,
-    );
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal) {
-  return new Promise<void>(resolve => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

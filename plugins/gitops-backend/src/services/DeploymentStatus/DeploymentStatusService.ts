@@ -23,6 +23,7 @@ import { GitopsConfig } from '../../config';
 import { checkApplications, ListedApplication } from '../applicationSchema';
 import { UpstreamCache } from '../UpstreamCache';
 import { ApplicationIndex } from './applicationIndex';
+import { LiveIndex } from '../LiveIndex/LiveIndex';
 import { DesiredStateReader, driftOf } from './desiredState';
 import { environmentStatusOf } from './environmentStatus';
 import { rolloutProgress } from './liveState';
@@ -43,6 +44,8 @@ export interface DeploymentStatusServiceOptions {
   desired: DesiredStateReader;
   config: GitopsConfig;
   logger: LoggerService;
+  /** Watched sources' Applications: read there, not asked of the source. */
+  live?: LiveIndex;
 }
 
 /**
@@ -86,10 +89,16 @@ export class DeploymentStatusService {
     const order = environmentOrder(entity, this.options.config.environments);
     const sources = this.sourcesFor(locator);
     const answers = await Promise.all(
-      sources.map(async source => ({
-        source,
-        answer: await this.list(source, queryOf(locator)),
-      })),
+      sources.map(async source => {
+        // An action (fresh) checks against the source itself.
+        const index = !options.fresh && this.options.live?.index(source.id);
+        return {
+          source,
+          answer: index
+            ? { value: index.find(locator) }
+            : await this.list(source, queryOf(locator)),
+        };
+      }),
     );
 
     const errors: InstanceError[] = [];
@@ -154,18 +163,24 @@ export class DeploymentStatusService {
     const order = this.options.config.environments;
     const sources = this.options.sources();
     const lists = await Promise.all(
-      sources.map(async source => ({
-        source,
-        answer: await this.list(source, { selector: '', projects: [] }, true),
-      })),
+      sources.map(async source => {
+        const live = this.options.live?.index(source.id);
+        return {
+          source,
+          answer: live
+            ? { index: live }
+            : await this.list(source, { selector: '', projects: [] }, true),
+        };
+      }),
     );
     const errors: InstanceError[] = lists.flatMap(({ source, answer }) =>
       'error' in answer ? [{ instance: source.id, ...answer.error }] : [],
     );
-    const indexes = lists.map(({ source, answer }) => ({
-      source,
-      index: 'error' in answer ? undefined : this.indexOf(answer.value),
-    }));
+    const indexes = lists.map(({ source, answer }) => {
+      if ('index' in answer) return { source, index: answer.index };
+      if ('error' in answer) return { source, index: undefined };
+      return { source, index: this.indexOf(answer.value) };
+    });
 
     const unread: Array<{ status: EnvironmentStatus; app: ListedApplication }> =
       [];
@@ -312,15 +327,35 @@ export class DeploymentStatusService {
     };
   }
 
-  /** Forgets the cached lists behind an entity's view, so the next one reads anew. */
+  /**
+   * Forgets the cached lists behind an entity's view, and reads its Applications into
+   * the live index anew, so the next view shows what an action just did.
+   */
   async forget(entity: Entity) {
     const locator = locatorOf(entity);
+    const query = queryOf(locator);
     await Promise.all(
-      this.sourcesFor(locator).map(source =>
-        this.options.cache.forget(
-          this.listKey(source, queryOf(locator), false),
-        ),
-      ),
+      this.sourcesFor(locator).map(async source => {
+        await this.options.cache.forget(this.listKey(source, query, false));
+        const live = this.options.live;
+        if (!live?.index(source.id)) return;
+        try {
+          live.observe(
+            source.id,
+            checkApplications(
+              await source.listApplications(query),
+              `Instance "${source.id}"`,
+            ),
+          );
+        } catch (error) {
+          // The watch brings the change a moment later.
+          this.options.logger.warn(
+            `Could not re-read ${stringifyEntityRef(entity)} from "${
+              source.id
+            }": ${error}`,
+          );
+        }
+      }),
     );
   }
 
@@ -424,8 +459,11 @@ export class DeploymentStatusService {
       name: app.metadata.name,
       namespace: app.metadata.namespace,
     };
+    // A watched Application's version changes with its resources' health: the
+    // Rollout is read again only then.
+    const version = app.metadata.resourceVersion ?? '';
     const answer = await this.options.cache.get(
-      `rollout:${source.id}:${appRef.namespace}/${appRef.name}`,
+      `rollout:${source.id}:${appRef.namespace}/${appRef.name}:${version}`,
       this.options.config.cacheSeconds * 1000,
       () => source.getResource!(appRef, ref),
     );

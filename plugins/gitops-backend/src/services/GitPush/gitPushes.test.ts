@@ -7,7 +7,6 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 // The events backend and its GitHub and GitLab modules are packages/backend's
 // dependencies (the same versions); this package does not declare them yet, as this
 // change may not edit package.json: they should become its devDependencies.
-// eslint-disable-next-line @backstage/no-undeclared-imports
 import eventsPlugin from '@backstage/plugin-events-backend';
 import {
   eventsServiceFactory,

@@ -10,14 +10,17 @@ import {
   entityRouteRef,
   useEntity,
 } from '@backstage/plugin-catalog-react';
-import { formatImageReference } from '@gitops-backstage/plugin-gitops-common';
+import {
+  formatImageReference,
+  entitySignalChannel,
+} from '@gitops-backstage/plugin-gitops-common';
 import Table from '@material-ui/core/Table';
 import TableBody from '@material-ui/core/TableBody';
 import TableCell from '@material-ui/core/TableCell';
 import TableRow from '@material-ui/core/TableRow';
 import { useCallback } from 'react';
 import { gitopsApiRef } from '../../api';
-import { usePolling } from '../../hooks/usePolling';
+import { useLiveStatus } from '../../hooks/useLiveStatus';
 import { HealthBadge, SyncBadge } from '../common/StatusBadges';
 import { versionOf } from '../common/format';
 import { NoVersionYet } from '../common/NoVersionYet';
@@ -33,7 +36,11 @@ export function EntityDeploymentsCard() {
     (signal: AbortSignal) => api.getEntityStatus(entityRef, { signal }),
     [api, entityRef],
   );
-  const { value: status, error } = usePolling(load, REFRESH_MS);
+  const { value: status, error } = useLiveStatus(
+    load,
+    entitySignalChannel(entityRef),
+    REFRESH_MS,
+  );
 
   let body;
   if (status) {

@@ -5,7 +5,8 @@ import Alert from '@material-ui/lab/Alert';
 import Skeleton from '@material-ui/lab/Skeleton';
 import { useCallback } from 'react';
 import { gitopsApiRef } from '../../api';
-import { usePolling } from '../../hooks/usePolling';
+import { entitySignalChannel } from '@gitops-backstage/plugin-gitops-common';
+import { useLiveStatus } from '../../hooks/useLiveStatus';
 import { EnvironmentPipeline } from '../EnvironmentPipeline/EnvironmentPipeline';
 import { DeploymentHistory } from '../History/DeploymentHistory';
 import { StatusRefreshContext } from './StatusRefreshContext';
@@ -21,7 +22,12 @@ export function EntityDeployments(props: { entityRef: string }) {
     (signal: AbortSignal) => api.getEntityStatus(entityRef, { signal }),
     [api, entityRef],
   );
-  const { value: status, error, loading, retry } = usePolling(load, REFRESH_MS);
+  const {
+    value: status,
+    error,
+    loading,
+    retry,
+  } = useLiveStatus(load, entitySignalChannel(entityRef), REFRESH_MS);
 
   if (!status) {
     if (error) return <ResponseErrorPanel error={error} />;

@@ -13,6 +13,7 @@ import { entityRouteRef } from '@backstage/plugin-catalog-react';
 import {
   EnvironmentStatus,
   FleetStatus,
+  FLEET_SIGNAL_CHANNEL,
 } from '@gitops-backstage/plugin-gitops-common';
 import Box from '@material-ui/core/Box';
 import Checkbox from '@material-ui/core/Checkbox';
@@ -24,7 +25,7 @@ import Select from '@material-ui/core/Select';
 import Alert from '@material-ui/lab/Alert';
 import { useCallback, useMemo, useState } from 'react';
 import { gitopsApiRef } from '../../api';
-import { usePolling } from '../../hooks/usePolling';
+import { useLiveStatus } from '../../hooks/useLiveStatus';
 import { NEUTRAL, statusColor } from '../common/StatusBadges';
 import { versionOf } from '../common/format';
 import { noVersionHint } from '../common/NoVersionYet';
@@ -127,7 +128,11 @@ export function FleetPage() {
     (signal: AbortSignal) => api.getFleet({ signal }),
     [api],
   );
-  const { value: fleet, error, loading } = usePolling(load, 30_000);
+  const {
+    value: fleet,
+    error,
+    loading,
+  } = useLiveStatus(load, FLEET_SIGNAL_CHANNEL, 30_000);
   const [owner, setOwner] = useState('');
   const [system, setSystem] = useState('');
   const [flags, setFlags] = useState<Record<Flag, boolean>>({

@@ -1,0 +1,88 @@
+import { TestApiProvider } from '@backstage/test-utils';
+import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
+import { act, renderHook } from '@testing-library/react';
+import { ReactNode } from 'react';
+import { SIGNALLED_RELOAD_MS, useLiveStatus } from './useLiveStatus';
+
+/** A signals API whose messages the test sends. */
+function fakeSignals() {
+  const subscribers = new Map<string, Array<(message: any) => void>>();
+  const api: SignalApi = {
+    subscribe(channel, onMessage) {
+      const list = subscribers.get(channel) ?? [];
+      list.push(onMessage as (message: any) => void);
+      subscribers.set(channel, list);
+      return {
+        unsubscribe: () =>
+          subscribers.set(
+            channel,
+            (subscribers.get(channel) ?? []).filter(s => s !== onMessage),
+          ),
+      };
+    },
+  };
+  const send = (channel: string, message: object) =>
+    (subscribers.get(channel) ?? []).forEach(s => s(message));
+  return { api, send };
+}
+
+describe('useLiveStatus', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  const advance = async (ms: number) => {
+    await act(async () => {
+      jest.advanceTimersByTime(ms);
+    });
+  };
+
+  it('reloads on each signal of its channel, not on a timer, where signals are installed', async () => {
+    const signals = fakeSignals();
+    const wrapper = ({ children }: { children: ReactNode }) => (
+      <TestApiProvider apis={[[signalApiRef, signals.api]]}>
+        {children}
+      </TestApiProvider>
+    );
+    let n = 0;
+    const load = jest.fn(async () => ++n);
+    const { result } = renderHook(
+      () => useLiveStatus(load, 'gitops:entity:component:default/a', 1000),
+      { wrapper },
+    );
+    await act(async () => {});
+    expect(result.current.live).toBe(true);
+    expect(result.current.value).toBe(1);
+
+    await advance(60_000); // no polling
+    expect(load).toHaveBeenCalledTimes(1);
+
+    await act(async () =>
+      signals.send('gitops:entity:component:default/a', { changed: 'live' }),
+    );
+    await act(async () => {});
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(result.current.value).toBe(2);
+
+    // Another entity's channel: nothing to do.
+    await act(async () =>
+      signals.send('gitops:entity:component:default/b', { changed: 'live' }),
+    );
+    await act(async () => {});
+    expect(load).toHaveBeenCalledTimes(2);
+
+    // The safety net for signals lost while disconnected.
+    await advance(SIGNALLED_RELOAD_MS);
+    expect(load).toHaveBeenCalledTimes(3);
+  });
+
+  it('polls where the signals plugin is not installed', async () => {
+    const load = jest.fn(async () => 'ok');
+    const { result } = renderHook(() =>
+      useLiveStatus(load, 'gitops:fleet', 1000),
+    );
+    await act(async () => {});
+    expect(result.current.live).toBe(false);
+    for (let i = 0; i < 3; i++) await advance(1000);
+    expect(load).toHaveBeenCalledTimes(4);
+  });
+});
