@@ -110,13 +110,14 @@ test("service-a's overview shows one line per environment", async () => {
 
 test('one failing Argo CD instance leaves the other environments and names its error', async () => {
   await signIn(page, '/catalog/default/component/service-a/deployments');
-  await setInstanceFault('prod', 'unauthorized');
+  // Down: its watch breaks, so views ask it and show why it does not answer.
+  await setInstanceFault('prod', 'refuse');
   try {
     await eventually(page, async () => {
       await page
         .getByTestId('lane-prod')
         .getByTestId('instance-error')
-        .getByText(/prod: unauthorized/)
+        .getByText(/prod: unreachable/)
         .waitFor({ timeout: 10_000 });
     });
     await page.getByTestId('lane-dev').getByTestId('running-version').waitFor();
