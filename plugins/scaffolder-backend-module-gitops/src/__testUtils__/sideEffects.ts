@@ -46,9 +46,12 @@ export async function treeState(dir: string, skip: string[] = []) {
   return state;
 }
 
-/** The repositories on the sandbox's Git server (its repos directory). */
+/**
+ * The repositories on the sandbox's Git server: the `<name>.git` directories of its
+ * repos directory, as the server lists them (it keeps its hooks beside them).
+ */
 export async function repositories(reposDir: string) {
-  return (await fs.readdir(reposDir)).sort();
+  return (await fs.readdir(reposDir)).filter(e => e.endsWith('.git')).sort();
 }
 
 /**
