@@ -266,7 +266,13 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
         health: app.status.health.status,
       });
       const step = rollout.status.currentStepIndex;
-      if (rollout.status.phase === 'Paused' && !resumed.has(step)) {
+      // Resumed once the Application shows the pause too (its health follows the
+      // Rollout's on its next reconcile), so the paused state is seen whole.
+      if (
+        rollout.status.phase === 'Paused' &&
+        app.status.health.status === 'Suspended' &&
+        !resumed.has(step)
+      ) {
         const resume = await argo(
           sandbox,
           'main',
@@ -317,7 +323,8 @@ describe('the Argo CD stand-in reconciles Applications from Git', () => {
       {
         'chart/values-dev.yaml': text =>
           setTag('c0ffee2')(text).replace(
-            'rollout:\n  enabled: true',
+            // The steps an earlier test set, if any, are replaced.
+            /rollout:\n {2}enabled: true(\n {2}steps:(\n {4}- .*)+)?/,
             'rollout:\n  enabled: true\n  steps:\n    - setWeight: 50\n    - pause: {}',
           ),
       },
