@@ -54,6 +54,7 @@ describe('readGitopsConfig', () => {
       environmentFallback: 'destination-namespace',
       cacheSeconds: 10,
       timeoutSeconds: 5,
+      watch: true,
       maxApplicationsPerEntity: 50,
       concurrencyPerInstance: 8,
       projects: [],

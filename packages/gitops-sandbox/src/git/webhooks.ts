@@ -55,8 +55,23 @@ export const WEBHOOK_TIMEOUT_MS = 5000;
  * request, so the server hears exactly which refs a push changed.
  */
 export const POST_RECEIVE_HOOK = `#!/bin/sh
-# Written by the gitops sandbox's Git server: hands the refs a push updated to it.
-if [ -n "$SANDBOX_PUSH_LOG" ]; then cat >> "$SANDBOX_PUSH_LOG"; else cat >/dev/null; fi
+# Written by the gitops sandbox's Git server: hands the refs a push updated to it,
+# then runs the repository's own post-receive hook, if any, with the same input.
+input=$(cat)
+if [ -n "$SANDBOX_PUSH_LOG" ]; then printf '%s\\n' "$input" >> "$SANDBOX_PUSH_LOG"; fi
+own="$GIT_DIR/hooks/post-receive"
+if [ -x "$own" ]; then printf '%s\\n' "$input" | "$own" "$@"; fi
+exit 0
+`;
+
+/**
+ * core.hooksPath replaces each repository's hooks directory: these run the
+ * repository's own hook of the same name, so hooks set on one repository still work.
+ */
+const CHAINED_HOOKS = ['pre-receive', 'update', 'post-update'];
+const chainedHook = (name: string) => `#!/bin/sh
+own="$GIT_DIR/hooks/${name}"
+if [ -x "$own" ]; then exec "$own" "$@"; fi
 exit 0
 `;
 
@@ -757,4 +772,9 @@ export async function writeHooks(dir: string) {
   await fs.writeFile(path.join(dir, 'post-receive'), POST_RECEIVE_HOOK, {
     mode: 0o755,
   });
+  for (const name of CHAINED_HOOKS) {
+    await fs.writeFile(path.join(dir, name), chainedHook(name), {
+      mode: 0o755,
+    });
+  }
 }
