@@ -79,7 +79,8 @@ export class DeploymentStatusService {
     entity: Entity,
     options: { fresh?: boolean } = {},
   ): Promise<EntityDeploymentStatus> {
-    if (options.fresh) await this.forget(entity);
+    // A fresh view lists anew; what it reads also refreshes the live index (below).
+    if (options.fresh) await this.forgetLists(entity);
     const locator = locatorOf(entity);
     const entityRef = stringifyEntityRef(entity);
     if (locator.kind === 'names') {
@@ -107,9 +108,12 @@ export class DeploymentStatusService {
       app: ListedApplication;
     }> = [];
     for (const { source, answer } of answers) {
-      if ('error' in answer)
+      if ('error' in answer) {
         errors.push({ instance: source.id, ...answer.error });
-      else listed.push(...answer.value.map(app => ({ source, app })));
+        continue;
+      }
+      listed.push(...answer.value.map(app => ({ source, app })));
+      if (options.fresh) this.options.live?.observe(source.id, answer.value);
     }
     this.checkLimit(entityRef, listed.length, 'matches');
 
@@ -332,11 +336,11 @@ export class DeploymentStatusService {
    * the live index anew, so the next view shows what an action just did.
    */
   async forget(entity: Entity) {
+    await this.forgetLists(entity);
     const locator = locatorOf(entity);
     const query = queryOf(locator);
     await Promise.all(
       this.sourcesFor(locator).map(async source => {
-        await this.options.cache.forget(this.listKey(source, query, false));
         const live = this.options.live;
         if (!live?.index(source.id)) return;
         try {
@@ -356,6 +360,18 @@ export class DeploymentStatusService {
           );
         }
       }),
+    );
+  }
+
+  /** Forgets the cached lists behind an entity's view, so the next one reads anew. */
+  private async forgetLists(entity: Entity) {
+    const locator = locatorOf(entity);
+    await Promise.all(
+      this.sourcesFor(locator).map(source =>
+        this.options.cache.forget(
+          this.listKey(source, queryOf(locator), false),
+        ),
+      ),
     );
   }
 
@@ -460,7 +476,7 @@ export class DeploymentStatusService {
       namespace: app.metadata.namespace,
     };
     // A watched Application's version changes with its resources' health: the
-    // Rollout is read again only then.
+    // Rollout is read again then, or once cacheSeconds have passed.
     const version = app.metadata.resourceVersion ?? '';
     const answer = await this.options.cache.get(
       `rollout:${source.id}:${appRef.namespace}/${appRef.name}:${version}`,
