@@ -8,7 +8,6 @@ import {
 import {
   ApplicationLocator,
   EntityDeploymentStatus,
-  EnvironmentStatus,
   FleetStatus,
   InstanceError,
   RevisionMetadata,
@@ -26,6 +25,7 @@ import { ApplicationIndex } from './applicationIndex';
 import { LiveIndex } from '../LiveIndex/LiveIndex';
 import { DesiredStateReader, driftOf } from './desiredState';
 import { environmentStatusOf } from './environmentStatus';
+import { fleetStatusOf } from './fleetStatus';
 import { rolloutProgress } from './liveState';
 import {
   environmentOrder,
@@ -34,9 +34,6 @@ import {
   sortByOrder,
   tooManyApplications,
 } from './entityAnnotations';
-
-/** Applications running nothing whose config one fleet request may read from Git. */
-export const FLEET_CONFIG_READS = 20;
 
 export interface DeploymentStatusServiceOptions {
   sources: () => GitopsLiveStateSource[];
@@ -164,141 +161,21 @@ export class DeploymentStatusService {
    * only: the config repositories are read in the entity view).
    */
   async fleetStatus(entities: Entity[]): Promise<FleetStatus> {
-    const order = this.options.config.environments;
-    const sources = this.options.sources();
     const lists = await Promise.all(
-      sources.map(async source => {
+      this.options.sources().map(async source => {
         const live = this.options.live?.index(source.id);
-        return {
+        if (live) return { source, index: live };
+        const answer = await this.list(
           source,
-          answer: live
-            ? { index: live }
-            : await this.list(source, { selector: '', projects: [] }, true),
-        };
+          { selector: '', projects: [] },
+          true,
+        );
+        return 'error' in answer
+          ? { source, error: answer.error }
+          : { source, index: this.indexOf(answer.value) };
       }),
     );
-    const errors: InstanceError[] = lists.flatMap(({ source, answer }) =>
-      'error' in answer ? [{ instance: source.id, ...answer.error }] : [],
-    );
-    const indexes = lists.map(({ source, answer }) => {
-      if ('index' in answer) return { source, index: answer.index };
-      if ('error' in answer) return { source, index: undefined };
-      return { source, index: this.indexOf(answer.value) };
-    });
-
-    const unread: Array<{ status: EnvironmentStatus; app: ListedApplication }> =
-      [];
-    const answer: FleetStatus = {
-      environmentOrder: order,
-      errors,
-      entities: entities.map(entity => {
-        const summary = {
-          entityRef: stringifyEntityRef(entity),
-          title: entity.metadata.title,
-          owner: entity.spec?.owner as string | undefined,
-          system: entity.spec?.system as string | undefined,
-        };
-        let locator: ApplicationLocator;
-        try {
-          locator = locatorOf(entity);
-        } catch (error) {
-          return {
-            ...summary,
-            environments: [],
-            error: {
-              code: 'invalid-annotation' as const,
-              message: (error as Error).message,
-            },
-          };
-        }
-        const matched = indexes.flatMap(({ source, index }) =>
-          !index || (locator.instanceName && locator.instanceName !== source.id)
-            ? []
-            : index.find(locator).map(app => ({ source, app })),
-        );
-        const tooMany = tooManyApplications(
-          this.options.config.maxApplicationsPerEntity,
-          summary.entityRef,
-          matched.length,
-          'matches',
-        );
-        if (tooMany) {
-          return {
-            ...summary,
-            environments: [],
-            error: { code: 'invalid-annotation' as const, message: tooMany },
-          };
-        }
-        const environments = matched.map(({ source, app }) => {
-          const listed: ListedApplication = app;
-          const status = this.withCachedDesired(
-            environmentStatusOf(
-              source,
-              listed,
-              entity,
-              locator,
-              this.options.config,
-            ),
-            listed,
-          );
-          if (
-            !status.desired &&
-            !listed.malformed &&
-            !status.live.images.length
-          )
-            unread.push({ status, app: listed });
-          return status;
-        });
-        return {
-          ...summary,
-          environments: sortByOrder(
-            environments,
-            environmentOrder(entity, this.options.config.environments),
-          ),
-        };
-      }),
-    };
-    await this.readNothingRunning(unread);
-    return answer;
-  }
-
-  /**
-   * The config of Applications that run nothing and no recent view read: a new service
-   * (no version yet) says so in the fleet instead of nothing. At most
-   * {@link FLEET_CONFIG_READS} a request, one Git read per repository, then cached.
-   */
-  private async readNothingRunning(
-    unread: Array<{ status: EnvironmentStatus; app: ListedApplication }>,
-  ) {
-    const batch = unread.slice(0, FLEET_CONFIG_READS);
-    if (!batch.length) return;
-    let desired;
-    try {
-      desired = await this.options.desired.readAll(batch.map(u => u.app));
-    } catch (error) {
-      // The fleet is live state first: an unexpected Git failure leaves these unknown.
-      // Its message is not logged: it may carry a repository URL with credentials.
-      this.options.logger.warn(
-        'Fleet: the config of Applications that run nothing could not be read',
-        { error: (error as Error).name },
-      );
-      return;
-    }
-    batch.forEach(({ status }, i) => {
-      status.desired = desired[i];
-      status.drift = driftOf(desired[i], status.live.images);
-    });
-  }
-
-  /** Adds the desired state and drift when a recent entity view read them (no Git read). */
-  private withCachedDesired(status: EnvironmentStatus, app: ListedApplication) {
-    if (app.malformed) return status;
-    const desired = this.options.desired.peek(app);
-    if (desired) {
-      status.desired = desired;
-      status.drift = driftOf(desired, status.live.images);
-    }
-    return status;
+    return fleetStatusOf(entities, lists, this.options);
   }
 
   /** An environment's Application and the source it lives in, for an action. */

@@ -4,11 +4,9 @@ import { GitopsLiveStateSource } from '@gitops-backstage/plugin-gitops-node';
 import { config } from '../../__testUtils__/promotionFixtures';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
 import { UpstreamCache } from '../UpstreamCache';
-import {
-  DeploymentStatusService,
-  FLEET_CONFIG_READS,
-} from './DeploymentStatusService';
+import { DeploymentStatusService } from './DeploymentStatusService';
 import { DesiredStateReader } from './desiredState';
+import { FLEET_CONFIG_READS } from './fleetStatus';
 
 const REPO_URL = 'https://git.example.com/shop-config.git';
 const REPOSITORY = 'registry.example.com/shop';
