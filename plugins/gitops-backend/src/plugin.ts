@@ -240,6 +240,15 @@ export const gitopsPlugin = createBackendPlugin({
           .catch(error =>
             logger.warn(`Could not settle interrupted promotions: ${error}`),
           );
+        // With several replicas, one may be killed mid-write while the others run on:
+        // one replica at a time settles such writes once their lease lapses.
+        await scheduler.scheduleTask({
+          id: 'gitops-settle-abandoned-writes',
+          frequency: { seconds: 15 },
+          // Short: a replica killed during a pass holds the task until this expires.
+          timeout: { minutes: 1 },
+          fn: () => promotions.settleAbandonedWrites(),
+        });
         httpRouter.use(
           await createRouter({
             promotions,

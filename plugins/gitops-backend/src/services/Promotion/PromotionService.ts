@@ -234,6 +234,15 @@ export class PromotionService {
     await this.settler.settle();
   }
 
+  /**
+   * A bounded batch of the writes whose replica stopped or was killed mid-write (their
+   * lease lapsed), settled from Git: run periodically, so a surviving replica settles
+   * them without a restart. Pull requests are left to listings (SCM rate limits).
+   */
+  async settleAbandonedWrites(): Promise<void> {
+    await this.settler.settle({ limit: SETTLE_BATCH, interruptedOnly: true });
+  }
+
   private now() {
     return this.options.now?.() ?? new Date();
   }

@@ -4,6 +4,15 @@ import { PromotionRecord } from '@gitops-backstage/plugin-gitops-common';
 /** The audit trail of promotions and rollbacks (see the package's migrations). */
 export const TABLE = 'gitops_promotions';
 
+/**
+ * While a write runs, the replica writing it renews its `requested` record's
+ * `updated_at` this often: a lease, so the other replicas can tell a write under way
+ * from one whose replica stopped or was killed.
+ */
+export const WRITE_HEARTBEAT_MS = 5_000;
+/** A `requested` record not renewed for this long has lost its writer: settle it from Git. */
+export const WRITE_LEASE_MS = 30_000;
+
 export type Row = {
   id: string;
   kind: string;

@@ -202,6 +202,58 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
     });
   });
 
+  describe('writes whose replica stopped or was killed: a lapsed lease', () => {
+    it('the periodic pass settles a requested record not renewed for 30 s from Git, leaves one renewed within it (a write under way on another replica), and asks no SCM about pull requests', async () => {
+      const secondsAgo = (s: number) => new Date(Date.now() - s * 1000);
+      const write = (id: string, version: string, renewed: Date) =>
+        row(id, {
+          method: 'commit',
+          status: 'requested',
+          commit_sha: null,
+          pr_url: null,
+          version,
+          created_at: longAgo(),
+          updated_at: renewed,
+        });
+      await db('gitops_promotions').insert([
+        write('11111111-killed-after-push', '1.1.0', secondsAgo(31)),
+        write('22222222-killed-before-push', '9.9.9', secondsAgo(31)),
+        write('33333333-under-way', '1.1.0', secondsAgo(5)),
+        row('44444444-pr-open'),
+      ]);
+      const writer = Object.assign(
+        new MemoryWriter({
+          'chart/values-prod.yaml': "image:\n  repository: r\n  tag: '1.1.0'\n",
+        }),
+        { pullRequestState: jest.fn() },
+      );
+      const service = promotionService({
+        db,
+        environments: [],
+        writers: [writer],
+      });
+
+      await service.settleAbandonedWrites();
+
+      expect(await statusOf('11111111-killed-after-push')).toMatchObject({
+        status: 'committed',
+        message: expect.stringContaining('Interrupted after its push'),
+      });
+      expect(await statusOf('22222222-killed-before-push')).toMatchObject({
+        status: 'failed',
+        message: expect.stringContaining('Interrupted before its commit'),
+      });
+      expect(await statusOf('33333333-under-way')).toMatchObject({
+        status: 'requested',
+      });
+      expect(await statusOf('44444444-pr-open')).toMatchObject({
+        status: 'pr-opened',
+      });
+      expect(writer.reads).toBe(2);
+      expect(writer.pullRequestState).not.toHaveBeenCalled();
+    });
+  });
+
   describe('listing promotions settles a bounded batch', () => {
     it('reads Git for at most 20 interrupted records per listing, the rest in the next ones', async () => {
       await db('gitops_promotions').insert(

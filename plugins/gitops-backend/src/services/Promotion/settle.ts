@@ -6,10 +6,7 @@ import { Knex } from 'knex';
 import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
 import { ImageKeys, imageIn } from '../DeploymentStatus/desiredState';
 import { safeParse, versionOf } from './plan';
-import { pullRequestBranch, Row, TABLE } from './records';
-
-/** A row still `requested` after this long was cut short (a restart): settle it from Git. */
-const STALE_MS = 10 * 60_000;
+import { pullRequestBranch, Row, TABLE, WRITE_LEASE_MS } from './records';
 /** Unsettled rows looked at per pass when the pass is bounded. */
 const CANDIDATES = 200;
 
@@ -19,8 +16,8 @@ type Outcome = Partial<Pick<Row, 'status' | 'commit_sha' | 'pr_url'>> & {
 };
 
 /**
- * Brings records up to what Git and the SCM say: a write a restart cut short
- * (`requested`), a pull request that was merged or closed (`pr-opened`), a commit its
+ * Brings records up to what Git and the SCM say: a write whose replica stopped or was
+ * killed (`requested`, its lease lapsed), a pull request that was merged or closed (`pr-opened`), a commit its
  * environment now runs (`committed` → `deployed`).
  */
 export class PromotionSettler {
@@ -45,18 +42,26 @@ export class PromotionSettler {
    * of them (all when absent). A record whose SCM cannot answer now waits for the
    * next pass.
    */
-  async settle(options: { entityRef?: string; limit?: number } = {}) {
+  async settle(
+    options: {
+      entityRef?: string;
+      limit?: number;
+      /** Only writes whose writer is gone, not open pull requests (no SCM is asked about those). */
+      interruptedOnly?: boolean;
+    } = {},
+  ) {
     const { db, logger, askAgainMs } = this.options;
     const now = this.options.now().getTime();
+    // A write whose lease lapsed: its replica stopped or was killed mid-write.
+    const interrupted = (q: Knex.QueryBuilder) =>
+      q
+        .where({ status: 'requested' })
+        .andWhere('updated_at', '<', new Date(now - WRITE_LEASE_MS));
     let query = db<Row>(TABLE)
       .where(q =>
-        q
-          .where({ status: 'pr-opened' })
-          .orWhere(stale =>
-            stale
-              .where({ status: 'requested' })
-              .andWhere('created_at', '<', new Date(now - STALE_MS)),
-          ),
+        options.interruptedOnly
+          ? interrupted(q)
+          : q.where({ status: 'pr-opened' }).orWhere(interrupted),
       )
       .orderBy('updated_at', 'asc');
     if (options.entityRef)

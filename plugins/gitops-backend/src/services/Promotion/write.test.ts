@@ -92,8 +92,10 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
 
       // Later (a restart), with the database healthy again: Git decides.
       await acceptCommitted(db);
+      const longAgo = new Date(Date.now() - 60 * 60_000);
       await db('gitops_promotions').update({
-        created_at: new Date(Date.now() - 60 * 60_000),
+        created_at: longAgo,
+        updated_at: longAgo,
       });
       await service.settleInterrupted();
       expect((await rows())[0]).toMatchObject({
@@ -101,6 +103,50 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
         message: expect.stringContaining('Interrupted after its push'),
       });
     });
+  });
+
+  describe('the lease on a record being written', () => {
+    it('renews updated_at while the write runs, so no replica settles it meanwhile; a settling pass leaves it alone', async () => {
+      const writer = new MemoryWriter({
+        'chart/values-staging.yaml': values("  tag: '1.0.0'\n"),
+      });
+      let renewed: Date | undefined;
+      const commit = writer.commit.bind(writer);
+      const service = promotionService({
+        db,
+        environments: [
+          environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
+          environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
+        ],
+        writers: [writer],
+      });
+      // The push takes until the record's lease has been renewed once.
+      writer.commit = async change => {
+        const [row] = await rows();
+        const created = new Date(row.created_at).getTime();
+        for (;;) {
+          const [now] = await rows();
+          if (new Date(now.updated_at).getTime() > created) {
+            renewed = new Date(now.updated_at);
+            break;
+          }
+          await new Promise(r => setTimeout(r, 100));
+        }
+        await service.settleAbandonedWrites();
+        expect((await rows())[0].status).toBe('requested');
+        return commit(change);
+      };
+
+      const result = await service.promote({
+        entity,
+        from: 'dev',
+        to: 'staging',
+        actor: 'user:default/jane',
+      });
+      expect(result.status).toBe('committed');
+      expect(renewed).toBeDefined();
+      expect(writer.reads).toBe(0);
+    }, 30_000);
   });
 
   describe('the file pins exactly the promoted version', () => {

@@ -11,7 +11,13 @@ import { Knex } from 'knex';
 import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
 import { unifiedDiff } from './ManifestPreview';
 import { Plan } from './plan';
-import { pullRequestBranch, Row, TABLE, toRecord } from './records';
+import {
+  pullRequestBranch,
+  Row,
+  TABLE,
+  toRecord,
+  WRITE_HEARTBEAT_MS,
+} from './records';
 import { Reviewers } from './reviewers';
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -75,13 +81,25 @@ export class PromotionWriter {
       throw error;
     }
 
+    // The lease on the record: while it is renewed, no replica settles it from Git.
+    const heartbeat = setInterval(() => {
+      db<Row>(TABLE)
+        .where({ id, status: 'requested' })
+        .update({ updated_at: now() })
+        .catch(error =>
+          logger.warn(`Could not renew the lease of promotion ${id}: ${error}`),
+        );
+    }, WRITE_HEARTBEAT_MS);
+    heartbeat.unref?.();
     let result: ValuesFileWriteResult;
     try {
       result = await this.send(plan, row, entity);
     } catch (error) {
+      clearInterval(heartbeat);
       await this.failed(id, error as Error);
       throw error;
     }
+    clearInterval(heartbeat);
     const title = plan.change.message.split('\n')[0];
     if (!result.commit) {
       const error = new ConflictError(
