@@ -3,8 +3,7 @@ import {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { stringifyEntityRef } from '@backstage/catalog-model';
-import { Entity } from '@backstage/catalog-model';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import {
   ConflictError,
   InputError,
@@ -12,10 +11,7 @@ import {
   NotFoundError,
   ServiceUnavailableError,
 } from '@backstage/errors';
-import {
-  AuthorizeResult,
-  ResourcePermission,
-} from '@backstage/plugin-permission-common';
+import { ResourcePermission } from '@backstage/plugin-permission-common';
 import {
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
@@ -33,6 +29,12 @@ import { z } from 'zod';
 import { GitopsConfig } from './config';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
 import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
+import {
+  environmentParams,
+  parse,
+  requestChecks,
+  revisionParams,
+} from './requestChecks';
 
 export interface RouterOptions {
   config: GitopsConfig;
@@ -45,43 +47,6 @@ export interface RouterOptions {
   promotions: PromotionService;
   /** Entities a view read: live changes to their Applications are signalled. */
   onEntitiesListed?: (entities: Entity[]) => void;
-}
-
-const entityParams = z.object({
-  kind: z
-    .string()
-    .regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'kind must be a catalog kind'),
-  namespace: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]*$/, 'namespace must be a catalog namespace'),
-  name: z
-    .string()
-    .regex(
-      /^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/,
-      'name must be a catalog name',
-    ),
-});
-const environmentParams = entityParams.extend({
-  environment: z
-    .string()
-    .regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, 'environment must be a name'),
-});
-const revisionParams = environmentParams.extend({
-  revision: z
-    .string()
-    .regex(
-      /^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,99}$/,
-      'revision must be a commit SHA, tag or branch',
-    ),
-});
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new InputError(`Invalid ${issue.path.join('.')}: ${issue.message}`);
-  }
-  return result.data;
 }
 
 export async function createRouter(
@@ -101,83 +66,8 @@ export async function createRouter(
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
 
-  /** The entity, read with the caller's credentials: the catalog's read permission applies. */
-  async function entityOf(req: express.Request): Promise<Entity> {
-    const ref = parse(entityParams, req.params);
-    const entity = await catalog.getEntityByRef(
-      { kind: ref.kind, namespace: ref.namespace, name: ref.name },
-      { credentials: await httpAuth.credentials(req) },
-    );
-    if (!entity) {
-      throw new NotFoundError(
-        `No entity ${ref.kind}:${ref.namespace}/${ref.name}, or you may not read it`,
-      );
-    }
-    return entity;
-  }
-
-  /** Refuses (403) unless the caller holds `permission` on the entity. */
-  async function authorizeOn(
-    req: express.Request,
-    entityRef: string,
-    permission: ResourcePermission<'catalog-entity'>,
-    verb: string,
-  ) {
-    const credentials = await httpAuth.credentials(req);
-    const [decision] = await permissions.authorize(
-      [{ permission, resourceRef: entityRef }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `You may not ${verb} ${entityRef} (permission ${permission.name})`,
-      );
-    }
-    return credentials;
-  }
-
-  /**
-   * Runs `check`; a refusal (403) is recorded as an auditor event of severity high with
-   * its reason, then answered.
-   */
-  async function refusedAudited<T>(
-    req: express.Request,
-    eventId: string,
-    meta: Record<string, unknown>,
-    check: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await check();
-    } catch (error) {
-      if (error instanceof NotAllowedError)
-        await auditRefusal(req, eventId, meta, error);
-      throw error;
-    }
-  }
-
-  async function auditRefusal(
-    req: express.Request,
-    eventId: string,
-    meta: Record<string, unknown>,
-    error: NotAllowedError,
-  ) {
-    const event = await auditor.createEvent({
-      eventId,
-      severityLevel: 'high',
-      request: req,
-      meta: { ...meta, refused: error.message },
-    });
-    await event.fail({ error });
-  }
-
-  /** The user a write is recorded for. */
-  function actorOf(credentials: Awaited<ReturnType<typeof authorizeOn>>) {
-    const principal = credentials.principal as {
-      userEntityRef?: string;
-      subject?: string;
-    };
-    return principal.userEntityRef ?? principal.subject ?? 'unknown';
-  }
+  const { entityOf, authorizeOn, refusedAudited, auditRefusal, actorOf } =
+    requestChecks({ catalog, httpAuth, permissions, auditor });
 
   // What the plugin runs with; names only, never URLs with credentials or tokens, and
   // those only to signed-in users and services.
