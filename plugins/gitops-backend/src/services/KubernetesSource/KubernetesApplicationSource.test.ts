@@ -1,9 +1,7 @@
-import { ArgoContracts } from '@gitops-backstage/gitops-sandbox';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { KubernetesApplicationSource } from './KubernetesApplicationSource';
-
-const contracts = ArgoContracts.load();
+import { applicationResource as application } from './__testUtils__/standInKubernetes';
 
 /**
  * A stand-in Kubernetes API server on 127.0.0.1. (msw cannot intercept
@@ -29,41 +27,6 @@ afterAll(() => {
   server.closeAllConnections();
   server.close();
 });
-
-/** An Application custom resource held to application-crd.yaml. */
-function application(name: string, project: string, env: string) {
-  const object = {
-    apiVersion: 'argoproj.io/v1alpha1',
-    kind: 'Application',
-    metadata: {
-      name,
-      namespace: 'argocd',
-      labels: {
-        'app.kubernetes.io/name': 'service-a',
-        'gitops/environment': env,
-      },
-    },
-    spec: {
-      project,
-      source: {
-        repoURL: 'https://git.example.com/a-config.git',
-        targetRevision: 'main',
-        path: 'chart',
-      },
-      destination: {
-        server: 'https://kubernetes.default.svc',
-        namespace: `a-${env}`,
-      },
-    },
-    status: {
-      sync: { status: 'Synced', revision: 'b'.repeat(40) },
-      health: { status: 'Healthy' },
-      summary: { images: ['registry.example.com/a:1.0.0'] },
-    },
-  };
-  expect(contracts?.applicationErrors(object) ?? []).toEqual([]);
-  return object;
-}
 
 const list = (items: unknown[]) => ({
   apiVersion: 'argoproj.io/v1alpha1',

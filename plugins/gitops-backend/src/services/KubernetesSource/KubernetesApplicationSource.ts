@@ -2,9 +2,14 @@ import {
   ApiException,
   CustomObjectsApi,
   KubeConfig,
+  KubernetesObject,
+  Observable,
+  RequestContext,
+  ResponseContext,
 } from '@kubernetes/client-node';
 import {
   ApplicationQuery,
+  ApplicationWatchEvent,
   ArgoApplication,
   GitopsLiveStateSource,
   GitopsSourceError,
@@ -16,6 +21,7 @@ import {
   firstIssue,
   itemsOf,
 } from '../applicationSchema';
+import { InformerTiming, watchWithInformer } from './applicationInformer';
 
 const APPLICATIONS = {
   group: 'argoproj.io',
@@ -31,20 +37,23 @@ const APPLICATIONS = {
 export class KubernetesApplicationSource implements GitopsLiveStateSource {
   readonly id: string;
   readonly frontendUrl?: string;
+  private readonly kubeConfig = new KubeConfig();
   private readonly api: CustomObjectsApi;
   private readonly limit: pLimit.Limit;
+  private readonly watchTiming: InformerTiming;
 
   constructor(
     private readonly cluster: KubernetesClusterConfig,
     private readonly timeoutMs: number,
     /** Requests in flight at once to this cluster; more wait their turn. */
     concurrency = 8,
+    watchTiming: Partial<InformerTiming> = {},
   ) {
     this.limit = pLimit(concurrency);
     this.id = cluster.name;
     this.frontendUrl = cluster.frontendUrl;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
+    this.watchTiming = { backoffMs: 500, maxBackoffMs: 30_000, ...watchTiming };
+    this.kubeConfig.loadFromOptions({
       clusters: [
         {
           name: cluster.name,
@@ -59,7 +68,7 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
       ],
       currentContext: cluster.name,
     });
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.api = this.kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
   /**
@@ -101,6 +110,49 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
           })
         : this.api.listClusterCustomObject({ ...APPLICATIONS, labelSelector }),
     );
+    // Kubernetes cannot filter by project: Argo CD's `projects` filter, done here.
+    const items = itemsOf(this.checkList(list)) as Array<
+      Partial<ArgoApplication>
+    >;
+    return items.filter(
+      app =>
+        query.projects.length === 0 ||
+        query.projects.includes(app?.spec?.project as string),
+    ) as ArgoApplication[];
+  }
+
+  /**
+   * Every Application as it changes, from client-node's informer. It watches every
+   * namespace, as selector queries list: the live index answers those from it.
+   */
+  watchApplications(options: {
+    signal: AbortSignal;
+  }): AsyncIterable<ApplicationWatchEvent> {
+    const { group, version, plural } = APPLICATIONS;
+    return watchWithInformer(
+      {
+        kubeConfig: this.kubeConfig,
+        path: `/apis/${group}/${version}/${plural}`,
+        list: async signal => {
+          const list = this.checkList(
+            await this.call(() =>
+              this.api.listClusterCustomObject(APPLICATIONS, abortedBy(signal)),
+            ),
+          );
+          return {
+            metadata: { resourceVersion: list.metadata?.resourceVersion ?? '' },
+            // The informer files objects by metadata, which the API server always sets.
+            items: itemsOf(list) as KubernetesObject[],
+          };
+        },
+        errorOf: error => this.sourceError(error, 'watch'),
+        timing: this.watchTiming,
+      },
+      options.signal,
+    );
+  }
+
+  private checkList(list: unknown) {
     const parsed = applicationListSchema.safeParse(list);
     if (!parsed.success) {
       throw this.error(
@@ -110,13 +162,7 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
         )}`,
       );
     }
-    // Kubernetes cannot filter by project: Argo CD's `projects` filter, done here.
-    const items = itemsOf(parsed.data) as Array<Partial<ArgoApplication>>;
-    return items.filter(
-      app =>
-        query.projects.length === 0 ||
-        query.projects.includes(app?.spec?.project as string),
-    ) as ArgoApplication[];
+    return parsed.data;
   }
 
   /**
@@ -144,40 +190,66 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
     try {
       return await Promise.race([request(), timeout]);
     } catch (error) {
-      if (error instanceof GitopsSourceError) throw error;
-      if (error instanceof ApiException) {
-        const status = error.code;
-        if (status === 401)
-          throw this.error(
-            'unauthorized',
-            'refused the service-account token (401)',
-          );
-        if (status === 403)
-          throw this.error(
-            'forbidden',
-            'does not let the service account list Applications (403)',
-          );
-        if (status === 404)
-          throw this.error('not-found', 'has no such Application (404)');
-        if (status === 429)
-          throw this.error('rate-limited', 'is rate limiting requests (429)');
-        throw this.error('upstream-error', `answered ${status}`);
-      }
-      if (error instanceof SyntaxError) {
-        throw this.error(
-          'invalid-response',
-          'answered with a body that is not JSON',
-        );
-      }
-      const cause = error as { code?: string; cause?: { code?: string } };
-      const code = cause.code ?? cause.cause?.code;
-      throw this.error(
-        'unreachable',
-        `is unreachable (${code ?? (error as Error).message})`,
-      );
+      throw this.sourceError(error, 'list');
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A failed request as a GitopsSourceError: an API answer (ApiException, or the
+   * watch's `statusCode` error) by its status, anything else as the connection's failure.
+   */
+  private sourceError(
+    error: unknown,
+    action: 'list' | 'watch',
+  ): GitopsSourceError {
+    if (error instanceof GitopsSourceError) return error;
+    const status =
+      error instanceof ApiException
+        ? error.code
+        : (error as { statusCode?: unknown })?.statusCode;
+    if (typeof status === 'number') {
+      if (status === 401)
+        return this.error(
+          'unauthorized',
+          'refused the service-account token (401)',
+        );
+      if (status === 403)
+        return this.error(
+          'forbidden',
+          `does not let the service account ${action} Applications (403)`,
+        );
+      if (status === 404)
+        return this.error(
+          'not-found',
+          action === 'list'
+            ? 'has no such Application (404)'
+            : 'has no Applications to watch (404)',
+        );
+      if (status === 429)
+        return this.error('rate-limited', 'is rate limiting requests (429)');
+      return this.error('upstream-error', `answered ${status}`);
+    }
+    if (error instanceof SyntaxError) {
+      return this.error(
+        'invalid-response',
+        'answered with a body that is not JSON',
+      );
+    }
+    // Node's and undici's codes (ECONNREFUSED, UND_ERR_SOCKET) say most.
+    const failure = error as { code?: unknown; cause?: { code?: unknown } };
+    const code = [failure?.code, failure?.cause?.code].find(
+      c => typeof c === 'string',
+    );
+    const detail =
+      code ?? (error instanceof Error ? error.message : String(error));
+    return this.error(
+      'unreachable',
+      action === 'list'
+        ? `is unreachable (${detail})`
+        : `broke off the Application watch (${detail})`,
+    );
   }
 
   private error(code: GitopsSourceError['code'], message: string) {
@@ -186,4 +258,21 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
       `Kubernetes cluster "${this.id}" ${message}`,
     );
   }
+}
+
+/** Request options under which `signal` aborts the request. */
+function abortedBy(signal: AbortSignal) {
+  return {
+    middleware: [
+      {
+        pre: (request: RequestContext) => {
+          request.setSignal(signal);
+          return new Observable(Promise.resolve(request));
+        },
+        post: (response: ResponseContext) =>
+          new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append' as const,
+  };
 }
