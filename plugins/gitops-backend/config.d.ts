@@ -84,7 +84,7 @@ export interface Config {
         /** Kubernetes API server URL. */
         url: string;
         /**
-         * Token of a service account allowed to get and list applications.argoproj.io.
+         * Token of a service account allowed to get, list and watch applications.argoproj.io.
          * @visibility secret
          */
         serviceAccountToken: string;

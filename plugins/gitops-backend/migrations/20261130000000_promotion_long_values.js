@@ -9,6 +9,7 @@
  * @param {import('knex').Knex} knex
  */
 exports.up = async function up(knex) {
+  if (enforcesNoLength(knex)) return;
   await knex.schema.alterTable('gitops_promotions', table => {
     table
       .text('version')
@@ -27,6 +28,7 @@ exports.up = async function up(knex) {
  * @param {import('knex').Knex} knex
  */
 exports.down = async function down(knex) {
+  if (enforcesNoLength(knex)) return;
   await knex.schema.alterTable('gitops_promotions', table => {
     table
       .string('version')
@@ -38,3 +40,14 @@ exports.down = async function down(knex) {
     table.string('pr_url').nullable().alter();
   });
 };
+
+/**
+ * SQLite keeps any length in a varchar(255) column: nothing to change there, and
+ * altering a column would rebuild its table (knex copies it, then recreates its
+ * indexes, the idempotency key's unique one among them).
+ *
+ * @param {import('knex').Knex} knex
+ */
+function enforcesNoLength(knex) {
+  return knex.client.dialect === 'sqlite3';
+}
