@@ -58,3 +58,20 @@ export function testCaches(): TestCaches {
   const ids: TestCacheId[] = ['MEMORY', 'REDIS_7'];
   return TestCaches.create({ ids, disableDocker: true });
 }
+
+/**
+ * The connection strings of PostgreSQL 15 and Redis 7, for tests that start whole
+ * backends on them (replicas); undefined, with a notice, when either is missing outside
+ * CI (the file's tests are then skipped); under CI their absence fails the file.
+ */
+export function productionServices():
+  | { postgres: string; redis: string }
+  | undefined {
+  const postgres = available('POSTGRES_15');
+  const redis = available('REDIS_7');
+  if (!postgres || !redis) return undefined;
+  return {
+    postgres: process.env[SERVICES.POSTGRES_15.env]!,
+    redis: process.env[SERVICES.REDIS_7.env]!,
+  };
+}
