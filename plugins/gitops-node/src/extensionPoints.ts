@@ -98,6 +98,11 @@ export interface GitopsLiveStateSource {
   /** Base URL of the Argo CD UI for links to Applications, when there is one. */
   readonly frontendUrl?: string;
   /**
+   * The namespace a name without `argocd/app-namespace` is looked up in, when the source
+   * knows it; otherwise a name matches in any namespace an index of the source holds.
+   */
+  readonly applicationNamespace?: string;
+  /**
    * The Applications matching the query. Throws {@link GitopsSourceError} when the
    * source cannot answer; the caller keeps other sources' answers.
    */

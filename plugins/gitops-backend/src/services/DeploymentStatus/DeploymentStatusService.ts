@@ -59,10 +59,10 @@ export class DeploymentStatusService {
 
   constructor(private readonly options: DeploymentStatusServiceOptions) {}
 
-  private indexOf(apps: ArgoApplication[]) {
+  private indexOf(apps: ArgoApplication[], source: GitopsLiveStateSource) {
     let index = this.indexes.get(apps);
     if (!index) {
-      index = new ApplicationIndex(apps);
+      index = new ApplicationIndex(apps, source.applicationNamespace);
       this.indexes.set(apps, index);
     }
     return index;
@@ -172,7 +172,7 @@ export class DeploymentStatusService {
         );
         return 'error' in answer
           ? { source, error: answer.error }
-          : { source, index: this.indexOf(answer.value) };
+          : { source, index: this.indexOf(answer.value, source) };
       }),
     );
     return fleetStatusOf(entities, lists, this.options);

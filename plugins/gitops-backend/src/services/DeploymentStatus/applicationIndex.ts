@@ -13,7 +13,11 @@ export class ApplicationIndex {
   private readonly byName = new Map<string, ListedApplication[]>();
   private readonly byLabel = new Map<string, ListedApplication[]>();
 
-  constructor(private readonly apps: ListedApplication[]) {
+  constructor(
+    private readonly apps: ListedApplication[],
+    /** Where names without an app namespace live (the source's lookup namespace). */
+    private readonly namesNamespace?: string,
+  ) {
     const add = (
       map: Map<string, ListedApplication[]>,
       key: string,
@@ -36,7 +40,14 @@ export class ApplicationIndex {
     if (locator.kind === 'names') {
       return locator.names
         .flatMap(name => this.byName.get(name) ?? [])
-        .filter(app => inNamespace(locator, app));
+        .filter(app =>
+          inNamespace(
+            locator.appNamespace || !this.namesNamespace
+              ? locator
+              : { ...locator, appNamespace: this.namesNamespace },
+            app,
+          ),
+        );
     }
     const [first] = labelSelectorEqualities(locator.selector);
     const candidates = first

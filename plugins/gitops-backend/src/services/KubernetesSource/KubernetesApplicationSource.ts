@@ -37,6 +37,7 @@ const APPLICATIONS = {
 export class KubernetesApplicationSource implements GitopsLiveStateSource {
   readonly id: string;
   readonly frontendUrl?: string;
+  readonly applicationNamespace: string;
   private readonly kubeConfig = new KubeConfig();
   private readonly api: CustomObjectsApi;
   private readonly limit: pLimit.Limit;
@@ -51,6 +52,7 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
   ) {
     this.limit = pLimit(concurrency);
     this.id = cluster.name;
+    this.applicationNamespace = cluster.applicationNamespace;
     this.frontendUrl = cluster.frontendUrl;
     this.watchTiming = { backoffMs: 500, maxBackoffMs: 30_000, ...watchTiming };
     this.kubeConfig.loadFromOptions({

@@ -31,7 +31,8 @@ const source = (watchTiming?: Partial<InformerTiming>) =>
       // The stand-in speaks plain HTTP on loopback.
       skipTLSVerify: true,
     },
-    5000,
+    // No answer on a starved machine takes this long: a timeout here would be a flake.
+    30_000,
     8,
     watchTiming,
   );

@@ -12,6 +12,8 @@ export interface ApplicationChange {
 }
 
 interface SourceState {
+  /** Where the source looks up names without an app namespace, when it says. */
+  namesNamespace?: string;
   apps: Map<string, ListedApplication>;
   /** A snapshot is loaded and the watch (or the polling in its place) runs. */
   live: boolean;
@@ -39,7 +41,11 @@ export class LiveIndex {
   start(sources: GitopsLiveStateSource[]) {
     for (const source of sources) {
       if (!source.watchApplications) continue;
-      const state: SourceState = { apps: new Map(), live: false };
+      const state: SourceState = {
+        namesNamespace: source.applicationNamespace,
+        apps: new Map(),
+        live: false,
+      };
       this.states.set(source.id, state);
       this.consume(source, state).catch(error =>
         this.logger.error(`Watch of "${source.id}" stopped: ${error}`),
@@ -55,7 +61,10 @@ export class LiveIndex {
   index(sourceId: string): ApplicationIndex | undefined {
     const state = this.states.get(sourceId);
     if (!state?.live) return undefined;
-    state.index ??= new ApplicationIndex([...state.apps.values()]);
+    state.index ??= new ApplicationIndex(
+      [...state.apps.values()],
+      state.namesNamespace,
+    );
     return state.index;
   }
 
