@@ -54,10 +54,14 @@ const entities = ['service-a', 'service-b'].map(name =>
     // What the test calls the replicas with: a static external-access token.
     const apiToken = randomBytes(24).toString('hex');
     const run = randomBytes(4).toString('hex');
+    // A failed test keeps the replicas' logs (the temporary directory) for reading.
+    const TESTS = 3;
+    let passed = 0;
 
     /** A replica's app-config: only its port and whether it watches differ. */
     const replicaConfig = (port: number, watch: boolean, secret: string) => ({
-      app: { baseUrl: 'http://127.0.0.1:3999' },
+      // No frontend here: the app's origin is the replica's own.
+      app: { baseUrl: `http://127.0.0.1:${port}` },
       backend: {
         baseUrl: `http://127.0.0.1:${port}`,
         listen: { host: '127.0.0.1', port },
@@ -87,6 +91,8 @@ const entities = ['service-a', 'service-b'].map(name =>
       events: { useEventBus: 'always' },
       ...sandboxBackendConfig(sandbox, {
         watch,
+        // Production's default: views between promotions read Git no more than that.
+        cacheSeconds: 10,
         // A held push must outlive the moment the test needs to kill its replica.
         timeoutSeconds: 20,
         promotion: { methods: { prod: 'commit' }, allowSkip: true },
@@ -123,7 +129,10 @@ const entities = ['service-a', 'service-b'].map(name =>
       await Promise.all(replicas.map(r => r.exited));
       await sandbox?.stop();
       await databases?.drop();
-      if (dir) await fs.rm(dir, { recursive: true, force: true });
+      if (passed < TESTS) {
+        // eslint-disable-next-line no-console
+        console.warn(`Replica logs and configs kept in ${dir}`);
+      } else if (dir) await fs.rm(dir, { recursive: true, force: true });
     }, 5 * MINUTE);
 
     async function api(
@@ -246,6 +255,7 @@ const entities = ['service-a', 'service-b'].map(name =>
         // Replica 2 never watched: the signal can only have come from replica 1.
         for (const instance of sandbox.instances)
           expect(sandbox.streams(instance.name).open).toBe(1);
+        passed++;
       },
       10 * MINUTE,
     );
@@ -383,6 +393,7 @@ const entities = ['service-a', 'service-b'].map(name =>
             .flat()
             .filter(e => e.status === 'failed'),
         ).toEqual([]);
+        passed++;
       },
       15 * MINUTE,
     );
@@ -479,6 +490,7 @@ const entities = ['service-a', 'service-b'].map(name =>
             },
           ]);
           expect(await tagOf(repo, 'prod')).toBe(version);
+          passed++;
         } finally {
           await fs.writeFile(path.join(hold, 'release'), '');
           await fs.rm(hook, { force: true });

@@ -3,6 +3,7 @@ import { eventually } from '@gitops-backstage/gitops-sandbox';
 import knexFactory, { Knex } from 'knex';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -105,10 +106,13 @@ export async function startReplica(options: {
     },
   );
   const logs: string[] = [];
+  // Also kept in a file beside its config, for a failed run to be read afterwards.
+  const logFile = createWriteStream(path.join(dir, `${name}.log`));
   for (const stream of [child.stdout!, child.stderr!]) {
     let rest = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
+      logFile.write(chunk);
       const lines = (rest + chunk).split('\n');
       rest = lines.pop()!;
       logs.push(...lines);
@@ -118,7 +122,7 @@ export async function startReplica(options: {
   const exited = new Promise<void>(resolve =>
     child.once('exit', () => {
       hasExited = true;
-      resolve();
+      logFile.end(resolve);
     }),
   );
   const replica: Replica = {
