@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
 import { frontendScenario } from './frontend';
+import { liveScenario } from './live';
 import { promotionScenario } from './promotion';
 import { statusScenario } from './status';
 
@@ -142,33 +143,110 @@ async function sandboxList(): Promise<Result[]> {
   }
 }
 
+/** The scenarios by name: `yarn bench <name>…` runs those only. */
+const scenarios: Record<
+  string,
+  { run: () => Promise<Result[]>; owns?: (scenario: string) => boolean }
+> = {
+  git: { run: gitRoundTrip },
+  promotion: { run: promotionScenario },
+  argocd: { run: sandboxList },
+  status: {
+    run: async () => [
+      ...(await statusScenario(0)),
+      ...(await statusScenario(25)),
+    ],
+  },
+  frontend: { run: frontendScenario },
+  live: {
+    run: liveScenario,
+    owns: scenario => scenario.startsWith('live updates'),
+  },
+};
+
+const HEADER = '| scenario | metric | value | target |';
+
+/** The rows of an existing RESULTS.md, as written below. */
+function rowsOf(text: string): Result[] {
+  const lines = text.split('\n');
+  const start = lines.indexOf(HEADER);
+  if (start < 0) return [];
+  const rows: Result[] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('| ')) break;
+    const [scenario, metric, value, target] = line
+      .slice(2, -2)
+      .split(' | ')
+      .map(cell => cell.trim());
+    rows.push({ scenario, metric, value, target: target || undefined });
+  }
+  return rows;
+}
+
 async function main() {
-  const results = [
-    ...(await gitRoundTrip()),
-    ...(await promotionScenario()),
-    ...(await sandboxList()),
-    ...(await statusScenario(0)),
-    ...(await statusScenario(25)),
-    ...(await frontendScenario()),
-  ];
+  const names = process.argv.slice(2);
+  for (const name of names) {
+    if (!scenarios[name])
+      throw new Error(
+        `unknown scenario "${name}"; one of ${Object.keys(scenarios).join(
+          ', ',
+        )}`,
+      );
+  }
+  const out = path.join(__dirname, 'RESULTS.md');
+  const date = new Date().toISOString();
+  // BENCH_NOTE (e.g. "machine busy: CI running beside") goes into the scenario text of
+  // this run's rows, with the date.
+  const note = process.env.BENCH_NOTE
+    ? ` (${process.env.BENCH_NOTE}; ${date.slice(0, 10)})`
+    : '';
+  const results: Result[] = [];
+  for (const name of names.length ? names : Object.keys(scenarios)) {
+    const rows = await scenarios[name].run();
+    results.push(...rows.map(r => ({ ...r, scenario: r.scenario + note })));
+  }
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${os.cpus().length} × ${cpu}, ${(
+    os.totalmem() /
+    2 ** 30
+  ).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  let all = results;
+  let header = [
+    `Written by \`yarn bench\` on ${date}.`,
+    `Machine: ${machine}.`,
+  ];
+  if (names.length) {
+    // Some scenarios only: the others' rows stay as the last run wrote them.
+    const previous = await fs.readFile(out, 'utf8').catch(() => '');
+    const fresh = new Set(results.map(r => r.scenario));
+    const owned = (scenario: string) =>
+      fresh.has(scenario) ||
+      names.some(name => scenarios[name].owns?.(scenario));
+    const kept = rowsOf(previous).filter(r => !owned(r.scenario));
+    all = [...kept, ...results];
+    // The kept rows keep the date and machine they were measured on.
+    const firstLine = /^Written by .*$/m.exec(previous)?.[0];
+    const machineLine = /^Machine: .*$/m.exec(previous)?.[0];
+    header = [
+      ...(firstLine && machineLine ? [firstLine, machineLine] : header),
+      `Rows of ${names
+        .map(n => `\`${n}\``)
+        .join(', ')} rewritten by \`yarn bench ${names.join(
+        ' ',
+      )}\` on ${date}, machine: ${machine}.`,
+    ];
+  }
   const lines = [
     '# Benchmark results',
     '',
-    `Written by \`yarn bench\` on ${new Date().toISOString()}.`,
-    '',
-    `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(
-      0,
-    )} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`,
-    '',
-    '| scenario | metric | value | target |',
+    ...header.flatMap(line => [line, '']),
+    HEADER,
     '|---|---|---|---|',
-    ...results.map(
+    ...all.map(
       r => `| ${r.scenario} | ${r.metric} | ${r.value} | ${r.target ?? ''} |`,
     ),
     '',
   ];
-  const out = path.join(__dirname, 'RESULTS.md');
   await fs.writeFile(out, lines.join('\n'));
   console.log(lines.join('\n'));
 }
