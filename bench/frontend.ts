@@ -1,11 +1,12 @@
 /* eslint-disable no-console */
 // The frontend scenario: the plugin's production bundle, and the time until service-a's
 // Deployments tab shows every environment, in Chromium against the real portal.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { startProcess, waitForUrl } from './processes';
 import { scaffoldingScenario } from './scaffold';
 import type { Result } from './status';
 
@@ -37,34 +38,6 @@ async function bundleSize(): Promise<Result[]> {
 }
 
 /** Starts a command in its own process group; answers a function that stops the group. */
-function startProcess(args: string[]) {
-  const child = spawn('yarn', args, {
-    cwd: ROOT,
-    stdio: 'ignore',
-    detached: true,
-  });
-  return () => {
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
-}
-
-async function waitForUrl(url: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await new Promise(resolve => setTimeout(resolve, 1000));
-  }
-}
-
 /**
  * The production build of the app, served by the backend (as a deployed portal
  * serves it), with the sandbox: navigation start to all three lanes of service-a.

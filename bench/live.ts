@@ -16,9 +16,8 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { entitySignalChannel } from '@gitops-backstage/plugin-gitops-common';
 import gitopsPlugin from '@gitops-backstage/plugin-gitops-backend';
-import { ChildProcess, execFile, fork, spawn } from 'node:child_process';
+import { ChildProcess, execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import net, { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -26,6 +25,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import type { LiveSandboxInfo, PathCounts } from './liveSandbox';
+import { startProcess, waitForUrl } from './processes';
 import type { Result } from './status';
 
 const exec = promisify(execFile);
@@ -467,37 +467,6 @@ async function upstreamRows(): Promise<Result[]> {
 // 2. Change → lane in Chromium
 
 /** Starts a command in its own process group, output to `log`; answers how to stop the group. */
-function startProcess(args: string[], log: string) {
-  const out = createWriteStream(log);
-  const child = spawn('yarn', args, {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout!.pipe(out);
-  child.stderr!.pipe(out);
-  return () => {
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
-}
-
-async function waitForUrl(url: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await sleep(1000);
-  }
-}
-
 /**
  * app-config.yaml with this run's ports: the backend on `port` serving the app's
  * production build, the sandbox's Git and Argo CD instead of the default ports.
