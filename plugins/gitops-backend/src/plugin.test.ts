@@ -1,6 +1,9 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { createBackendModule } from '@backstage/backend-plugin-api';
 import { gitopsLiveStateSourcesExtensionPoint } from '@gitops-backstage/plugin-gitops-node';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import signalsPlugin from '@backstage/plugin-signals-backend';
 import request from 'supertest';
 import { gitopsPlugin } from './plugin';
 
@@ -84,4 +87,44 @@ describe('gitopsPlugin', () => {
       }),
     ).rejects.toThrow(/needs a token/);
   });
+
+  it.each([
+    { watch: true, signalsBackend: true, signalled: true },
+    { watch: true, signalsBackend: false, signalled: false },
+    { watch: false, signalsBackend: true, signalled: false },
+  ])(
+    'tells browsers they need not poll only when it watches and has the signals backend: %o',
+    async ({ watch, signalsBackend, signalled }) => {
+      const entity = {
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: {
+          name: 'service-a',
+          namespace: 'default',
+          annotations: { 'argocd/app-name': 'service-a' },
+        },
+        spec: { owner: 'team-a' },
+      };
+      const { server } = await startTestBackend({
+        features: [
+          gitopsPlugin,
+          sourceModule,
+          ...(signalsBackend ? [signalsPlugin] : []),
+          catalogServiceMock.factory({ entities: [entity] }),
+          mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+          mockServices.rootConfig.factory({
+            data: { gitops: { watch }, argocd: { appLocatorMethods: [] } },
+          }),
+        ],
+      });
+      for (const path of [
+        '/api/gitops/entities/component/default/service-a/status',
+        '/api/gitops/fleet',
+      ]) {
+        const res = await request(server).get(path);
+        expect(res.status).toBe(200);
+        expect(res.body.signalled).toBe(signalled);
+      }
+    },
+  );
 });

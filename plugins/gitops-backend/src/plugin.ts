@@ -84,6 +84,7 @@ export const gitopsPlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         signals: signalsServiceRef,
         events: eventsServiceRef,
+        instanceMetadata: coreServices.rootInstanceMetadata,
       },
       async init({
         auth,
@@ -101,6 +102,7 @@ export const gitopsPlugin = createBackendPlugin({
         scheduler,
         signals,
         events,
+        instanceMetadata,
       }) {
         const gitopsConfig = readGitopsConfig(config);
         permissionsRegistry.addPermissions(gitopsPermissions);
@@ -249,6 +251,10 @@ export const gitopsPlugin = createBackendPlugin({
           timeout: { minutes: 1 },
           fn: () => promotions.settleAbandonedWrites(),
         });
+        // Browsers hear of changes only from a watch, through the signals backend.
+        const installed = await instanceMetadata.getInstalledPlugins();
+        const signalled =
+          gitopsConfig.watch && installed.some(p => p.pluginId === 'signals');
         httpRouter.use(
           await createRouter({
             promotions,
@@ -260,6 +266,7 @@ export const gitopsPlugin = createBackendPlugin({
             permissions,
             auditor,
             onEntitiesListed: entities => liveSignals.remember(entities),
+            signalled,
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });

@@ -47,6 +47,8 @@ export interface RouterOptions {
   promotions: PromotionService;
   /** Entities a view read: live changes to their Applications are signalled. */
   onEntitiesListed?: (entities: Entity[]) => void;
+  /** Changes to what status answers show are signalled to browsers (no polling). */
+  signalled?: boolean;
 }
 
 export async function createRouter(
@@ -62,6 +64,7 @@ export async function createRouter(
     auditor,
     promotions,
     onEntitiesListed,
+    signalled = false,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
@@ -89,7 +92,7 @@ export async function createRouter(
   router.get('/entities/:kind/:namespace/:name/status', async (req, res) => {
     const entity = await entityOf(req);
     onEntitiesListed?.([entity]);
-    res.json(await status.entityStatus(entity));
+    res.json({ ...(await status.entityStatus(entity)), signalled });
   });
 
   router.get(
@@ -295,7 +298,7 @@ export async function createRouter(
       await httpAuth.credentials(req),
     );
     onEntitiesListed?.(items);
-    res.json(await status.fleetStatus(items));
+    res.json({ ...(await status.fleetStatus(items)), signalled });
   });
 
   // An empty or unknown path segment matches no route: say so, as every other error

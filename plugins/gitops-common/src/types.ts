@@ -186,6 +186,11 @@ export interface EntityDeploymentStatus {
   environmentOrder: string[];
   environments: EnvironmentStatus[];
   errors: InstanceError[];
+  /**
+   * This backend signals every change of what this answer shows (it watches Argo CD
+   * and has the signals backend): a browser with the signals plugin need not poll.
+   */
+  signalled?: boolean;
 }
 
 /**
@@ -205,6 +210,11 @@ export interface FleetStatus {
     error?: GitopsError;
   }>;
   errors: InstanceError[];
+  /**
+   * This backend signals every change of what this answer shows (it watches Argo CD
+   * and has the signals backend): a browser with the signals plugin need not poll.
+   */
+  signalled?: boolean;
 }
 
 /**

@@ -36,22 +36,26 @@ describe('useLiveStatus', () => {
     });
   };
 
-  it('reloads on each signal of its channel, not on a timer, where signals are installed', async () => {
+  const withSignals = (api: SignalApi) =>
+    function Wrapper({ children }: { children: ReactNode }) {
+      return (
+        <TestApiProvider apis={[[signalApiRef, api]]}>
+          {children}
+        </TestApiProvider>
+      );
+    };
+
+  it('reloads on each signal of its channel, not on a timer, where both the app and the backend signal', async () => {
     const signals = fakeSignals();
-    const wrapper = ({ children }: { children: ReactNode }) => (
-      <TestApiProvider apis={[[signalApiRef, signals.api]]}>
-        {children}
-      </TestApiProvider>
-    );
     let n = 0;
-    const load = jest.fn(async () => ++n);
+    const load = jest.fn(async () => ({ n: ++n, signalled: true }));
     const { result } = renderHook(
       () => useLiveStatus(load, 'gitops:entity:component:default/a', 1000),
-      { wrapper },
+      { wrapper: withSignals(signals.api) },
     );
     await act(async () => {});
     expect(result.current.live).toBe(true);
-    expect(result.current.value).toBe(1);
+    expect(result.current.value?.n).toBe(1);
 
     await advance(60_000); // no polling
     expect(load).toHaveBeenCalledTimes(1);
@@ -61,7 +65,7 @@ describe('useLiveStatus', () => {
     );
     await act(async () => {});
     expect(load).toHaveBeenCalledTimes(2);
-    expect(result.current.value).toBe(2);
+    expect(result.current.value?.n).toBe(2);
 
     // Another entity's channel: nothing to do.
     await act(async () =>
@@ -76,7 +80,7 @@ describe('useLiveStatus', () => {
   });
 
   it('polls where the signals plugin is not installed', async () => {
-    const load = jest.fn(async () => 'ok');
+    const load = jest.fn(async () => ({ signalled: true }));
     const { result } = renderHook(() =>
       useLiveStatus(load, 'gitops:fleet', 1000),
     );
@@ -84,5 +88,39 @@ describe('useLiveStatus', () => {
     expect(result.current.live).toBe(false);
     for (let i = 0; i < 3; i++) await advance(1000);
     expect(load).toHaveBeenCalledTimes(4);
+  });
+
+  it('polls, and still reloads on a signal, where the backend says it does not signal (no watch, or no signals backend)', async () => {
+    const signals = fakeSignals();
+    const load = jest.fn(async () => ({ signalled: false }));
+    const { result } = renderHook(
+      () => useLiveStatus(load, 'gitops:fleet', 1000),
+      { wrapper: withSignals(signals.api) },
+    );
+    await act(async () => {});
+    expect(result.current.live).toBe(false);
+    for (let i = 0; i < 3; i++) await advance(1000);
+    expect(load).toHaveBeenCalledTimes(4);
+
+    await act(async () => signals.send('gitops:fleet', { changed: 'live' }));
+    await act(async () => {});
+    expect(load).toHaveBeenCalledTimes(5);
+  });
+
+  it('stops polling from the answer that says the backend signals, without loading again for it', async () => {
+    const signals = fakeSignals();
+    let signalled = false;
+    const load = jest.fn(async () => ({ signalled }));
+    const { result } = renderHook(
+      () => useLiveStatus(load, 'gitops:fleet', 1000),
+      { wrapper: withSignals(signals.api) },
+    );
+    await act(async () => {});
+    signalled = true; // e.g. the backend restarted with the signals backend
+    await advance(1000);
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(result.current.live).toBe(true);
+    await advance(60_000);
+    expect(load).toHaveBeenCalledTimes(2);
   });
 });

@@ -11,22 +11,24 @@ export const SIGNALLED_RELOAD_MS = 5 * 60_000;
 
 /**
  * Loads a status and loads it again whenever the backend signals a change on
- * `channel`; where the signals plugin is not installed, every `pollMs` instead.
+ * `channel`. Where either side cannot signal (no signals plugin in the app, or the
+ * answer is not `signalled`: the backend does not watch or has no signals backend),
+ * every `pollMs` instead.
  */
-export function useLiveStatus<T>(
+export function useLiveStatus<T extends { signalled?: boolean }>(
   load: (signal: AbortSignal) => Promise<T>,
   channel: string,
   pollMs: number,
 ): PollingState<T> & { live: boolean } {
   const { lastSignal, isSignalsAvailable } =
     useSignal<GitopsStatusSignal>(channel);
-  const state = usePolling(
-    load,
-    isSignalsAvailable ? SIGNALLED_RELOAD_MS : pollMs,
+  const live = (answer?: T) => isSignalsAvailable && !!answer?.signalled;
+  const state = usePolling(load, answer =>
+    live(answer) ? SIGNALLED_RELOAD_MS : pollMs,
   );
   const { retry } = state;
   useEffect(() => {
     if (lastSignal) retry();
   }, [lastSignal, retry]);
-  return { ...state, live: isSignalsAvailable };
+  return { ...state, live: live(state.value) };
 }

@@ -9,13 +9,13 @@ export interface PollingState<T> {
 }
 
 /**
- * Loads `load` now and again every `intervalMs` while the page is visible; after a
- * failure the next try waits twice as long (up to `maxBackoffMs`). Keeps showing the
- * last answer while reloading.
+ * Loads `load` now and again every `intervalMs` (or as long as it says for the last
+ * answer) while the page is visible; after a failure the next try waits twice as long
+ * (up to `maxBackoffMs`). Keeps showing the last answer while reloading.
  */
 export function usePolling<T>(
   load: (signal: AbortSignal) => Promise<T>,
-  intervalMs: number,
+  intervalMs: number | ((last: T | undefined) => number),
   maxBackoffMs = 5 * 60 * 1000,
 ): PollingState<T> {
   const [state, setState] = useState<{
@@ -27,13 +27,21 @@ export function usePolling<T>(
   });
   const [round, setRound] = useState(0);
   const failures = useRef(0);
+  const last = useRef<T>();
+  // Read when scheduling: a new interval applies from the next wait, without a reload.
+  const interval = useRef(intervalMs);
+  interval.current = intervalMs;
 
   useEffect(() => {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
 
     const schedule = () => {
-      const delay = Math.min(intervalMs * 2 ** failures.current, maxBackoffMs);
+      const every =
+        typeof interval.current === 'number'
+          ? interval.current
+          : interval.current(last.current);
+      const delay = Math.min(every * 2 ** failures.current, maxBackoffMs);
       timer = setTimeout(() => {
         if (document.visibilityState === 'visible') setRound(r => r + 1);
         else schedule(); // hidden: check again later, load nothing
@@ -44,6 +52,7 @@ export function usePolling<T>(
       value => {
         if (controller.signal.aborted) return;
         failures.current = 0;
+        last.current = value;
         setState({ value, loading: false });
         schedule();
       },
@@ -62,7 +71,7 @@ export function usePolling<T>(
       controller.abort();
       clearTimeout(timer);
     };
-  }, [load, intervalMs, maxBackoffMs, round]);
+  }, [load, maxBackoffMs, round]);
 
   // Coming back to the tab refreshes at once.
   useEffect(() => {
