@@ -16,7 +16,7 @@ import { startGitServer } from '@gitops-backstage/gitops-sandbox';
 import { setYamlValues } from '@gitops-backstage/plugin-gitops-common';
 import { GitConfigRepoReader } from '../plugins/gitops-backend/src/services/ConfigRepo/GitConfigRepoReader';
 import { GitConfigRepoWriter } from '../plugins/gitops-backend/src/services/ConfigRepo/GitConfigRepoWriter';
-import { KeptClones } from '../plugins/gitops-backend/src/services/ConfigRepo/shallowClone';
+import { KeptClones } from '../plugins/gitops-backend/src/services/ConfigRepo/keptClones';
 import { GitCredentialsResolver } from '@gitops-backstage/plugin-gitops-node';
 import type { Result } from './status';
 

@@ -21,7 +21,7 @@ import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentS
 import { DesiredStateReader } from './services/DeploymentStatus/desiredState';
 import { UpstreamCache } from './services/UpstreamCache';
 import { GitConfigRepoWriter } from './services/ConfigRepo/GitConfigRepoWriter';
-import { KeptClones } from './services/ConfigRepo/shallowClone';
+import { KeptClones } from './services/ConfigRepo/keptClones';
 import { PromotionService } from './services/Promotion/PromotionService';
 import { ManifestPreview } from './services/Promotion/ManifestPreview';
 import { ownerReviewers } from './services/Promotion/reviewers';

@@ -5,7 +5,8 @@ import {
   GitopsSourceError,
   redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
-import { KeptClones, withShallowClone } from './shallowClone';
+import { KeptClones } from './keptClones';
+import { withShallowClone } from './shallowClone';
 
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 

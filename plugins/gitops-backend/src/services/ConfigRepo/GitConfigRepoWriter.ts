@@ -6,10 +6,10 @@ import {
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
+import { KeptClones } from './keptClones';
 import {
   Clone,
   gitSourceError,
-  KeptClones,
   once,
   pktLine,
   PushRejectedError,

@@ -24,14 +24,14 @@ export interface Clone {
   };
 }
 
-interface RemoteOptions {
+export interface RemoteOptions {
   credentials: GitCredentialsResolver;
   timeoutMs: number;
   repoURL: string;
   signal?: AbortSignal;
 }
 
-async function remote(options: RemoteOptions, dir: string) {
+export async function remote(options: RemoteOptions, dir: string) {
   const auth = await options.credentials.forUrl(options.repoURL);
   return {
     fs,
@@ -70,180 +70,6 @@ export async function withShallowClone<T>(
   }
 }
 
-/** How many kept clones at most; beyond, the least recently used is removed. */
-const MAX_KEPT = 8;
-/** A kept clone unused this long is removed. */
-const IDLE_MS = 10 * 60_000;
-/** Fetches into one clone before it is cloned afresh (each fetch adds a pack). */
-const MAX_FETCHES = 100;
-
-/** Directories of kept clones, removed when the process exits without closing them. */
-const keptDirs = new Set<string>();
-let exitHook = false;
-
-function removeAtExit(dir: string) {
-  keptDirs.add(dir);
-  if (exitHook) return;
-  exitHook = true;
-  process.once('exit', () => {
-    for (const kept of keptDirs) {
-      fs.rmSync(kept, { recursive: true, force: true });
-    }
-  });
-}
-
-interface Kept {
-  dir?: string;
-  cache: object;
-  fetches: number;
-  /** Uses of the clone run one after the other, in this chain. */
-  queue: Promise<unknown>;
-  users: number;
-  idle?: NodeJS.Timeout;
-}
-
-/**
- * Shallow clones kept between uses, one per repository and branch, without a working
- * tree. The first use clones (depth 1); later ones fetch only what changed since, as a
- * thin pack, so a commit to a big repository does not download and index its whole tree
- * (seconds in isomorphic-git) every time. Uses of one clone run one at a time. A clone
- * is removed when idle, when it has taken MAX_FETCHES fetches, and after a failed fetch.
- */
-export class KeptClones {
-  private readonly clones = new Map<string, Kept>();
-
-  constructor(
-    private readonly options: {
-      credentials: GitCredentialsResolver;
-      timeoutMs: number;
-    },
-  ) {}
-
-  /** Runs `work` on the clone of `branch`, brought up to date; `head` is its commit. */
-  use<T>(
-    location: { repoURL: string; branch: string; signal?: AbortSignal },
-    work: (clone: Clone & { head: string }) => Promise<T>,
-  ): Promise<T> {
-    const key = `${location.branch} ${location.repoURL}`;
-    const kept = this.clones.get(key) ?? {
-      cache: {},
-      fetches: 0,
-      queue: Promise.resolve(),
-      users: 0,
-    };
-    // Map order is use order: the first entries are the least recently used.
-    this.clones.delete(key);
-    this.clones.set(key, kept);
-    for (const [oldKey, old] of this.clones) {
-      if (this.clones.size <= MAX_KEPT) break;
-      this.remove(oldKey, old);
-    }
-    kept.users++;
-    clearTimeout(kept.idle);
-    return this.enqueue(kept, async () => {
-      const clone = await this.update(kept, location);
-      return work(clone);
-    }).finally(() => {
-      if (--kept.users === 0) {
-        kept.idle = setTimeout(() => this.remove(key, kept), IDLE_MS);
-        kept.idle.unref();
-      }
-    });
-  }
-
-  /** Removes every kept clone (at shutdown, and in tests). */
-  async close() {
-    const all = [...this.clones];
-    for (const [key, kept] of all) this.remove(key, kept);
-    await Promise.all(all.map(([, kept]) => kept.queue));
-  }
-
-  private enqueue<T>(kept: Kept, task: () => Promise<T>): Promise<T> {
-    const run = kept.queue.then(task);
-    kept.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private remove(key: string, kept: Kept) {
-    clearTimeout(kept.idle);
-    if (this.clones.get(key) === kept) this.clones.delete(key);
-    this.enqueue(kept, () => discard(kept)).catch(() => undefined);
-  }
-
-  /** Clones the branch, or fetches what changed since the last use. */
-  private async update(
-    kept: Kept,
-    location: { repoURL: string; branch: string; signal?: AbortSignal },
-  ): Promise<Clone & { head: string }> {
-    const { repoURL, branch } = location;
-    try {
-      const fresh = !kept.dir || kept.fetches >= MAX_FETCHES;
-      if (fresh) {
-        await discard(kept);
-        kept.dir = await fs.promises.mkdtemp(
-          path.join(os.tmpdir(), 'gitops-git-'),
-        );
-        removeAtExit(kept.dir);
-      }
-      const common = await remote({ ...this.options, ...location }, kept.dir!);
-      const options = {
-        ...common,
-        cache: kept.cache,
-        url: repoURL,
-        ref: branch,
-        singleBranch: true,
-        depth: 1,
-      };
-      let head: string | null;
-      if (fresh) {
-        // Tags too: a tag can be the ref (only those on the fetched commit come).
-        await git.clone({ ...options, noCheckout: true });
-        head = await git.resolveRef({ ...common, ref: 'HEAD' });
-      } else {
-        const http = thinPack(common.http);
-        ({ fetchHead: head } = await git.fetch({
-          ...options,
-          http,
-          tags: false,
-        }));
-        kept.fetches++;
-      }
-      if (!head) {
-        throw new GitopsSourceError(
-          'not-found',
-          `config repository ${redactUrl(repoURL)} has no branch "${branch}"`,
-        );
-      }
-      // An annotated tag names a tag object; its commit is what was read.
-      const object = await git.readObject({ ...common, oid: head });
-      if (object.type === 'tag') {
-        head = (await git.readTag({ ...common, oid: head })).tag.object;
-      }
-      // The local branch is what the next fetch says it has.
-      await git.writeRef({
-        ...common,
-        ref: `refs/heads/${branch}`,
-        value: head,
-        force: true,
-      });
-      return { dir: common.dir, git: { ...common, cache: kept.cache }, head };
-    } catch (error) {
-      await discard(kept);
-      throw gitSourceError(error, repoURL, branch);
-    }
-  }
-}
-
-async function discard(kept: Kept) {
-  if (kept.dir) {
-    await fs.promises.rm(kept.dir, { recursive: true, force: true });
-    keptDirs.delete(kept.dir);
-  }
-  kept.dir = undefined;
-  kept.cache = {};
-  kept.fetches = 0;
-}
-
 /**
  * Asks git-upload-pack for a thin pack, which isomorphic-git never does. Without one,
  * git sends a shallow clone the branch's whole tree again at every fetch: it leaves out
@@ -251,7 +77,7 @@ async function discard(kept: Kept) {
  * fetch sends none. isomorphic-git reads thin packs (it finds the delta bases in the
  * clone); the git CLI asks for them too.
  */
-function thinPack(http: HttpClient): HttpClient {
+export function thinPack(http: HttpClient): HttpClient {
   return {
     async request(request) {
       if (!request.url.endsWith('/git-upload-pack') || !request.body) {

@@ -8,6 +8,7 @@ import {
   promotionService,
 } from '../../__testUtils__/promotionFixtures';
 import { testDatabases } from '../../__testUtils__/testServices';
+import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
 
 const REPOSITORY = 'registry.example.com/checkout/service-a';
 const DIGEST_OLD = `sha256:${'a'.repeat(64)}`;
@@ -98,6 +99,46 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
         updated_at: longAgo,
       });
       await service.settleInterrupted();
+      expect((await rows())[0]).toMatchObject({
+        status: 'committed',
+        message: expect.stringContaining('Interrupted after its push'),
+      });
+    });
+    it('a write that timed out leaves the record requested, not failed (the push may still land); settling decides from Git', async () => {
+      const writer = new MemoryWriter({
+        'chart/values-staging.yaml': values("  tag: '1.0.0'\n"),
+      });
+      const commit = writer.commit.bind(writer);
+      // The push lands, but its answer comes too late.
+      writer.commit = async change => {
+        await commit(change);
+        throw new GitopsSourceError('timeout', 'config repository x timed out');
+      };
+      const service = promotionService({
+        db,
+        environments: [
+          environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
+          environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
+        ],
+        writers: [writer],
+      });
+
+      await expect(
+        service.promote({
+          entity,
+          from: 'dev',
+          to: 'staging',
+          actor: 'user:default/jane',
+        }),
+      ).rejects.toMatchObject({
+        code: 'timeout',
+        message: expect.stringMatching(/is settled from Git/),
+      });
+      expect((await rows())[0].status).toBe('requested');
+
+      const lapsed = new Date(Date.now() - 60 * 60_000);
+      await db('gitops_promotions').update({ updated_at: lapsed });
+      await service.settleAbandonedWrites();
       expect((await rows())[0]).toMatchObject({
         status: 'committed',
         message: expect.stringContaining('Interrupted after its push'),

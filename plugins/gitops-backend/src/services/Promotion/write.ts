@@ -4,6 +4,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError } from '@backstage/errors';
 import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
 import {
+  GitopsSourceError,
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
@@ -96,6 +97,14 @@ export class PromotionWriter {
       result = await this.send(plan, row, entity);
     } catch (error) {
       clearInterval(heartbeat);
+      if (error instanceof GitopsSourceError && error.code === 'timeout') {
+        // The push may still land: the record stays requested, and once its lease
+        // lapses it is settled from what Git has.
+        throw new GitopsSourceError(
+          'timeout',
+          `${error.message}; whether promotion ${id} was written is settled from Git within a minute`,
+        );
+      }
       await this.failed(id, error as Error);
       throw error;
     }
