@@ -269,31 +269,6 @@ async function startBackend(
 }
 
 /**
- * Scale mode's generated Applications name config repositories at 127.0.0.1:7090 (the
- * default sandbox's port, which CI's portal uses); this bench's sandbox listens
- * elsewhere. Git reads of this process for them go to our sandbox (which does not have
- * those repositories: their desired state is an error), never to port 7090.
- */
-function redirectFleetGit(gitUrl: string) {
-  const original = globalThis.fetch;
-  const from = 'http://127.0.0.1:7090/';
-  globalThis.fetch = ((input: any, init?: any) => {
-    const url =
-      typeof input === 'string'
-        ? input
-        : input instanceof URL
-        ? input.href
-        : '';
-    return url.startsWith(from)
-      ? original(`${gitUrl}/${url.slice(from.length)}`, init)
-      : original(input, init);
-  }) as typeof fetch;
-  return () => {
-    globalThis.fetch = original;
-  };
-}
-
-/**
  * A simulated open tab of an entity's Deployments tab, as `useLiveStatus` loads: once
  * when opened, then on every signal of its entity's channel (and every 5 minutes as a
  * safety net), or, without signals, every 15 s after the last load ended.
@@ -423,7 +398,6 @@ async function upstreamRows(): Promise<Result[]> {
   const sandbox = await startLiveSandbox({
     LIVE_SCALE_SERVICES: String(SERVICES),
   });
-  const restoreFetch = redirectFleetGit(sandbox.info.git);
   try {
     const watch = await upstreamRate(sandbox, true);
     const polling = await upstreamRate(sandbox, false);
@@ -458,7 +432,6 @@ async function upstreamRows(): Promise<Result[]> {
       ...row('polling (gitops.watch: false, every tab every 15 s)', polling),
     ];
   } finally {
-    restoreFetch();
     await sandbox.stop();
   }
 }

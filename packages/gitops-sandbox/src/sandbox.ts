@@ -212,6 +212,7 @@ export async function startSandbox(
       for (const { manifest, status } of generateFleet(
         options.scaleServices,
         o.environments,
+        git.url,
       )) {
         instance.addFixed(manifest, status);
       }

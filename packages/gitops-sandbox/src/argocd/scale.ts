@@ -6,11 +6,13 @@ const sha = (text: string) => createHash('sha1').update(text).digest('hex');
 
 /**
  * Scale mode: `services` generated services, one Application per environment, with a
- * plausible fixed status (a few OutOfSync, Degraded or drifting), not rendered.
+ * plausible fixed status (a few OutOfSync, Degraded or drifting), not rendered. Their
+ * config repositories are named on the sandbox's Git server (`gitUrl`) but not created.
  */
 export function generateFleet(
   services: number,
   environments: string[],
+  gitUrl: string,
 ): Array<{ manifest: Json; status: Json }> {
   const fleet: Array<{ manifest: Json; status: Json }> = [];
   const deployedAt = '2026-11-01T12:00:00Z';
@@ -20,7 +22,7 @@ export function generateFleet(
       const revision = sha(`${service}/${env}`);
       const tag = sha(`${service}/${env}/image`).slice(0, 7);
       const source = {
-        repoURL: `http://127.0.0.1:7090/git/${service}-config.git`,
+        repoURL: `${gitUrl}/git/${service}-config.git`,
         targetRevision: 'main',
         path: 'chart',
         helm: { releaseName: service, valueFiles: [`values-${env}.yaml`] },
