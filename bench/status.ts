@@ -1,7 +1,8 @@
 /* eslint-disable no-console */
-// The status scenario: our backend and @roadiehq/backstage-plugin-argo-cd-backend side by
-// side in one backend, against the same sandbox (two Argo CD instances, the examples
-// plus 1,000 generated services × 3 environments).
+// The status scenario: our backend, @roadiehq/backstage-plugin-argo-cd-backend and the
+// Backstage community's @backstage-community/plugin-argocd-backend side by side in one
+// backend, against the same sandbox (two Argo CD instances, the examples plus 1,000
+// generated services × 3 environments).
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -9,6 +10,7 @@ import gitopsPlugin from '@gitops-backstage/plugin-gitops-backend';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import roadieArgoCdPlugin from '@roadiehq/backstage-plugin-argo-cd-backend';
+import communityArgoCdPlugin from '@backstage-community/plugin-argocd-backend';
 import { AddressInfo } from 'node:net';
 
 export type Result = {
@@ -114,6 +116,7 @@ async function startBackend(sandbox: SandboxProcess, cacheSeconds: number) {
     features: [
       gitopsPlugin,
       roadieArgoCdPlugin,
+      communityArgoCdPlugin,
       catalogServiceMock.factory({ entities: entities() }),
       mockServices.rootConfig.factory({
         data: {
@@ -164,7 +167,10 @@ async function get(url: string) {
   return res.json();
 }
 
-/** Our entity view is one call; Roadie's frontend makes a find, then one call per instance. */
+/**
+ * Our entity view is one call; Roadie's frontend makes a find, then one call per
+ * instance; the community's frontend lists by selector on each configured instance.
+ */
 const views = {
   ours: async (base: string) => {
     await get(`${base}/api/gitops/entities/component/default/service-a/status`);
@@ -179,6 +185,17 @@ const views = {
           `${base}/api/argocd/argoInstance/${
             instance.name
           }/applications/selector/${encodeURIComponent(SELECTOR)}`,
+        ),
+      ),
+    );
+  },
+  community: (instances: string[]) => async (base: string) => {
+    await Promise.all(
+      instances.map(instance =>
+        get(
+          `${base}/api/backstage-community-argocd/argoInstance/${instance}/applications/selector/${encodeURIComponent(
+            SELECTOR,
+          )}`,
         ),
       ),
     );
@@ -214,14 +231,23 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
     target?: string,
   ) => results.push({ scenario, metric, value, target });
   try {
+    const view = {
+      ours: views.ours,
+      roadie: views.roadie,
+      community: views.community(sandbox.info.instances.map(i => i.name)),
+    };
     // Cold: a fresh backend (empty cache) per sample.
-    const cold = { ours: [] as number[], roadie: [] as number[] };
-    const coldRequests = { ours: 0, roadie: 0 };
+    const cold = {
+      ours: [] as number[],
+      roadie: [] as number[],
+      community: [] as number[],
+    };
+    const coldRequests = { ours: 0, roadie: 0, community: 0 };
     for (let i = 0; i < 5; i++) {
-      for (const side of ['ours', 'roadie'] as const) {
+      for (const side of ['ours', 'roadie', 'community'] as const) {
         const backend = await startBackend(sandbox, 300);
         const before = await upstream(sandbox);
-        cold[side].push(...(await timed(1, () => views[side](backend.base))));
+        cold[side].push(...(await timed(1, () => view[side](backend.base))));
         coldRequests[side] = (await upstream(sandbox)) - before;
         await backend.close();
       }
@@ -237,6 +263,10 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
       const warmRoadie = await timed(50, () => views.roadie(backend.base));
       const warmRoadieRequests =
         ((await upstream(sandbox)) - roadieBefore) / 50;
+      const communityBefore = await upstream(sandbox);
+      const warmCommunity = await timed(50, () => view.community(backend.base));
+      const warmCommunityRequests =
+        ((await upstream(sandbox)) - communityBefore) / 50;
 
       const entity = `entity status (service-a: 3 environments, 2 instances${upstreamNote})`;
       row(
@@ -252,6 +282,11 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
       );
       row(
         entity,
+        'upstream requests per view, cold — community',
+        String(coldRequests.community),
+      );
+      row(
+        entity,
         'upstream requests per view, warm — ours',
         warmOursRequests.toFixed(2),
         '0',
@@ -261,32 +296,46 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
         'upstream requests per view, warm — Roadie',
         warmRoadieRequests.toFixed(2),
       );
-      const coldOurs = cold.ours.sort((a, b) => a - b);
-      const coldRoadie = cold.roadie.sort((a, b) => a - b);
       row(
         entity,
-        'cold p50 — ours / Roadie',
-        `${ms(percentile(coldOurs, 50))} / ${ms(percentile(coldRoadie, 50))}`,
+        'upstream requests per view, warm — community',
+        warmCommunityRequests.toFixed(2),
+      );
+      const sorted = (samples: number[]) => samples.sort((a, b) => a - b);
+      const three = (p: number, a: number[], b: number[], c: number[]) =>
+        [a, b, c].map(samples => ms(percentile(samples, p))).join(' / ');
+      row(
+        entity,
+        'cold p50 — ours / Roadie / community',
+        three(
+          50,
+          sorted(cold.ours),
+          sorted(cold.roadie),
+          sorted(cold.community),
+        ),
       );
       row(
         entity,
-        'warm p50 — ours / Roadie',
-        `${ms(percentile(warmOurs, 50))} / ${ms(percentile(warmRoadie, 50))}`,
+        'warm p50 — ours / Roadie / community',
+        three(50, warmOurs, warmRoadie, warmCommunity),
       );
       row(
         entity,
-        'warm p95 — ours / Roadie',
-        `${ms(percentile(warmOurs, 95))} / ${ms(percentile(warmRoadie, 95))}`,
+        'warm p95 — ours / Roadie / community',
+        three(95, warmOurs, warmRoadie, warmCommunity),
         '≤ 5 ms and ≥ 10× faster',
       );
-      row(
-        entity,
-        'warm p95 speed-up over Roadie',
-        `${(percentile(warmRoadie, 95) / percentile(warmOurs, 95)).toFixed(
-          1,
-        )}×`,
-        '≥ 10×',
-      );
+      for (const [peer, samples] of [
+        ['Roadie', warmRoadie],
+        ['community', warmCommunity],
+      ] as const) {
+        row(
+          entity,
+          `warm p95 speed-up over ${peer}`,
+          `${(percentile(samples, 95) / percentile(warmOurs, 95)).toFixed(1)}×`,
+          '≥ 10×',
+        );
+      }
 
       // Fleet: Roadie has no fleet view; ours answers every entity in one call.
       const fleetScenario = `fleet (${SERVICES} services × 3 environments, ${sandbox.info.instances.length} instances${upstreamNote})`;
