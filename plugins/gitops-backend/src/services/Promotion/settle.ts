@@ -17,8 +17,9 @@ type Outcome = Partial<Pick<Row, 'status' | 'commit_sha' | 'pr_url'>> & {
 
 /**
  * Brings records up to what Git and the SCM say: a write whose replica stopped or was
- * killed (`requested`, its lease lapsed), a pull request that was merged or closed (`pr-opened`), a commit its
- * environment now runs (`committed` → `deployed`).
+ * killed, or whose push timed out (`requested`, its lease lapsed), a pull request that
+ * was merged or closed (`pr-opened`), a commit its environment now runs (`committed` →
+ * `deployed`).
  */
 export class PromotionSettler {
   /** When each unsettled record was last asked about: the longest-waiting go first. */

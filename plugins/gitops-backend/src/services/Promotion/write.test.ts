@@ -17,6 +17,12 @@ const DIGEST_NEW = `sha256:${'b'.repeat(64)}`;
 const values = (image: string) =>
   `# service-a\nimage:\n  repository: ${REPOSITORY}\n${image}replicaCount: 1\n`;
 
+/** dev runs 1.1.0, staging 1.0.0: a promotion moves 1.1.0 into staging's file. */
+const devAheadOfStaging = () => [
+  environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
+  environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
+];
+
 const databases = testDatabases();
 
 describe.each(databases.eachSupportedId())('on %s', databaseId => {
@@ -37,10 +43,7 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
       });
       const service = promotionService({
         db,
-        environments: [
-          environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
-          environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
-        ],
+        environments: devAheadOfStaging(),
         writers: [writer],
         forget: async () => {
           throw new Error('cache unreachable');
@@ -75,10 +78,7 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
       });
       const service = promotionService({
         db,
-        environments: [
-          environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
-          environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
-        ],
+        environments: devAheadOfStaging(),
         writers: [writer],
       });
 
@@ -116,10 +116,7 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
       };
       const service = promotionService({
         db,
-        environments: [
-          environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
-          environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
-        ],
+        environments: devAheadOfStaging(),
         writers: [writer],
       });
 
@@ -155,10 +152,7 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
       const commit = writer.commit.bind(writer);
       const service = promotionService({
         db,
-        environments: [
-          environment('dev', { repository: REPOSITORY, tag: '1.1.0' }),
-          environment('staging', { repository: REPOSITORY, tag: '1.0.0' }),
-        ],
+        environments: devAheadOfStaging(),
         writers: [writer],
       });
       // The push takes until the record's lease has been renewed once.

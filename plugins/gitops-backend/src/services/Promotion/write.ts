@@ -96,7 +96,6 @@ export class PromotionWriter {
     try {
       result = await this.send(plan, row, entity);
     } catch (error) {
-      clearInterval(heartbeat);
       if (error instanceof GitopsSourceError && error.code === 'timeout') {
         // The push may still land: the record stays requested, and once its lease
         // lapses it is settled from what Git has.
@@ -107,8 +106,9 @@ export class PromotionWriter {
       }
       await this.failed(id, error as Error);
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
-    clearInterval(heartbeat);
     const title = plan.change.message.split('\n')[0];
     if (!result.commit) {
       const error = new ConflictError(
