@@ -28,8 +28,9 @@ import {
   tagInGit,
 } from './__testUtils__/sandboxBackend';
 
-// Real Git, helm and the sandbox on a loaded 2-core machine.
-jest.setTimeout(240_000);
+// Real Git, helm and the sandbox on a loaded 2-core machine: the file took 670 s for its
+// ten tests in a CI run with two more suites beside it.
+jest.setTimeout(600_000);
 
 const selectorOf = (app: string) => ({
   'argocd/app-selector': `app.kubernetes.io/name=${app}`,
