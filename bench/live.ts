@@ -25,6 +25,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import type { LiveSandboxInfo, PathCounts } from './liveSandbox';
+import { benchBackendConfig } from './backendConfig';
 import { startProcess, waitForUrl } from './processes';
 import type { Result } from './status';
 
@@ -234,31 +235,7 @@ async function startBackend(
       signals.factory,
       catalogServiceMock.factory({ entities: entities() }),
       mockServices.rootConfig.factory({
-        data: {
-          argocd: {
-            appLocatorMethods: [
-              {
-                type: 'config',
-                instances: sandbox.instances.map(i => ({
-                  name: i.name,
-                  url: i.url,
-                  token: i.token,
-                })),
-              },
-            ],
-          },
-          gitops: {
-            watch,
-            git: {
-              credentials: [
-                {
-                  host: new URL(sandbox.git).host,
-                  password: sandbox.gitToken,
-                },
-              ],
-            },
-          },
-        },
+        data: benchBackendConfig(sandbox, { watch }),
       }),
     ],
   });

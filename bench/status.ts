@@ -12,6 +12,7 @@ import path from 'node:path';
 import roadieArgoCdPlugin from '@roadiehq/backstage-plugin-argo-cd-backend';
 import communityArgoCdPlugin from '@backstage-community/plugin-argocd-backend';
 import { AddressInfo } from 'node:net';
+import { benchBackendConfig } from './backendConfig';
 
 export type Result = {
   scenario: string;
@@ -119,31 +120,10 @@ async function startBackend(sandbox: SandboxProcess, cacheSeconds: number) {
       communityArgoCdPlugin,
       catalogServiceMock.factory({ entities: entities() }),
       mockServices.rootConfig.factory({
-        data: {
-          argocd: {
-            appLocatorMethods: [
-              {
-                type: 'config',
-                instances: sandbox.info.instances.map(i => ({
-                  name: i.name,
-                  url: i.url,
-                  token: i.token,
-                })),
-              },
-            ],
-          },
-          gitops: {
-            cacheSeconds,
-            git: {
-              credentials: [
-                {
-                  host: new URL(sandbox.info.git).host,
-                  password: sandbox.gitToken,
-                },
-              ],
-            },
-          },
-        },
+        data: benchBackendConfig(
+          { ...sandbox.info, gitToken: sandbox.gitToken },
+          { cacheSeconds },
+        ),
       }),
     ],
   });
