@@ -57,6 +57,14 @@ export interface Config {
      */
     watch?: boolean;
     /**
+     * With `watch`, the config repositories' files the desired state needs are kept in
+     * memory; every this many seconds each repository is asked (one small `ls-refs`
+     * request per branch) whether its branch moved, and read again if it did. Push
+     * webhooks (the events backend's GitHub and GitLab modules) refresh at once.
+     * Default 180, as Argo CD's own repository polling.
+     */
+    refCheckSeconds?: number;
+    /**
      * At most this many Applications per entity: an entity whose annotations match more
      * gets an error naming the limit instead of a Git read and a Rollout call for each.
      * Default 50.

@@ -100,6 +100,8 @@ export interface Sandbox {
   ): void;
   /** How many requests an instance has received since it started (streams included). */
   requestCount(instance: string): number;
+  /** How many Git smart-HTTP requests the Git server has served. */
+  gitRequestCount(): number;
   /** An instance's application watch streams: cut them, refuse them, count them. */
   streams(instance: string): StreamControls;
   /** Adds a receiver of push webhooks; answers it without its secret. */
@@ -299,6 +301,7 @@ export async function startSandbox(
       );
     },
     requestCount: name => byName(name).requestCount,
+    gitRequestCount: () => git.requestCount(),
     streams: name => byName(name).streams,
     addWebhook: receiver => git.addWebhook(receiver),
     webhooks: () => git.webhooks(),
@@ -330,6 +333,7 @@ async function controlApi(
       sendJson(res, 200, {
         git: sandbox.gitUrl,
         registry: sandbox.registry.url,
+        gitRequests: sandbox.gitRequestCount(),
         instances: sandbox.instances.map(i => ({
           ...i,
           requests: sandbox.requestCount(i.name),

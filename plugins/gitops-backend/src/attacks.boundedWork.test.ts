@@ -298,6 +298,8 @@ describe('hostile entities and broken upstream answers cost only themselves (msw
         environments: ['dev', 'staging', 'prod'],
         instances: ['main'],
         liveStateSources: ['main'],
+        // gitops.watch is off here: views ask Argo CD.
+        indexed: false,
       });
     });
   });

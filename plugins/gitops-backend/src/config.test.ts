@@ -55,6 +55,7 @@ describe('readGitopsConfig', () => {
       cacheSeconds: 10,
       timeoutSeconds: 5,
       watch: true,
+      refCheckSeconds: 180,
       maxApplicationsPerEntity: 50,
       concurrencyPerInstance: 8,
       projects: [],

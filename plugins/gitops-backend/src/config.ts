@@ -35,6 +35,8 @@ export interface GitopsConfig {
   timeoutSeconds: number;
   /** Watch each instance (its stream) and keep its Applications in memory. */
   watch: boolean;
+  /** With `watch`, how often the config repositories held in memory are asked whether they moved. */
+  refCheckSeconds: number;
   /** An entity matching more Applications gets an error, not an unbounded fan-out. */
   maxApplicationsPerEntity: number;
   /** Upstream calls in flight at once, per Argo CD instance or cluster. */
@@ -146,6 +148,7 @@ export function readGitopsConfig(config: Config): GitopsConfig {
     cacheSeconds: positiveNumber(config, 'gitops.cacheSeconds', 10),
     timeoutSeconds: positiveNumber(config, 'gitops.timeoutSeconds', 5),
     watch: config.getOptionalBoolean('gitops.watch') ?? true,
+    refCheckSeconds: positiveNumber(config, 'gitops.refCheckSeconds', 180),
     maxApplicationsPerEntity: positiveInteger(
       config,
       'gitops.maxApplicationsPerEntity',

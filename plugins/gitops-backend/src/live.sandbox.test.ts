@@ -1,7 +1,9 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import {
+  coreServices,
   createBackendModule,
   createServiceFactory,
+  SchedulerService,
 } from '@backstage/backend-plugin-api';
 import { EventsService, eventsServiceRef } from '@backstage/plugin-events-node';
 import http from 'node:http';
@@ -59,6 +61,7 @@ describe('the watch: views from memory, changes signalled (sandbox, two instance
   async function startLiveBackend(gitops: Record<string, unknown> = {}) {
     const signals: SignalPayload[] = [];
     let events: EventsService | undefined;
+    let scheduler: SchedulerService | undefined;
     const backend = await startTestBackend({
       features: [
         gitopsPlugin,
@@ -72,9 +75,13 @@ describe('the watch: views from memory, changes signalled (sandbox, two instance
           moduleId: 'test-events',
           register(env) {
             env.registerInit({
-              deps: { service: eventsServiceRef },
-              async init({ service }) {
+              deps: {
+                service: eventsServiceRef,
+                schedulerService: coreServices.scheduler,
+              },
+              async init({ service, schedulerService }) {
                 events = service;
+                scheduler = schedulerService;
               },
             });
           },
@@ -90,7 +97,7 @@ describe('the watch: views from memory, changes signalled (sandbox, two instance
         }),
       ],
     });
-    return { backend, signals, events: events! };
+    return { backend, signals, events: events!, scheduler: scheduler! };
   }
 
   beforeAll(async () => {
@@ -123,8 +130,11 @@ describe('the watch: views from memory, changes signalled (sandbox, two instance
       await status(name, on); // warms the desired state (Git), not Argo CD
       const before = upstreamRequests();
       const body = await status(name, on);
-      return upstreamRequests() === before ? body : undefined;
-    }, `a view of ${name} without upstream requests`);
+      // An instance that was down is back once its watch is: no error, no request.
+      return upstreamRequests() === before && !body.errors.length
+        ? body
+        : undefined;
+    }, `a view of ${name} without errors or upstream requests`);
   const imageOf = (body: EntityDeploymentStatus, env: string) =>
     body.environments.find(e => e.environment === env)?.live.images;
 
@@ -234,6 +244,82 @@ describe('the watch: views from memory, changes signalled (sandbox, two instance
       'staging',
       'prod',
     ]);
+  });
+
+  it("once indexed, an entity's first view asks neither Argo CD nor Git: the config was read ahead", async () => {
+    const live = await startLiveBackend({ cacheSeconds: 600 });
+    try {
+      const on = live.backend.server;
+      await eventually(async () => {
+        const health = await request(on).get('/api/gitops/health');
+        return health.body.indexed === true || undefined;
+      }, 'the health to say indexed');
+      const [argo, git] = [upstreamRequests(), sandbox.gitRequestCount()];
+      const body = await status('service-b', on);
+      expect([upstreamRequests(), sandbox.gitRequestCount()]).toEqual([
+        argo,
+        git,
+      ]);
+      expect(body.errors).toEqual([]);
+      for (const env of body.environments) {
+        expect(env.desired?.image?.tag).toBeTruthy();
+        expect(env.desired?.error).toBeUndefined();
+      }
+      // The fleet has the desired state of every entity, from memory too.
+      const fleet = await request(on).get('/api/gitops/fleet');
+      expect(fleet.status).toBe(200);
+      for (const entity of fleet.body.entities) {
+        for (const env of entity.environments) {
+          expect(env.desired?.image ?? env.desired?.noVersionYet).toBeDefined();
+        }
+      }
+      expect(sandbox.gitRequestCount()).toBe(git);
+    } finally {
+      await live.backend.stop();
+    }
+  });
+
+  it('finds a branch that moved without a webhook at the next ref check, reads it and signals the entity', async () => {
+    const live = await startLiveBackend({ cacheSeconds: 600 });
+    try {
+      const on = live.backend.server;
+      const before = await viewFromMemory('service-b', on);
+      const stagingTag = (body: EntityDeploymentStatus) =>
+        body.environments.find(e => e.environment === 'staging')?.desired?.image
+          ?.tag;
+      expect(stagingTag(before)).not.toBe('v9.9.1');
+      await sandbox.registry.pushImage(
+        'registry.example.com/checkout/service-b:v9.9.1',
+      );
+      await pushChange(
+        sandbox,
+        'service-b-config',
+        { 'chart/values-staging.yaml': setTag('v9.9.1') },
+        'staging gets v9.9.1',
+      );
+      // No webhook and a ten-minute cache: the view keeps what memory holds.
+      expect(stagingTag(await status('service-b', on))).toBe(
+        stagingTag(before),
+      );
+      await live.scheduler.triggerTask('gitops-config-ref-checks');
+      const after = await eventually(async () => {
+        const view = await status('service-b', on);
+        return stagingTag(view) === 'v9.9.1' ? view : undefined;
+      }, "staging's desired tag v9.9.1 after the ref check");
+      expect(after.errors).toEqual([]);
+      await eventually(
+        async () =>
+          live.signals.some(
+            signal =>
+              signal.channel ===
+                entitySignalChannel('component:default/service-b') &&
+              signal.message.changed === 'desired',
+          ) || undefined,
+        "a 'desired' signal on service-b's channel",
+      );
+    } finally {
+      await live.backend.stop();
+    }
   });
 
   it("reads a config repository again when its push webhook arrives: Git's side without waiting for the cache", async () => {

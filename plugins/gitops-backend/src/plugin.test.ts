@@ -62,6 +62,8 @@ describe('gitopsPlugin', () => {
       environments: ['dev', 'staging', 'prod'],
       instances: ['main', 'edge'],
       liveStateSources: ['test', 'main', 'edge'],
+      // No watch of the unreachable instances is live.
+      indexed: false,
     });
     expect(JSON.stringify(res.body)).not.toMatch(/very-secret/);
   });

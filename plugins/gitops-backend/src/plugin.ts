@@ -34,9 +34,13 @@ import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
+  normalizeRepoUrl,
   pushMatchesRepoUrl,
   subscribeToGitPushes,
 } from './services/GitPush/gitPushes';
+import { ConfigRepoIndex } from './services/ConfigRepo/configRepoIndex';
+import { ListedApplication } from './services/applicationSchema';
+import { randomUUID } from 'node:crypto';
 
 /**
  * The GitOps backend plugin.
@@ -164,23 +168,32 @@ export const gitopsPlugin = createBackendPlugin({
               ),
           });
         }
+        // The config repositories' files in memory: with the watch, kept current by
+        // push webhooks and ref checks; without, read again after cacheSeconds.
+        const configRepos = new ConfigRepoIndex(reader, {
+          maxAgeMs: gitopsConfig.watch
+            ? Infinity
+            : gitopsConfig.cacheSeconds * 1000,
+        });
         const desired = new DesiredStateReader(
-          reader,
-          upstream,
+          configRepos,
           gitopsConfig.imageKeys,
-          gitopsConfig.cacheSeconds * 1000,
         );
+        /** The live Applications with a source in a repository `matches` picks. */
+        const fedBy = (matches: (repoURL: string) => boolean) =>
+          live.filter(app =>
+            [
+              ...(app.spec.sources ?? []),
+              ...(app.spec.source ? [app.spec.source] : []),
+            ].some(source => matches(source.repoURL)),
+          );
         // A push to a config repository (GitHub, GitLab or the sandbox's webhooks):
-        // the desired state of the Applications it feeds is read again at once.
+        // the desired state of the Applications it feeds is read again at once. Each
+        // replica hears every push: each holds its own index.
         await subscribeToGitPushes(
           events,
           async push => {
-            const fed = live.filter(app =>
-              [
-                ...(app.spec.sources ?? []),
-                ...(app.spec.source ? [app.spec.source] : []),
-              ].some(source => pushMatchesRepoUrl(push, source.repoURL)),
-            );
+            const fed = fedBy(url => pushMatchesRepoUrl(push, url));
             if (!fed.length) return;
             await desired.readAll(
               fed.map(f => f.application),
@@ -189,7 +202,7 @@ export const gitopsPlugin = createBackendPlugin({
             for (const change of fed)
               liveSignals.applicationChanged(change, 'desired');
           },
-          { logger, subscriberId: 'gitops-desired-state' },
+          { logger, subscriberId: `gitops-desired-state-${randomUUID()}` },
         );
         const status = new DeploymentStatusService({
           live,
@@ -199,6 +212,41 @@ export const gitopsPlugin = createBackendPlugin({
           config: gitopsConfig,
           logger,
         });
+        if (gitopsConfig.watch) {
+          // What a first view reads is read ahead: at each snapshot of a watch the
+          // config and Rollouts of its Applications, after a change new config.
+          const readAhead = (
+            sourceId: string,
+            apps: ListedApplication[],
+            rollouts: boolean,
+          ) =>
+            status
+              .readAhead(sourceId, apps, { rollouts })
+              .catch(error =>
+                logger.warn(`Reading ahead for "${sourceId}" failed: ${error}`),
+              );
+          live.onSnapshot((sourceId, apps) => readAhead(sourceId, apps, true));
+          live.onChange(change => {
+            if (change.type !== 'DELETED')
+              readAhead(change.sourceId, [change.application], false);
+          });
+          await scheduler.scheduleTask({
+            id: 'gitops-config-ref-checks',
+            frequency: { seconds: gitopsConfig.refCheckSeconds },
+            timeout: { minutes: 10 },
+            // Each replica holds its own index in memory.
+            scope: 'local',
+            fn: async () => {
+              for (const [moved] of await configRepos.checkRefs()) {
+                const key = normalizeRepoUrl(moved);
+                for (const change of fedBy(
+                  url => normalizeRepoUrl(url) === key,
+                ))
+                  liveSignals.applicationChanged(change, 'desired');
+              }
+            },
+          });
+        }
         const db = await database.getClient();
         if (!database.migrations?.skip) {
           await db.migrate.latest({
@@ -267,6 +315,10 @@ export const gitopsPlugin = createBackendPlugin({
             auditor,
             onEntitiesListed: entities => liveSignals.remember(entities),
             signalled,
+            indexed: () =>
+              gitopsConfig.watch &&
+              Object.values(live.status()).every(s => s.live) &&
+              !status.isReadingAhead(),
           }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });

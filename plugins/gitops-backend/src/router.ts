@@ -49,6 +49,8 @@ export interface RouterOptions {
   onEntitiesListed?: (entities: Entity[]) => void;
   /** Changes to what status answers show are signalled to browsers (no polling). */
   signalled?: boolean;
+  /** Whether views read memory only now (watches live, config read ahead). */
+  indexed?: () => boolean;
 }
 
 export async function createRouter(
@@ -65,6 +67,7 @@ export async function createRouter(
     promotions,
     onEntitiesListed,
     signalled = false,
+    indexed = () => false,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
@@ -86,6 +89,7 @@ export async function createRouter(
       environments: config.environments,
       instances: config.instances.map(i => i.name),
       liveStateSources: liveStateSourceIds(),
+      indexed: indexed(),
     });
   });
 

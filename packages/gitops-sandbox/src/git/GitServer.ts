@@ -49,6 +49,8 @@ export interface GitServer {
   webhooks(): WebhookSummary[];
   /** Waits until every push event queued so far is delivered (or has failed). */
   webhooksDelivered(): Promise<void>;
+  /** Git smart-HTTP requests served so far (ref advertisements, fetches, pushes). */
+  requestCount(): number;
   close(): Promise<void>;
 }
 
@@ -257,6 +259,7 @@ export async function startGitServer(
     }
   };
 
+  let gitRequests = 0;
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname.startsWith('/raw/')) {
@@ -273,6 +276,7 @@ export async function startGitServer(
     }
     try {
       if (url.pathname.startsWith('/git/')) {
+        gitRequests++;
         handleGit(req, res, url);
       } else if (url.pathname === '/api/repos' && req.method === 'POST') {
         const { name } = await readJson(req);
@@ -310,6 +314,7 @@ export async function startGitServer(
     addWebhook: receiver => webhooks.add(receiver),
     webhooks: () => webhooks.list(),
     webhooksDelivered,
+    requestCount: () => gitRequests,
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -6,7 +6,11 @@ import {
   redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
 import { KeptClones } from './keptClones';
-import { withShallowClone } from './shallowClone';
+import {
+  gitSourceError,
+  remote as remoteOf,
+  withShallowClone,
+} from './shallowClone';
 
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
@@ -82,6 +86,40 @@ export class GitConfigRepoReader {
       async ({ dir }) =>
         readAt(dir, await git.resolveRef({ fs, dir, ref: 'HEAD' }), paths),
     );
+  }
+
+  /**
+   * The commit `ref` (a branch, a tag or `HEAD`) names in the repository now: one small
+   * request (protocol v2 `ls-refs` with the ref as prefix), no fetch. Undefined when the
+   * repository has no such ref.
+   */
+  async headOf(repoURL: string, ref: string): Promise<string | undefined> {
+    if (COMMIT_SHA.test(ref)) return ref;
+    try {
+      const common = await remoteOf(
+        { credentials: this.credentials, timeoutMs: this.timeoutMs, repoURL },
+        '',
+      );
+      const names =
+        ref === 'HEAD' ? ['HEAD'] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+      // A branch first; a tag only when there is no branch of that name (as Argo CD).
+      for (const name of names) {
+        const refs = await git.listServerRefs({
+          http: common.http,
+          onAuth: common.onAuth,
+          url: repoURL,
+          prefix: name,
+          peelTags: true,
+          protocolVersion: 2,
+        });
+        const found = refs.find(r => r.ref === name);
+        // An annotated tag names a tag object; the commit it peels to is what is read.
+        if (found) return found.peeled ?? found.oid;
+      }
+      return undefined;
+    } catch (error) {
+      throw gitSourceError(error, repoURL, ref);
+    }
   }
 
   /**

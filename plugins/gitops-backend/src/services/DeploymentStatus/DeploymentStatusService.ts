@@ -57,7 +57,40 @@ export class DeploymentStatusService {
   /** Indexes of cached lists: a warm fleet answer does not index again. */
   private readonly indexes = new WeakMap<ArgoApplication[], ApplicationIndex>();
 
+  private readingAhead = 0;
+
   constructor(private readonly options: DeploymentStatusServiceOptions) {}
+
+  /**
+   * Reads what a first view of these Applications would read, so that views read
+   * memory only: their config where the index has none yet and, with `rollouts`, their
+   * Rollouts (at a watch's snapshot; after a change a view reads a Rollout again, as
+   * reading ahead on every change would cost a request per Application change).
+   */
+  async readAhead(
+    sourceId: string,
+    apps: ArgoApplication[],
+    options: { rollouts: boolean },
+  ) {
+    this.readingAhead++;
+    try {
+      const source = this.options.sources().find(s => s.id === sourceId);
+      await Promise.all([
+        this.options.desired.readAhead(apps),
+        // The source bounds its own requests in flight.
+        options.rollouts &&
+          source &&
+          Promise.all(apps.map(app => this.rollout(source, app))),
+      ]);
+    } finally {
+      this.readingAhead--;
+    }
+  }
+
+  /** Whether a read ahead is under way. */
+  isReadingAhead() {
+    return this.readingAhead > 0;
+  }
 
   private indexOf(apps: ArgoApplication[], source: GitopsLiveStateSource) {
     let index = this.indexes.get(apps);

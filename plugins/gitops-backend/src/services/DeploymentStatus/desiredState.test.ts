@@ -1,7 +1,6 @@
-import { mockServices } from '@backstage/backend-test-utils';
 import { ArgoApplication } from '@gitops-backstage/plugin-gitops-node';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
-import { UpstreamCache } from '../UpstreamCache';
+import { ConfigRepoIndex } from '../ConfigRepo/configRepoIndex';
 import { DesiredStateReader, driftOf, valuesFiles } from './desiredState';
 
 describe('valuesFiles', () => {
@@ -44,14 +43,12 @@ describe('DesiredStateReader: a new service with no version yet', () => {
       readFiles: async () => ({ commit: 'c'.repeat(40), files }),
     } as unknown as GitConfigRepoReader;
     const desired = new DesiredStateReader(
-      reader,
-      new UpstreamCache(mockServices.cache.mock()),
+      new ConfigRepoIndex(reader, { maxAgeMs: 60_000 }),
       {
         repository: 'image.repository',
         tag: 'image.tag',
         digest: 'image.digest',
       },
-      60_000,
     );
     const app = {
       metadata: { name: 'shop-dev', namespace: 'argocd' },

@@ -10,8 +10,11 @@ import {
   ArgoApplication,
   ArgoApplicationSource,
 } from '@gitops-backstage/plugin-gitops-node';
-import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
-import { UpstreamCache } from '../UpstreamCache';
+import { LRUCache } from 'lru-cache';
+import pLimit from 'p-limit';
+import { ConfigRepoIndex } from '../ConfigRepo/configRepoIndex';
+import { ConfigRepoFiles } from '../ConfigRepo/GitConfigRepoReader';
+import { Cached } from '../UpstreamCache';
 
 /** Where the image reference sits in a values file (Helm-style key paths). */
 export interface ImageKeys {
@@ -60,97 +63,126 @@ export function imageIn(
 
 type ValuesFile = { source: ArgoApplicationSource; path: string };
 
+/** What to read for an Application: its files, each with its repository's key. */
+type Plan = { base: DesiredState; files: Array<ValuesFile & { repo: string }> };
+
+/** Repositories read at once when reading ahead. */
+const READ_AHEAD_AT_ONCE = 2;
+
+/** Computed desired states kept, least recently used dropped first. */
+const COMPUTED_MAX = 20_000;
+
 /**
  * The image an Application's config says should run: its Helm values files, read at
  * the target revision in the order Helm merges them (the chart's values.yaml, then
- * `helm.valueFiles`, `$ref/` files from the referenced source).
+ * `helm.valueFiles`, `$ref/` files from the referenced source), from the index of the
+ * config repositories (which reads Git only when it must).
  */
 export class DesiredStateReader {
+  /** Each Application's desired state, with the commits it was computed from. */
+  private readonly computed = new LRUCache<
+    string,
+    { commits: string; state: DesiredState }
+  >({ max: COMPUTED_MAX });
+
   constructor(
-    private readonly reader: GitConfigRepoReader,
-    private readonly cache: UpstreamCache,
+    private readonly index: ConfigRepoIndex,
     private readonly keys: ImageKeys,
-    private readonly ttlMs: number,
   ) {}
 
   /**
-   * The desired state of each Application. Each config repository is read once for
-   * all of them (one shallow fetch for an entity's environments); the results are
-   * cached, so a warm view parses no YAML.
+   * The desired state of each Application. Each config repository is asked once for
+   * all of them; the index answers from memory unless it must read Git (`fresh`, for
+   * an action, always does). A state computed at the same commits is not computed again.
    */
   async readAll(
     apps: ArgoApplication[],
     options: { fresh?: boolean } = {},
   ): Promise<DesiredState[]> {
     const plans = apps.map(app => this.plan(app));
-
-    const byRepo = new Map<string, Set<string>>();
-    for (const plan of plans) {
-      for (const file of 'files' in plan ? plan.files : []) {
-        const repo = repoKey(file.source);
-        byRepo.set(repo, (byRepo.get(repo) ?? new Set()).add(file.path));
-      }
-    }
-    if (options.fresh) {
-      await Promise.all([
-        ...plans.map(plan =>
-          'files' in plan ? this.cache.forget(desiredKey(plan.files)) : null,
-        ),
-        ...[...byRepo].map(([repo, paths]) =>
-          this.cache.forget(readKey(repo, paths)),
-        ),
-      ]);
-    }
-    // Started on first need: a cached desired state needs no read at all.
-    const reads = new Map<string, ReturnType<typeof this.readRepo>>();
-    const read = (repo: string) => {
-      if (!reads.has(repo))
-        reads.set(repo, this.readRepo(repo, byRepo.get(repo)!));
-      return reads.get(repo)!;
-    };
+    const byRepo = filesByRepo(plans);
+    const reads = new Map(
+      [...byRepo].map(([repo, paths]) => {
+        const [repoURL, ref] = JSON.parse(repo);
+        return [
+          repo,
+          this.index.files(repoURL, ref, [...paths].sort(), options),
+        ] as const;
+      }),
+    );
     return Promise.all(
       plans.map(async plan => {
         if (!('files' in plan)) return plan.result;
-        const answer = await this.cache.get(
-          desiredKey(plan.files),
-          this.ttlMs,
-          async () => {
-            const contents: Array<string | undefined> = [];
-            for (const file of plan.files) {
-              const files = await read(repoKey(file.source));
-              if ('error' in files) return { ...plan.base, error: files.error };
-              contents.push(files.value.files[file.path]);
-            }
-            return this.imageOf(plan.base, plan.files, contents);
-          },
-        );
-        // The computation itself never fails: its answer is always a value.
-        return 'value' in answer
-          ? answer.value
-          : { ...plan.base, error: answer.error };
+        const read: Array<Cached<ConfigRepoFiles>> = [];
+        for (const file of plan.files) read.push(await reads.get(file.repo)!);
+        return this.stateOf(plan, read);
       }),
     );
   }
 
-  /** The desired state if a recent entity view computed it; never reads Git. */
-  peek(app: ArgoApplication): DesiredState | undefined {
-    const plan = this.plan(app);
-    return 'files' in plan
-      ? this.cache.peek<DesiredState>(desiredKey(plan.files))
-      : undefined;
-  }
-
-  private readRepo(repo: string, paths: Set<string>) {
-    const [repoURL, ref] = JSON.parse(repo);
-    return this.cache.get(readKey(repo, paths), this.ttlMs, () =>
-      this.reader.readFiles(repoURL, ref, [...paths].sort()),
+  /**
+   * Reads the config of these Applications into the index where it has nothing for
+   * them yet (not even a failure), a few repositories at a time, beside the views,
+   * which do not wait for it. What it holds is kept current by pushes and ref checks.
+   */
+  async readAhead(apps: ArgoApplication[]) {
+    const byRepo = new Map<string, ArgoApplication[]>();
+    for (const app of apps) {
+      const plan = this.plan(app);
+      if (!('files' in plan)) continue;
+      const known = plan.files.every(file => {
+        const [repoURL, ref] = JSON.parse(file.repo);
+        return this.index.knows(repoURL, ref, [file.path]);
+      });
+      if (known) continue;
+      const repo = plan.files[0].repo;
+      byRepo.set(repo, [...(byRepo.get(repo) ?? []), app]);
+    }
+    const limit = pLimit(READ_AHEAD_AT_ONCE);
+    await Promise.all(
+      [...byRepo.values()].map(group => limit(() => this.readAll(group))),
     );
   }
 
+  /** The desired state if the index holds all it needs now; never reads Git. */
+  peek(app: ArgoApplication): DesiredState | undefined {
+    const plan = this.plan(app);
+    if (!('files' in plan)) return undefined;
+    const read: Array<Cached<ConfigRepoFiles>> = [];
+    for (const file of plan.files) {
+      const [repoURL, ref] = JSON.parse(file.repo);
+      const held = this.index.peek(repoURL, ref, [file.path]);
+      if (!held) return undefined;
+      read.push(held);
+    }
+    return this.stateOf(plan, read);
+  }
+
+  /** The state from each file's read (same order as the plan's files). */
+  private stateOf(plan: Plan, read: Array<Cached<ConfigRepoFiles>>) {
+    const failed = read.find(r => 'error' in r);
+    if (failed && 'error' in failed) {
+      return { ...plan.base, error: failed.error };
+    }
+    const files = read.map(r => ('value' in r ? r.value : undefined)!);
+    const commits = files.map(f => f.commit).join(' ');
+    const k = JSON.stringify([
+      plan.base,
+      plan.files.map(f => [f.repo, f.path]),
+    ]);
+    const held = this.computed.get(k);
+    if (held?.commits === commits) return held.state;
+    const state = this.imageOf(
+      plan.base,
+      plan.files,
+      plan.files.map((file, i) => files[i].files[file.path]),
+    );
+    this.computed.set(k, { commits, state });
+    return state;
+  }
+
   /** Which files to read for an Application, or why there are none. */
-  private plan(
-    app: ArgoApplication,
-  ): { base: DesiredState; files: ValuesFile[] } | { result: DesiredState } {
+  private plan(app: ArgoApplication): Plan | { result: DesiredState } {
     const sources =
       app.spec.sources ?? (app.spec.source ? [app.spec.source] : []);
     const chart = sources.find(s => s.path !== undefined);
@@ -182,7 +214,10 @@ export class DesiredStateReader {
           },
         }),
       },
-      files: valuesFiles(chart, sources),
+      files: valuesFiles(chart, sources).map(file => ({
+        ...file,
+        repo: repoKey(file.source),
+      })),
     };
   }
 
@@ -265,15 +300,18 @@ export class DesiredStateReader {
   }
 }
 
-function desiredKey(files: ValuesFile[]) {
-  return `desired:${JSON.stringify(
-    files.map(f => [repoKey(f.source), f.path]),
-  )}`;
-}
-
-function readKey(repo: string, paths: Set<string>) {
-  const [repoURL, ref] = JSON.parse(repo);
-  return `values:${repoURL}:${ref}:${[...paths].sort().join(',')}`;
+/** The paths to read in each repository (by repoKey), for all plans. */
+function filesByRepo(plans: Array<Plan | { result: DesiredState }>) {
+  const byRepo = new Map<string, Set<string>>();
+  for (const plan of plans) {
+    for (const file of 'files' in plan ? plan.files : []) {
+      byRepo.set(
+        file.repo,
+        (byRepo.get(file.repo) ?? new Set()).add(file.path),
+      );
+    }
+  }
+  return byRepo;
 }
 
 function repoKey(source: ArgoApplicationSource) {

@@ -4,6 +4,7 @@ import { GitopsLiveStateSource } from '@gitops-backstage/plugin-gitops-node';
 import { config } from '../../__testUtils__/promotionFixtures';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
 import { UpstreamCache } from '../UpstreamCache';
+import { ConfigRepoIndex } from '../ConfigRepo/configRepoIndex';
 import { DeploymentStatusService } from './DeploymentStatusService';
 import { DesiredStateReader } from './desiredState';
 import { FLEET_CONFIG_READS } from './fleetStatus';
@@ -78,7 +79,10 @@ function fleetOver(apps: unknown[]) {
   const service = new DeploymentStatusService({
     sources: () => [source],
     cache,
-    desired: new DesiredStateReader(reader, cache, config.imageKeys, 60_000),
+    desired: new DesiredStateReader(
+      new ConfigRepoIndex(reader, { maxAgeMs: 60_000 }),
+      config.imageKeys,
+    ),
     config: {
       ...config,
       maxApplicationsPerEntity: 100,

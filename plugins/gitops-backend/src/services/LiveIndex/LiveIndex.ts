@@ -33,6 +33,9 @@ const keyOf = (app: ListedApplication) =>
 export class LiveIndex {
   private readonly states = new Map<string, SourceState>();
   private readonly listeners = new Set<(change: ApplicationChange) => void>();
+  private readonly snapshotListeners = new Set<
+    (sourceId: string, apps: ListedApplication[]) => void
+  >();
   private readonly stopping = new AbortController();
 
   constructor(private readonly logger: LoggerService) {}
@@ -117,6 +120,14 @@ export class LiveIndex {
     return () => this.listeners.delete(listener);
   }
 
+  /** Calls `listener` with every snapshot a source's watch loads (at start, after reconnects). */
+  onSnapshot(
+    listener: (sourceId: string, apps: ListedApplication[]) => void,
+  ): () => void {
+    this.snapshotListeners.add(listener);
+    return () => this.snapshotListeners.delete(listener);
+  }
+
   private async consume(source: GitopsLiveStateSource, state: SourceState) {
     const where = `Instance "${source.id}"`;
     let loaded = false;
@@ -151,6 +162,13 @@ export class LiveIndex {
         // The first snapshot changes nothing anyone saw from this index.
         if (loaded) this.announceDifferences(source.id, previous, apps);
         loaded = true;
+        for (const listener of this.snapshotListeners) {
+          try {
+            listener(source.id, [...apps.values()]);
+          } catch (error) {
+            this.logger.warn(`A snapshot listener failed: ${error}`);
+          }
+        }
         continue;
       }
       const [app] = checkApplications([event.application], where);
