@@ -10,6 +10,7 @@ import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
 import { frontendScenario } from './frontend';
 import { liveScenario } from './live';
 import { promotionScenario } from './promotion';
+import { replicasScenario } from './replicas';
 import { statusScenario } from './status';
 
 const exec = promisify(execFile);
@@ -163,6 +164,10 @@ const scenarios: Record<
   live: {
     run: liveScenario,
     owns: scenario => scenario.startsWith('live updates'),
+  },
+  replicas: {
+    run: replicasScenario,
+    owns: scenario => scenario.startsWith('two replicas'),
   },
 };
 

@@ -1,10 +1,7 @@
 import { entitySignalChannel } from '@gitops-backstage/plugin-gitops-common';
 import {
-  argo,
   eventually,
-  pushChange,
   Sandbox,
-  setTag,
   settled,
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
@@ -16,17 +13,15 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import {
   auditEvents,
-  freePort,
   Replica,
   ReplicaDatabases,
-  startReplica,
 } from './__testUtils__/replicaProcesses';
 import {
-  component,
-  gitIn,
-  sandboxBackendConfig,
-  tagInGit,
-} from './__testUtils__/sandboxBackend';
+  newVersionInDev,
+  replicaApi,
+  startReplicaPair,
+} from './__testUtils__/replicaPair';
+import { component, gitIn, tagInGit } from './__testUtils__/sandboxBackend';
 import { productionServices } from './__testUtils__/testServices';
 
 // Two backend processes, PostgreSQL, Redis and the sandbox beside other suites on a
@@ -52,7 +47,7 @@ const entities = ['service-a', 'service-b'].map(name =>
     let databases: ReplicaDatabases;
     let gitopsDb: Knex;
     let eventsDb: Knex;
-    const replicas: Replica[] = [];
+    let replicas: Replica[] = [];
     const sockets: WebSocket[] = [];
     // What the test calls the replicas with: a static external-access token.
     const apiToken = randomBytes(24).toString('hex');
@@ -61,67 +56,18 @@ const entities = ['service-a', 'service-b'].map(name =>
     const TESTS = 3;
     let passed = 0;
 
-    /** A replica's app-config: only its port and whether it watches differ. */
-    const replicaConfig = (port: number, watch: boolean, secret: string) => ({
-      // No frontend here: the app's origin is the replica's own.
-      app: { baseUrl: `http://127.0.0.1:${port}` },
-      backend: {
-        baseUrl: `http://127.0.0.1:${port}`,
-        listen: { host: '127.0.0.1', port },
-        auth: {
-          // The same secret on every replica, as production sets BACKEND_SECRET.
-          keys: [{ secret }],
-          externalAccess: [
-            {
-              type: 'static',
-              options: { token: apiToken, subject: 'replicas-test' },
-            },
-          ],
-        },
-        database: {
-          client: 'pg',
-          connection: services!.postgres,
-          prefix: databases.prefix,
-        },
-        cache: {
-          store: 'redis',
-          connection: services!.redis,
-          redis: { client: { namespace: databases.prefix } },
-        },
-      },
-      // Signals and events go through the events backend's bus (PostgreSQL), never
-      // silently only to the local process.
-      events: { useEventBus: 'always' },
-      ...sandboxBackendConfig(sandbox, {
-        watch,
-        // Production's default: views between promotions read Git no more than that.
-        cacheSeconds: 10,
-        // A held push must outlive the moment the test needs to kill its replica.
-        timeoutSeconds: 20,
-        promotion: { methods: { prod: 'commit' }, allowSkip: true },
-      }),
-    });
-
     beforeAll(async () => {
       dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-replicas-'));
       sandboxDir = path.join(dir, 'sandbox');
       sandbox = await startTestSandbox({ dir: sandboxDir });
       await settled(sandbox);
-      databases = new ReplicaDatabases(services!.postgres);
-      const secret = randomBytes(24).toString('hex');
-      // One after the other: the first creates the databases and migrates them.
-      for (const [i, watch] of [true, false].entries()) {
-        const port = await freePort();
-        replicas.push(
-          await startReplica({
-            name: `replica-${i + 1}`,
-            port,
-            config: replicaConfig(port, watch, secret),
-            entities,
-            dir,
-          }),
-        );
-      }
+      ({ replicas, databases } = await startReplicaPair({
+        sandbox,
+        services: services!,
+        entities,
+        dir,
+        apiToken,
+      }));
       gitopsDb = databases.plugin('gitops');
       eventsDb = databases.plugin('events');
     }, 10 * MINUTE);
@@ -138,21 +84,8 @@ const entities = ['service-a', 'service-b'].map(name =>
       } else if (dir) await fs.rm(dir, { recursive: true, force: true });
     }, 5 * MINUTE);
 
-    async function api(
-      replica: Replica,
-      route: string,
-      body?: object,
-    ): Promise<{ status: number; body: any }> {
-      const res = await fetch(`${replica.url}/api/gitops${route}`, {
-        method: body ? 'POST' : 'GET',
-        headers: {
-          authorization: `Bearer ${apiToken}`,
-          ...(body && { 'content-type': 'application/json' }),
-        },
-        body: body && JSON.stringify(body),
-      });
-      return { status: res.status, body: await res.json() };
-    }
+    const api = (replica: Replica, route: string, body?: object) =>
+      replicaApi(replica, apiToken, route, body);
 
     const promote = (replica: Replica, entity: string, body: object) =>
       api(replica, `/entities/component/default/${entity}/promotions`, body);
@@ -263,34 +196,6 @@ const entities = ['service-a', 'service-b'].map(name =>
       10 * MINUTE,
     );
 
-    /**
-     * As CI: pushes an image, bumps dev's tag, and waits until dev runs it (the
-     * promotion gates ask that of a source).
-     */
-    async function newVersionInDev(entity: string, repo: string, tag: string) {
-      const image = `registry.example.com/checkout/${entity}:${tag}`;
-      await sandbox.registry.pushImage(image);
-      await pushChange(
-        sandbox,
-        repo,
-        { 'chart/values-dev.yaml': setTag(tag) },
-        `ci: ${tag}`,
-      );
-      await eventually(async () => {
-        const { body } = await argo(
-          sandbox,
-          'main',
-          `/api/v1/applications/${entity}-dev`,
-        );
-        return (
-          (body?.status?.sync?.status === 'Synced' &&
-            body.status.health?.status === 'Healthy' &&
-            body.status.summary?.images?.includes(image)) ||
-          undefined
-        );
-      }, `${entity}'s dev to run ${tag}`);
-    }
-
     it(
       '50 promotions, each sent to one replica and retried at once on the other with its key: one record and one commit per key, a linear history, audited',
       async () => {
@@ -304,7 +209,7 @@ const entities = ['service-a', 'service-b'].map(name =>
         const results = await Promise.all(
           streams.map(async ({ entity, repo }, s) => {
             if ((await tagOf(repo, 'dev')) === (await tagOf(repo, 'staging')))
-              await newVersionInDev(entity, repo, `c0ffee${s}`);
+              await newVersionInDev(sandbox, entity, repo, `c0ffee${s}`);
             const base = await head(repo);
             const sources: Record<string, string> = {
               dev: await tagOf(repo, 'dev'),
