@@ -67,7 +67,7 @@ type ValuesFile = { source: ArgoApplicationSource; path: string };
 type Plan = { base: DesiredState; files: Array<ValuesFile & { repo: string }> };
 
 /** Repositories read at once when reading ahead. */
-const READ_AHEAD_AT_ONCE = 2;
+const READ_AHEAD_AT_ONCE = 4;
 
 /** Computed desired states kept, least recently used dropped first. */
 const COMPUTED_MAX = 20_000;
