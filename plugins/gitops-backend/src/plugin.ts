@@ -239,6 +239,7 @@ export const gitopsPlugin = createBackendPlugin({
             fn: async () => {
               for (const [moved] of await configRepos.checkRefs()) {
                 const key = normalizeRepoUrl(moved);
+                if (!key) continue;
                 for (const change of fedBy(
                   url => normalizeRepoUrl(url) === key,
                 ))

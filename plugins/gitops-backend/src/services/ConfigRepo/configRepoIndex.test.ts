@@ -158,6 +158,8 @@ describe('ConfigRepoIndex', () => {
     expect(await index.checkRefs()).toEqual([]);
     expect(repo.refChecks).toBe(3);
     // What was held still answers.
-    expect(index.commitOf(REPO, 'main')).toBe('b'.repeat(40));
+    expect(index.peek(REPO, 'main', ['chart/values.yaml'])).toMatchObject({
+      value: { commit: 'b'.repeat(40) },
+    });
   });
 });

@@ -77,23 +77,13 @@ export class ConfigRepoIndex {
     );
   }
 
-  /** The commit memory holds for the ref, if any. */
-  commitOf(repoURL: string, ref: string): string | undefined {
-    return this.entries.peek(key(repoURL, ref))?.held?.commit;
-  }
-
   /** Reads the ref again now; whether its commit changed. */
-  async refresh(repoURL: string, ref: string): Promise<boolean> {
+  private async refresh(repoURL: string, ref: string): Promise<boolean> {
     const entry = this.entries.get(key(repoURL, ref));
     if (!entry) return false;
     const before = entry.held?.commit;
     await this.readAfterNow(entry);
     return entry.held?.commit !== before;
-  }
-
-  /** Every ref held, as [repoURL, ref]. */
-  refs(): Array<[string, string]> {
-    return [...this.entries.values()].map(e => [e.repoURL, e.ref]);
   }
 
   /**
