@@ -145,7 +145,11 @@ export class Renderer {
         throw new Error(`${source.path}: app path does not exist`);
       }
       if (!existsSync(path.join(chartDir, 'Chart.yaml'))) {
-        manifests.push(...(await readDirectory(chartDir, source.directory)));
+        manifests.push(
+          ...(await this.cached([chartDir, source.directory], () =>
+            readDirectory(chartDir, source.directory),
+          )),
+        );
         continue;
       }
       const valueFiles = (source.helm?.valueFiles ?? []).map((file: string) => {
@@ -156,26 +160,37 @@ export class Renderer {
           throw new Error(`source referenced by $${ref[1]} not found`);
         return inRepository(refRoot, refRoot, ref[2]);
       });
-      const cacheKey = JSON.stringify([
-        chartDir,
-        valueFiles,
-        metadata.name,
-        spec.destination.namespace,
-        source.helm?.releaseName,
-      ]);
-      if (!this.cache.has(cacheKey)) {
-        const rendering = renderChart({
-          chartDir,
-          releaseName: source.helm?.releaseName ?? metadata.name,
-          namespace: spec.destination.namespace ?? 'default',
-          valueFiles,
-        });
-        rendering.catch(() => this.cache.delete(cacheKey));
-        this.cache.set(cacheKey, rendering);
-      }
-      manifests.push(...(await this.cache.get(cacheKey)!));
+      manifests.push(
+        ...(await this.cached(
+          [
+            chartDir,
+            valueFiles,
+            metadata.name,
+            spec.destination.namespace,
+            source.helm?.releaseName,
+          ],
+          () =>
+            renderChart({
+              chartDir,
+              releaseName: source.helm?.releaseName ?? metadata.name,
+              namespace: spec.destination.namespace ?? 'default',
+              valueFiles,
+            }),
+        )),
+      );
     }
     return { revision: commits[0], revisions: commits, sources, manifests };
+  }
+
+  /** Manifests by what they were made from: an exported tree never changes. */
+  private cached(key: unknown[], make: () => Promise<Json[]>) {
+    const cacheKey = JSON.stringify(key);
+    if (!this.cache.has(cacheKey)) {
+      const making = make();
+      making.catch(() => this.cache.delete(cacheKey));
+      this.cache.set(cacheKey, making);
+    }
+    return this.cache.get(cacheKey)!;
   }
 
   /** The repository's tree at `commit`, unpacked once into the work dir. */
