@@ -373,6 +373,8 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
       const fleetCold = await timed(1, () =>
         get(`${fresh.base}/api/gitops/fleet`),
       );
+      // Warm as the entity views: once the read ahead is done, not beside it.
+      await indexed(fresh.base);
       const fleetWarm = await timed(20, () =>
         get(`${fresh.base}/api/gitops/fleet`),
       );
@@ -387,7 +389,7 @@ export async function statusScenario(latencyMs: number): Promise<Result[]> {
       );
       row(
         fleetScenario,
-        'warm p50 / p95',
+        'warm p50 / p95 (once indexed)',
         `${ms(percentile(fleetWarm, 50))} / ${ms(percentile(fleetWarm, 95))}`,
         '≤ 300 ms',
       );
