@@ -10,6 +10,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { scaffolderModuleGitops } from './module';
+import { sandboxArgoCdConfig } from './__testUtils__/scaffolderBackend';
 
 jest.setTimeout(240_000);
 
@@ -44,18 +45,7 @@ describe("the scaffolder's dry run of a hostile template", () => {
         scaffolderModuleGitops,
         mockServices.rootConfig.factory({
           data: {
-            argocd: {
-              appLocatorMethods: [
-                {
-                  type: 'config',
-                  instances: sandbox.instances.map(i => ({
-                    name: i.name,
-                    url: i.url,
-                    token: i.token,
-                  })),
-                },
-              ],
-            },
+            argocd: sandboxArgoCdConfig(sandbox),
             gitops: {
               git: {
                 credentials: [

@@ -19,6 +19,7 @@ import {
   hostileString,
 } from './hostileInput';
 import { helmWrapper, sandboxState, treeState } from './sideEffects';
+import { sandboxArgoCdConfig } from './scaffolderBackend';
 
 /** Hostile inputs per action, against real Git, helm and the sandbox's Argo CD. */
 export const RUNS = 500;
@@ -57,18 +58,7 @@ export function actionAttacks(suite: string) {
     state.sandbox = sandbox;
     state.gitHost = new URL(sandbox.gitUrl).host;
     state.config = new ConfigReader({
-      argocd: {
-        appLocatorMethods: [
-          {
-            type: 'config',
-            instances: sandbox.instances.map(i => ({
-              name: i.name,
-              url: i.url,
-              token: i.token,
-            })),
-          },
-        ],
-      },
+      argocd: sandboxArgoCdConfig(sandbox),
       gitops: {
         helm: { command: state.helm.command },
         git: {

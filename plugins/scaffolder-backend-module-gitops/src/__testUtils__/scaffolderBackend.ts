@@ -32,6 +32,20 @@ export interface TemplateRun {
  * project `default` given to the test backend's user, the three templates in the catalog;
  * and the GitOps backend, for what a created service's Deployments tab shows.
  */
+/** The `argocd` config naming the sandbox's Argo CD instances, as a portal names its own. */
+export const sandboxArgoCdConfig = (sandbox: Sandbox) => ({
+  appLocatorMethods: [
+    {
+      type: 'config',
+      instances: sandbox.instances.map(i => ({
+        name: i.name,
+        url: i.url,
+        token: i.token,
+      })),
+    },
+  ],
+});
+
 export async function startScaffolderBackend(sandbox: Sandbox) {
   const gitHost = new URL(sandbox.gitUrl).host;
   const backend = await startTestBackend({
@@ -67,18 +81,7 @@ export async function startScaffolderBackend(sandbox: Sandbox) {
               target: path.join(TEMPLATES_DIR, t, 'template.yaml'),
             })),
           },
-          argocd: {
-            appLocatorMethods: [
-              {
-                type: 'config',
-                instances: sandbox.instances.map(i => ({
-                  name: i.name,
-                  url: i.url,
-                  token: i.token,
-                })),
-              },
-            ],
-          },
+          argocd: sandboxArgoCdConfig(sandbox),
           gitops: {
             git: {
               credentials: [{ host: gitHost, password: sandbox.gitToken }],
