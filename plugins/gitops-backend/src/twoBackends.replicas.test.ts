@@ -29,11 +29,7 @@ import { productionServices } from './__testUtils__/testServices';
 // the state it waits for is there.
 const MINUTE = 60_000;
 
-// Only on request (README, "Several replicas"): in one of three fresh-clone CI runs a
-// replica's heap grew to its 4 GB limit during the 50 promotions and the process died
-// (2026-12-01); until that growth is found, it would make the suite flaky.
-const services =
-  process.env.GITOPS_REPLICAS_TEST === '1' ? productionServices() : undefined;
+const services = productionServices();
 
 const entities = ['service-a', 'service-b'].map(name =>
   component(name, { 'argocd/app-selector': `app.kubernetes.io/name=${name}` }),

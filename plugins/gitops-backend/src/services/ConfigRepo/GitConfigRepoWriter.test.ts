@@ -312,49 +312,6 @@ describe('GitConfigRepoWriter', () => {
     expect(head.image.tag).toBe('v1');
   });
 
-  it('gives up a use of a clone that never ends at its deadline; the next use goes on in a new clone', async () => {
-    const host = new URL(server.url).host;
-    const kept = new KeptClones({
-      credentials: new GitCredentialsResolver(
-        new ConfigReader({
-          gitops: { git: { credentials: [{ host, password: TOKEN }] } },
-        }),
-      ),
-      timeoutMs: 60_000,
-      // Room for the next use's whole clone on a loaded machine.
-      useDeadlineMs: 20_000,
-    });
-    clones.push(kept);
-    const location = { repoURL: server.repoUrl(repo), branch: 'main' };
-    let release!: () => void;
-    let stuckDir = '';
-    // Work that never ends, as a Git call that never returns would.
-    const stuck = kept.use(location, async clone => {
-      stuckDir = clone.dir;
-      await new Promise<void>(resolve => (release = resolve));
-    });
-    const next = kept.use(location, async clone => clone.dir);
-
-    await expect(stuck).rejects.toMatchObject({
-      code: 'timeout',
-      message: expect.stringMatching(/did not end within 20 s/),
-    });
-    const nextDir = await next;
-    expect(nextDir).not.toBe(stuckDir);
-    // The stuck use keeps its directory until it ends; then it is removed.
-    await fs.access(stuckDir);
-    release();
-    for (;;) {
-      const gone = await fs.access(stuckDir).then(
-        () => false,
-        () => true,
-      );
-      if (gone) break;
-      await new Promise(resolve => setTimeout(resolve, 50));
-    }
-    await fs.access(nextDir);
-  });
-
   it('runs the commits of one writer to one branch one at a time: all land', async () => {
     const w = writer();
     const results = await Promise.all(

@@ -13,7 +13,7 @@ import { Clone, gitSourceError, remote, thinPack } from './shallowClone';
 const MAX_KEPT = 8;
 /** A kept clone unused this long is removed. */
 const IDLE_MS = 10 * 60_000;
-/** Fetches into one clone before it is cloned afresh (each fetch adds a pack). */
+/** Fetches into one clone before it is cloned afresh (each adds loose objects). */
 const MAX_FETCHES = 100;
 /**
  * A use of a clone (a fetch and the work on it: a few Git requests) is given this many
@@ -197,12 +197,16 @@ export class KeptClones {
         await git.clone({ ...options, noCheckout: true });
         head = await git.resolveRef({ ...common, ref: 'HEAD' });
       } else {
+        const before = new Set(await packIndexes(common.dir));
         const http = thinPack(common.http);
         ({ fetchHead: head } = await git.fetch({
           ...options,
           http,
           tags: false,
         }));
+        for (const index of await packIndexes(common.dir)) {
+          if (!before.has(index)) await unpack(common, checkout, index);
+        }
       }
       checkout.fetches++;
       if (!head) {
@@ -241,6 +245,57 @@ export class KeptClones {
     await fs.promises.rm(checkout.dir, { recursive: true, force: true });
     keptDirs.delete(checkout.dir);
   }
+}
+
+/**
+ * Writes the objects of a fetched thin pack as loose objects and removes the pack, as
+ * git's unpack-objects does with small fetches. Kept, a thin pack's deltas name bases
+ * in other packs: a file that goes back and forth (promote, roll back) leaves v2 as a
+ * delta on v1 in one pack and v1 on v2 in the next, and isomorphic-git, which searches
+ * packs in directory order, could read v1 → v2 → v1 … without end. Loose objects are
+ * whole and searched first, and the clone's own pack needs nothing outside it.
+ */
+async function unpack(
+  common: { fs: typeof fs; dir: string },
+  checkout: Checkout,
+  index: string,
+) {
+  for (const oid of packIndexOids(await fs.promises.readFile(index))) {
+    const { type, object } = await git.readObject({
+      ...common,
+      cache: checkout.cache,
+      oid,
+      format: 'content',
+    });
+    await git.writeObject({
+      ...common,
+      type: type as 'blob' | 'tree' | 'commit' | 'tag',
+      object: object as Uint8Array,
+      format: 'content',
+    });
+  }
+  await fs.promises.rm(index);
+  await fs.promises.rm(index.replace(/\.idx$/, '.pack'));
+}
+
+/** The pack indexes of a clone, by path. */
+async function packIndexes(dir: string): Promise<string[]> {
+  const packs = path.join(dir, '.git', 'objects', 'pack');
+  return (await fs.promises.readdir(packs))
+    .filter(file => file.endsWith('.idx'))
+    .map(file => path.join(packs, file));
+}
+
+/** The object ids a pack index (version 2) lists: after its header and fan-out table. */
+function packIndexOids(idx: Buffer): string[] {
+  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
+    throw new Error('not a version 2 pack index');
+  }
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  const start = 8 + 256 * 4;
+  return Array.from({ length: count }, (_, i) =>
+    idx.toString('hex', start + i * 20, start + (i + 1) * 20),
+  );
 }
 
 async function newCheckout(): Promise<Checkout> {
