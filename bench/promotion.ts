@@ -156,10 +156,11 @@ export async function promotionScenario(): Promise<Result[]> {
     /** A backend's reader and writer, sharing kept clones as the plugin's do. */
     const newBackend = () => {
       const clones = new KeptClones({ credentials, timeoutMs: 30_000 });
+      const reader = new GitConfigRepoReader(credentials, 30_000, clones);
       return {
         clones,
-        writer: new GitConfigRepoWriter(clones),
-        reader: new GitConfigRepoReader(credentials, 30_000, clones),
+        writer: new GitConfigRepoWriter(clones, reader),
+        reader,
       };
     };
     let round = 0;

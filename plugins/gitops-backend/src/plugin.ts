@@ -257,7 +257,7 @@ export const gitopsPlugin = createBackendPlugin({
             ),
           });
         }
-        const gitWriter = new GitConfigRepoWriter(clones);
+        const gitWriter = new GitConfigRepoWriter(clones, reader);
         const promotions = new PromotionService({
           db,
           status,

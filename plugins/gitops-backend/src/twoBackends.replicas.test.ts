@@ -17,6 +17,7 @@ import {
   ReplicaDatabases,
 } from './__testUtils__/replicaProcesses';
 import {
+  commitsAfter,
   newVersionInDev,
   replicaApi,
   startReplicaPair,
@@ -88,25 +89,6 @@ const entities = ['service-a', 'service-b'].map(name =>
       api(replica, `/entities/component/default/${entity}/promotions`, body);
     const head = async (repo: string) =>
       (await gitIn(sandboxDir, repo, 'rev-parse', 'main')).trim();
-    /** Commits after `base` on main, oldest first: SHA, parents, Promotion-Id trailer. */
-    const commitsAfter = async (repo: string, base: string) =>
-      (
-        await gitIn(
-          sandboxDir,
-          repo,
-          'log',
-          '--reverse',
-          '--format=%H%x09%P%x09%(trailers:key=Promotion-Id,valueonly,separator=%x2C)',
-          `${base}..main`,
-        )
-      )
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map(line => {
-          const [sha, parents, promotionId] = line.split('\t');
-          return { sha, parents: parents.split(' '), promotionId };
-        });
     const tagOf = (repo: string, environment: string) =>
       tagInGit(sandboxDir, repo, `chart/values-${environment}.yaml`);
 
@@ -254,7 +236,7 @@ const entities = ['service-a', 'service-b'].map(name =>
           }
           // No lost update: each commit's parent is the one before it, in the order the
           // promotions were answered, and the file ends at the last promoted version.
-          const commits = await commitsAfter(repo, base);
+          const commits = await commitsAfter(sandboxDir, repo, base);
           expect(commits).toEqual(
             steps.map((step, j) => ({
               sha: step.answers.find(a => a.status === 201)!.body.commit,
@@ -375,8 +357,18 @@ const entities = ['service-a', 'service-b'].map(name =>
               .first();
             return row.status === 'requested' ? undefined : row;
           }, 'the survivor to settle the record');
+          // The one commit after `before`, found again by its Promotion-Id trailer.
+          const commits = await commitsAfter(sandboxDir, repo, before);
+          expect(commits).toEqual([
+            {
+              sha: expect.any(String),
+              parents: [before],
+              promotionId: record.id,
+            },
+          ]);
           expect(settledRecord).toMatchObject({
             status: 'committed',
+            commit_sha: commits[0].sha,
             message: expect.stringContaining('Interrupted after its push'),
           });
           const answer = await retried;
@@ -384,16 +376,10 @@ const entities = ['service-a', 'service-b'].map(name =>
           expect(answer.body).toMatchObject({
             id: record.id,
             status: 'committed',
+            commit: commits[0].sha,
             version,
             replayed: true,
           });
-          expect(await commitsAfter(repo, before)).toEqual([
-            {
-              sha: expect.any(String),
-              parents: [before],
-              promotionId: record.id,
-            },
-          ]);
           expect(await tagOf(repo, 'prod')).toBe(version);
           passed++;
         } finally {

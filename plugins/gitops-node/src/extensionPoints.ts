@@ -291,6 +291,16 @@ export interface ConfigRepoWriter {
     pullRequest: { repoURL: string; branch: string },
     options?: { signal?: AbortSignal },
   ): Promise<PullRequestState>;
+  /**
+   * The commit of `branch`, made since `since`, whose message has the line `trailer`
+   * (`Promotion-Id: <id>`, which every promotion's commit carries), when supported:
+   * how a commit whose writer was interrupted after its push is found again.
+   */
+  findCommit?(
+    location: { repoURL: string; branch: string },
+    trailer: string,
+    since: Date,
+  ): Promise<string | undefined>;
 }
 
 /**

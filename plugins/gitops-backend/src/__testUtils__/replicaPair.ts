@@ -13,7 +13,7 @@ import {
   ReplicaDatabases,
   startReplica,
 } from './replicaProcesses';
-import { sandboxBackendConfig } from './sandboxBackend';
+import { gitIn, sandboxBackendConfig } from './sandboxBackend';
 
 /**
  * Two backend replicas as processes on one PostgreSQL and one Redis against the
@@ -145,4 +145,29 @@ export async function newVersionInDev(
       undefined
     );
   }, `${entity}'s dev to run ${tag}`);
+}
+
+/** Commits after `base` on main, oldest first: SHA, parents, Promotion-Id trailer. */
+export async function commitsAfter(
+  sandboxDir: string,
+  repo: string,
+  base: string,
+) {
+  return (
+    await gitIn(
+      sandboxDir,
+      repo,
+      'log',
+      '--reverse',
+      '--format=%H%x09%P%x09%(trailers:key=Promotion-Id,valueonly,separator=%x2C)',
+      `${base}..main`,
+    )
+  )
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(line => {
+      const [sha, parents, promotionId] = line.split('\t');
+      return { sha, parents: parents.split(' '), promotionId };
+    });
 }

@@ -124,15 +124,79 @@ export class GitConfigRepoReader {
 
   /**
    * One file as it was at an earlier commit of a branch (a deployment Argo CD
-   * recorded): the branch is fetched shallow and deepened step by step until the
-   * commit is there, up to `maxDepth` commits back.
+   * recorded), when that commit is within `maxDepth` commits of the branch's head.
    */
-  readFileAt(
+  async readFileAt(
     location: { repoURL: string; branch: string; file: string },
     revision: string,
     maxDepth = 1000,
   ): Promise<string | undefined> {
     const { repoURL, branch, file } = location;
+    const found = await this.deepening(location, maxDepth, async dir => {
+      try {
+        await git.readCommit({ fs, dir, oid: revision });
+      } catch {
+        return undefined;
+      }
+      try {
+        const { blob } = await git.readBlob({
+          fs,
+          dir,
+          oid: revision,
+          filepath: file,
+        });
+        return { text: Buffer.from(blob).toString('utf8') };
+      } catch {
+        return { text: undefined };
+      }
+    });
+    if (!found) {
+      throw new GitopsSourceError(
+        'not-found',
+        `Commit ${revision} is not within ${maxDepth} commits of ${branch} in ${redactUrl(
+          repoURL,
+        )}`,
+      );
+    }
+    return found.text;
+  }
+
+  /**
+   * The commit of a branch whose message has the line `trailer` (a promotion's
+   * `Promotion-Id: <id>`), looked for among the commits made since `since`, at most
+   * `maxDepth` back; undefined when there is none.
+   */
+  async findCommit(
+    location: { repoURL: string; branch: string },
+    trailer: string,
+    since: Date,
+    maxDepth = 256,
+  ): Promise<string | undefined> {
+    const found = await this.deepening(location, maxDepth, async dir => {
+      const commits = await git.log({ fs, dir, ref: 'HEAD' });
+      const match = commits.find(c =>
+        c.commit.message.split('\n').includes(trailer),
+      );
+      if (match) return { commit: match.oid };
+      const oldest = commits[commits.length - 1];
+      // Older than `since` already: deeper history cannot hold it.
+      return oldest.commit.committer.timestamp * 1000 < since.getTime()
+        ? { commit: undefined }
+        : undefined;
+    });
+    return found?.commit;
+  }
+
+  /**
+   * Fetches a branch shallow (depth 1), then deeper (×4 each time, up to `maxDepth`)
+   * until `look` answers; undefined when it never does. Never a full clone.
+   */
+  private deepening<T>(
+    location: { repoURL: string; branch: string },
+    maxDepth: number,
+    look: (dir: string) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const { repoURL, branch } = location;
     return withShallowClone(
       {
         credentials: this.credentials,
@@ -143,37 +207,20 @@ export class GitConfigRepoReader {
       },
       async ({ dir, git: remote }) => {
         for (let depth = 1; ; depth *= 4) {
-          try {
-            await git.readCommit({ fs, dir, oid: revision });
-            break;
-          } catch {
-            if (depth >= maxDepth) {
-              throw new GitopsSourceError(
-                'not-found',
-                `Commit ${revision} is not within ${maxDepth} commits of ${branch} in ${redactUrl(
-                  repoURL,
-                )}`,
-              );
-            }
-            await git.fetch({
-              ...remote,
-              ref: branch,
-              singleBranch: true,
-              depth: Math.min(depth * 4, maxDepth),
-              tags: false,
-            });
-          }
-        }
-        try {
-          const { blob } = await git.readBlob({
-            fs,
-            dir,
-            oid: revision,
-            filepath: file,
+          const answer = await look(dir);
+          if (answer !== undefined || depth >= maxDepth) return answer;
+          const before = (await git.log({ fs, dir, ref: 'HEAD' })).length;
+          await git.fetch({
+            ...remote,
+            ref: branch,
+            singleBranch: true,
+            depth: Math.min(depth * 4, maxDepth),
+            tags: false,
           });
-          return Buffer.from(blob).toString('utf8');
-        } catch {
-          return undefined;
+          // The whole history is here: deeper fetches bring nothing more.
+          if ((await git.log({ fs, dir, ref: 'HEAD' })).length === before) {
+            return undefined;
+          }
         }
       },
     );

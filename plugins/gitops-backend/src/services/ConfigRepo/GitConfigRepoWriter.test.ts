@@ -55,10 +55,8 @@ describe('GitConfigRepoWriter', () => {
     );
     const kept = new KeptClones({ credentials, timeoutMs: 60_000 });
     clones.push(kept);
-    return {
-      writer: new GitConfigRepoWriter(kept),
-      reader: new GitConfigRepoReader(credentials, 60_000, kept),
-    };
+    const reader = new GitConfigRepoReader(credentials, 60_000, kept);
+    return { writer: new GitConfigRepoWriter(kept, reader), reader };
   };
   const writer = (password = TOKEN) => backend(password).writer;
   /** git on the server's bare repository. */
@@ -310,6 +308,37 @@ describe('GitConfigRepoWriter', () => {
       ]);
     }
     expect(head.image.tag).toBe('v1');
+  });
+
+  it('finds a commit again by its Promotion-Id trailer, below later commits by others; none for an id never pushed or before `since`', async () => {
+    const { writer: w } = backend();
+    const { commit } = await w.commit(
+      change(setTag('v2'), {
+        message: 'prod: v2\n\nPromotion-Id: 0a1b2c3d',
+      }),
+    );
+    // Five later commits: the trailer is six deep, beyond a depth-1 fetch.
+    for (let i = 0; i < 5; i++) {
+      await pushWithCli(
+        { 'envs/prod/values.yaml': `image:\n  tag: x${i}\n` },
+        `ci: x${i}`,
+      );
+    }
+    const location = { repoURL: server.repoUrl(repo), branch: 'main' };
+    const hourAgo = new Date(Date.now() - 60 * 60_000);
+    expect(
+      await w.findCommit(location, 'Promotion-Id: 0a1b2c3d', hourAgo),
+    ).toBe(commit);
+    expect(
+      await w.findCommit(location, 'Promotion-Id: ffffffff', hourAgo),
+    ).toBeUndefined();
+    expect(
+      await w.findCommit(
+        location,
+        'Promotion-Id: 0a1b2c3d',
+        new Date(Date.now() + 60 * 60_000),
+      ),
+    ).toBeUndefined();
   });
 
   it('runs the commits of one writer to one branch one at a time: all land', async () => {

@@ -6,6 +6,7 @@ import {
   ValuesFileChange,
   ValuesFileWriteResult,
 } from '@gitops-backstage/plugin-gitops-node';
+import { GitConfigRepoReader } from './GitConfigRepoReader';
 import { KeptClones } from './keptClones';
 import {
   Clone,
@@ -29,7 +30,10 @@ const PAUSE_MS = 50;
 export class GitConfigRepoWriter implements ConfigRepoWriter {
   readonly id = 'git';
   /** `clones` is shared with the GitConfigRepoReader: a preview warms the commit. */
-  constructor(private readonly clones: KeptClones) {}
+  constructor(
+    private readonly clones: KeptClones,
+    private readonly reader: GitConfigRepoReader,
+  ) {}
 
   supports(repoURL: string) {
     return /^https?:\/\//.test(repoURL);
@@ -42,6 +46,14 @@ export class GitConfigRepoWriter implements ConfigRepoWriter {
     return this.clones.use({ ...location, ...options }, clone =>
       readFile(clone, clone.head, location),
     );
+  }
+
+  findCommit(
+    location: { repoURL: string; branch: string },
+    trailer: string,
+    since: Date,
+  ): Promise<string | undefined> {
+    return this.reader.findCommit(location, trailer, since);
   }
 
   async commit(

@@ -19,6 +19,8 @@ import {
 import { Octokit } from '@octokit/rest';
 
 const ATTEMPTS = 3;
+/** Pages of 100 commits an interrupted promotion's commit is looked for in. */
+const MAX_COMMIT_PAGES = 10;
 
 interface Options {
   timeoutMs: number;
@@ -156,6 +158,36 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
         state: pull.state === 'open' ? 'open' : 'closed',
         url: pull.html_url,
       };
+    } catch (error) {
+      throw gh.fail(error, '');
+    }
+  }
+
+  async findCommit(
+    location: { repoURL: string; branch: string },
+    trailer: string,
+    since: Date,
+  ): Promise<string | undefined> {
+    const gh = await this.connect(location.repoURL);
+    try {
+      let pages = 0;
+      for await (const { data } of gh.octokit.paginate.iterator(
+        'GET /repos/{owner}/{repo}/commits',
+        {
+          owner: gh.owner,
+          repo: gh.repo,
+          sha: location.branch,
+          since: since.toISOString(),
+          per_page: 100,
+        },
+      )) {
+        const found = data.find(c =>
+          c.commit.message.split('\n').includes(trailer),
+        );
+        if (found) return found.sha;
+        if (++pages >= MAX_COMMIT_PAGES) break;
+      }
+      return undefined;
     } catch (error) {
       throw gh.fail(error, '');
     }

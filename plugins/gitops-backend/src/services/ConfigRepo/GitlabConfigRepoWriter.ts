@@ -17,6 +17,8 @@ import {
 import { Gitlab } from '@gitbeaker/rest';
 
 const ATTEMPTS = 3;
+/** Pages of 100 commits an interrupted promotion's commit is looked for in. */
+const MAX_COMMIT_PAGES = 10;
 
 interface Options {
   timeoutMs: number;
@@ -142,6 +144,25 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
       }
       // `locked` is a merge request being merged: still open.
       return { state: mr.state === 'closed' ? 'closed' : 'open', url };
+    } catch (error) {
+      throw gl.fail(error, '');
+    }
+  }
+
+  async findCommit(
+    location: { repoURL: string; branch: string },
+    trailer: string,
+    since: Date,
+  ): Promise<string | undefined> {
+    const gl = this.connect(location.repoURL);
+    try {
+      const commits = await gl.api.Commits.all(gl.path, {
+        refName: location.branch,
+        since: since.toISOString(),
+        perPage: 100,
+        maxPages: MAX_COMMIT_PAGES,
+      });
+      return commits.find(c => c.message.split('\n').includes(trailer))?.id;
     } catch (error) {
       throw gl.fail(error, '');
     }

@@ -252,6 +252,68 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
       expect(writer.reads).toBe(2);
       expect(writer.pullRequestState).not.toHaveBeenCalled();
     });
+    it('finds an interrupted commit by its Promotion-Id trailer where the writer can: the record gets its SHA, and a version another promotion put in the file does not count', async () => {
+      const createdAt = longAgo();
+      const write = (id: string) =>
+        row(id, {
+          method: 'commit',
+          status: 'requested',
+          commit_sha: null,
+          pr_url: null,
+          version: '1.1.0',
+          created_at: createdAt,
+        });
+      const pushed = 'b'.repeat(40);
+      await db('gitops_promotions').insert([
+        write('55555555-pushed'),
+        write('66666666-never-pushed'),
+      ]);
+      // prod has 1.1.0 in both cases: only the first record's commit is in Git.
+      const writer = Object.assign(
+        new MemoryWriter({
+          'chart/values-prod.yaml': "image:\n  repository: r\n  tag: '1.1.0'\n",
+        }),
+        {
+          findCommit: jest.fn(
+            async (
+              _location: { repoURL: string; branch: string },
+              trailer: string,
+              _since: Date,
+            ) =>
+              trailer === 'Promotion-Id: 55555555-pushed' ? pushed : undefined,
+          ),
+        },
+      );
+      const service = promotionService({
+        db,
+        environments: [],
+        writers: [writer],
+      });
+
+      await service.settleAbandonedWrites();
+
+      expect(await statusOf('55555555-pushed')).toMatchObject({
+        status: 'committed',
+        commit_sha: pushed,
+        message: `Interrupted after its push (backend restart); commit bbbbbbb set 1.1.0 in chart/values-prod.yaml`,
+      });
+      expect(await statusOf('66666666-never-pushed')).toMatchObject({
+        status: 'failed',
+        commit_sha: null,
+        message: expect.stringContaining('Interrupted before its commit'),
+      });
+      expect(writer.findCommit).toHaveBeenCalledWith(
+        { repoURL: REPO_URL, branch: 'main' },
+        'Promotion-Id: 55555555-pushed',
+        expect.any(Date),
+      );
+      // Looked for from ten minutes before the record (clock skew between replicas).
+      const since: Date = writer.findCommit.mock.calls[0][2];
+      expect(
+        Math.abs(since.getTime() - (createdAt.getTime() - 10 * 60_000)),
+      ).toBeLessThan(1000);
+      expect(writer.reads).toBe(0);
+    });
   });
 
   describe('listing promotions settles a bounded batch', () => {

@@ -9,6 +9,8 @@ import { safeParse, versionOf } from './plan';
 import { pullRequestBranch, Row, TABLE, WRITE_LEASE_MS } from './records';
 /** Unsettled rows looked at per pass when the pass is bounded. */
 const CANDIDATES = 200;
+/** How far before its record an interrupted promotion's commit is looked for. */
+const CLOCK_SKEW_MS = 10 * 60_000;
 
 type Outcome = Partial<Pick<Row, 'status' | 'commit_sha' | 'pr_url'>> & {
   status: string;
@@ -169,23 +171,41 @@ export class PromotionSettler {
             : undefined;
       }
     }
-    // A commit: the version in the file (read as the desired state is) means the push
-    // landed; otherwise nothing was written.
-    const text = await writer.read({
-      repoURL: row.repo_url!,
-      branch: row.branch!,
-      file: row.values_file!,
-    });
-    return versionOf(imageIn(safeParse(text), this.options.keys)) ===
-      row.version
-      ? {
-          status: 'committed',
-          message: `Interrupted after its push (backend restart); ${row.values_file} has ${row.version}`,
-        }
-      : {
-          status: 'failed',
-          message:
-            'Interrupted before its commit (backend restart); nothing was written',
-        };
+    // A commit: found by its Promotion-Id trailer where the writer can look for it,
+    // else the version in the file (read as the desired state is) means the push landed.
+    const location = { repoURL: row.repo_url!, branch: row.branch! };
+    const landed = writer.findCommit
+      ? await writer.findCommit(
+          location,
+          `Promotion-Id: ${row.id}`,
+          // Made on the writing replica's clock: room for skew between replicas.
+          new Date(new Date(row.created_at).getTime() - CLOCK_SKEW_MS),
+        )
+      : versionOf(
+          imageIn(
+            safeParse(
+              await writer.read({ ...location, file: row.values_file! }),
+            ),
+            this.options.keys,
+          ),
+        ) === row.version;
+    if (!landed) {
+      return {
+        status: 'failed',
+        message:
+          'Interrupted before its commit (backend restart); nothing was written',
+      };
+    }
+    return {
+      status: 'committed',
+      ...(typeof landed === 'string' && { commit_sha: landed }),
+      message:
+        typeof landed === 'string'
+          ? `Interrupted after its push (backend restart); commit ${landed.slice(
+              0,
+              7,
+            )} set ${row.version} in ${row.values_file}`
+          : `Interrupted after its push (backend restart); ${row.values_file} has ${row.version}`,
+    };
   }
 }

@@ -1,18 +1,4 @@
 import {
-  BackendFeature,
-  coreServices,
-  createBackendPlugin,
-} from '@backstage/backend-plugin-api';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-// The events backend and its GitHub and GitLab modules are packages/backend's
-// dependencies (the same versions); this package does not declare them yet, as this
-// change may not edit package.json: they should become its devDependencies.
-import eventsPlugin from '@backstage/plugin-events-backend';
-import {
-  eventsServiceFactory,
-  eventsServiceRef,
-} from '@backstage/plugin-events-node';
-import {
   eventually,
   pushChange,
   Sandbox,
@@ -21,64 +7,28 @@ import {
   startTestSandbox,
 } from '@gitops-backstage/gitops-sandbox';
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { normalizeRepoUrl, pushMatchesRepoUrl } from './gitPushes';
 import {
-  GitPush,
-  normalizeRepoUrl,
-  parseGitPush,
-  pushMatchesRepoUrl,
-  subscribeToGitPushes,
-} from './gitPushes';
+  GITHUB_SECRET,
+  GITLAB_SECRET,
+  received,
+  sign,
+  startPushBackend,
+} from './__testUtils__/pushBackend';
+
+// The subscription in a backend: pushes to real Git repositories heard through a Git
+// host's webhooks, and payloads posted straight to the receivers. Kept together:
+// every test file would start a backend (and its ~15 s of CPU) of its own.
 
 // Real Git, the sandbox and a backend on a loaded 2-core machine; longer than
 // eventually()'s 300 s, so a missing push fails with its message.
 jest.setTimeout(420_000);
 
 const exec = promisify(execFile);
-const GITHUB_SECRET = 'github-webhook-secret-for-tests';
-const GITLAB_SECRET = 'gitlab-webhook-token-for-tests';
-
-/**
- * The backend modules inside an events module package. Its default export loads them
- * with a native `import()`, which Jest runs only under --experimental-vm-modules; so
- * the test requires the same compiled modules (the package's own dist files, as
- * `backend.add(import(...))` gets them) itself.
- */
-function modulesOf(pkg: string, files: string[]): BackendFeature[] {
-  const dist = path.dirname(require.resolve(pkg));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return files.map(file => require(path.join(dist, 'service', file)).default);
-}
-
-/** What the test plugin's subscription heard. */
-const received: GitPush[] = [];
-
-/** A plugin of its own that subscribes, as the gitops plugin will. */
-const pushListener = createBackendPlugin({
-  pluginId: 'git-push-test',
-  register(env) {
-    env.registerInit({
-      deps: { events: eventsServiceRef, logger: coreServices.logger },
-      async init({ events, logger }) {
-        await subscribeToGitPushes(
-          events,
-          push => {
-            received.push(push);
-          },
-          { logger },
-        );
-      },
-    });
-  },
-});
-
-const sign = (body: string, secret = GITHUB_SECRET) =>
-  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 describe('subscribeToGitPushes, with the events backend and its GitHub and GitLab modules', () => {
   let dir: string;
@@ -88,39 +38,7 @@ describe('subscribeToGitPushes, with the events backend and its GitHub and GitLa
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'git-pushes-'));
-    const { server } = await startTestBackend({
-      features: [
-        eventsPlugin,
-        // The real events service, shared by the plugins as in a backend (the test
-        // backend's default is a mock per plugin).
-        eventsServiceFactory,
-        ...modulesOf('@backstage/plugin-events-backend-module-github', [
-          'eventsModuleGithubEventRouter.cjs.js',
-          'eventsModuleGithubWebhook.cjs.js',
-        ]),
-        ...modulesOf('@backstage/plugin-events-backend-module-gitlab', [
-          'eventsModuleGitlabEventRouter.cjs.js',
-          'eventsModuleGitlabWebhook.cjs.js',
-        ]),
-        pushListener,
-        mockServices.rootConfig.factory({
-          data: {
-            // The modules open POST /api/events/http/<topic> when their secret is set;
-            // events.http.topics is not needed (and would accept unchecked posts on a
-            // topic whose secret is missing).
-            events: {
-              // The bus's long polls end within a second, so the backend stops quickly.
-              notifyTimeoutMs: 1000,
-              modules: {
-                github: { webhookSecret: GITHUB_SECRET },
-                gitlab: { webhookSecret: GITLAB_SECRET },
-              },
-            },
-          },
-        }),
-      ],
-    });
-    backendUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    backendUrl = await startPushBackend();
     sandbox = await startTestSandbox({
       dir: path.join(dir, 'sandbox'),
       // Only Git is needed: no Argo CD instances.
@@ -401,118 +319,5 @@ describe('subscribeToGitPushes, with the events backend and its GitHub and GitLa
         repoUrls: ['gitlab.com/g/p'],
       },
     ]);
-  });
-});
-
-describe('normalizeRepoUrl', () => {
-  it.each([
-    ['https://github.com/Org/Repo.git', 'github.com/org/repo'],
-    ['https://github.com/org/repo', 'github.com/org/repo'],
-    ['https://github.com/org/repo/', 'github.com/org/repo'],
-    ['https://user:token@github.com/org/repo.git', 'github.com/org/repo'],
-    ['https://github.com:443/org/repo.git', 'github.com/org/repo'],
-    ['http://github.com/org/repo', 'github.com/org/repo'],
-    ['git@github.com:org/repo.git', 'github.com/org/repo'],
-    ['ssh://git@github.com/org/repo.git', 'github.com/org/repo'],
-    ['ssh://git@github.com:22/org/repo.git', 'github.com/org/repo'],
-    ['git://github.com/org/repo.git', 'github.com/org/repo'],
-    [
-      'ssh://git@gitlab.example.com:2222/g/sub/p.git',
-      'gitlab.example.com:2222/g/sub/p',
-    ],
-    ['https://gitlab.example.com/g/sub/p', 'gitlab.example.com/g/sub/p'],
-    [
-      'http://127.0.0.1:7090/git/service-a-config.git',
-      '127.0.0.1:7090/git/service-a-config',
-    ],
-    ['  https://github.com/org/repo.git  ', 'github.com/org/repo'],
-  ])('%s → %s', (url, key) => {
-    expect(normalizeRepoUrl(url)).toBe(key);
-  });
-
-  it.each([
-    [''],
-    ['not a url'],
-    ['https://github.com/'],
-    ['https://github.com'],
-    ['file:///srv/repos/a.git'],
-    ['/srv/repos/a.git'],
-    ['https://github.com/%zz'],
-    [42],
-    [undefined],
-  ])('%p is no repository URL', url => {
-    expect(normalizeRepoUrl(url)).toBeUndefined();
-  });
-
-  it('keeps repositories apart that differ in host, port or path', () => {
-    const keys = [
-      'https://github.com/org/repo',
-      'https://github.com/org/repo2',
-      'https://github.com/org2/repo',
-      'https://gitlab.com/org/repo',
-      'http://127.0.0.1:7090/git/repo',
-      'http://127.0.0.1:7091/git/repo',
-    ].map(normalizeRepoUrl);
-    expect(new Set(keys).size).toBe(keys.length);
-  });
-});
-
-describe('parseGitPush', () => {
-  const sha = 'f'.repeat(40);
-
-  it('takes every repository URL of a GitHub push, normalised', () => {
-    expect(
-      parseGitPush('github.push', {
-        ref: 'refs/heads/main',
-        after: sha,
-        repository: {
-          url: 'https://api.github.com/repos/org/repo',
-          clone_url: 'https://github.com/org/repo.git',
-          html_url: 'https://github.com/org/repo',
-          ssh_url: 'git@github.com:org/repo.git',
-          git_url: 'git://github.com/org/repo.git',
-          svn_url: 'https://github.com/org/repo',
-          owner: { html_url: 'https://github.com/org' },
-        },
-      }),
-    ).toEqual({
-      provider: 'github',
-      ref: 'refs/heads/main',
-      after: sha,
-      repoUrls: ['github.com/org/repo'],
-    });
-  });
-
-  it('takes the project and repository URLs of a GitLab push or tag push', () => {
-    const payload = {
-      object_kind: 'tag_push',
-      ref: 'refs/tags/v1',
-      after: sha,
-      project: {
-        web_url: 'https://gitlab.example.com/g/p',
-        git_http_url: 'https://gitlab.example.com/g/p.git',
-        git_ssh_url: 'ssh://git@gitlab.example.com:2222/g/p.git',
-        avatar_url: 'https://gitlab.example.com/uploads/p.png',
-      },
-      repository: { homepage: 'https://gitlab.example.com/g/p' },
-    };
-    expect(parseGitPush('gitlab.tag_push', payload)).toEqual({
-      provider: 'gitlab',
-      ref: 'refs/tags/v1',
-      after: sha,
-      repoUrls: ['gitlab.example.com/g/p', 'gitlab.example.com:2222/g/p'],
-    });
-    // The topic and the payload's kind agree, or it is no push.
-    expect(parseGitPush('gitlab.push', payload)).toBeUndefined();
-    expect(parseGitPush('github.pull_request', payload)).toBeUndefined();
-  });
-
-  it('takes SHA-256 object ids and deletions', () => {
-    const push = parseGitPush('github.push', {
-      ref: 'refs/heads/gone',
-      after: '0'.repeat(64),
-      repository: { clone_url: 'https://github.com/o/r.git' },
-    });
-    expect(push?.after).toBe('0'.repeat(64));
   });
 });
