@@ -1,6 +1,7 @@
 // Starts the portal the way README's first command does (`yarn start`: app dev server on
 // :3000, backend on :7007) and drives it with Debian's Chromium through playwright-core.
 import { execFile, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,8 +42,16 @@ export async function startPortal() {
     env: { ...process.env, BROWSER: 'none', FORCE_COLOR: '0' },
   });
   let log = '';
-  child.stdout.on('data', d => (log += d));
-  child.stderr.on('data', d => (log += d));
+  // All of it in output/portal.log too, for a failed run to be read afterwards.
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  const logFile = createWriteStream(path.join(OUTPUT_DIR, 'portal.log'));
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', d => {
+      log += d;
+      logFile.write(d);
+    });
+  }
+  child.once('exit', () => logFile.end());
   const stop = async () => {
     if (child.exitCode !== null) return;
     try {

@@ -52,14 +52,17 @@ function PromotionStep(props: {
       <Typography variant="caption" color="textSecondary" align="center">
         {text}
       </Typography>
-      {props.to && (promotable || fromEmpty) && (
+      {props.from && props.to && (
+        // Mounted while there is nothing to promote too: a promotion's dialog stays
+        // open with its result when the refresh after it puts the two in step.
         <PromoteButton
           entityRef={props.entityRef}
-          from={props.from!.environment}
+          from={props.from.environment}
           to={props.to.environment}
+          hidden={!promotable && !fromEmpty}
           refusal={
             fromEmpty
-              ? noVersionRefusal(props.from!, props.fromFirst)
+              ? noVersionRefusal(props.from, props.fromFirst)
               : notWritableReason(props.to)
           }
         />

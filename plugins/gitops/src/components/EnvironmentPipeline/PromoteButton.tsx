@@ -37,6 +37,8 @@ export function PromoteButton(props: {
    * yet, or `to`'s Application may not be written from this entity.
    */
   refusal?: string;
+  /** Nothing to promote now: no button, but an open dialog stays open. */
+  hidden?: boolean;
 }) {
   const { entityRef, from, to } = props;
   const api = useApi(gitopsApiRef);
@@ -80,18 +82,20 @@ export function PromoteButton(props: {
 
   return (
     <>
-      <PermittedButton
-        size="small"
-        color="primary"
-        variant="contained"
-        permission={gitopsPromotionCreatePermission}
-        entityRef={entityRef}
-        verb="promote"
-        refusal={props.refusal}
-        onClick={start}
-      >
-        Promote
-      </PermittedButton>
+      {!props.hidden && (
+        <PermittedButton
+          size="small"
+          color="primary"
+          variant="contained"
+          permission={gitopsPromotionCreatePermission}
+          entityRef={entityRef}
+          verb="promote"
+          refusal={props.refusal}
+          onClick={start}
+        >
+          Promote
+        </PermittedButton>
+      )}
       <Dialog
         open={open}
         onClose={() => setOpen(false)}
