@@ -576,7 +576,7 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
     );
   });
 
-  it('settles promotions a restart cut short from Git: committed if the file has the version, else failed', async () => {
+  it('settles promotions a restart cut short from Git: committed with the commit its Promotion-Id trailer names, else failed', async () => {
     const longAgo = new Date(Date.now() - 60 * 60_000);
     const row = (id: string, version: string) => ({
       id,
@@ -595,7 +595,17 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
       created_at: longAgo,
       updated_at: longAgo,
     });
-    // As a backend that stopped after its push, and one that stopped before it.
+    // As a backend that stopped after its push (its commit, with the trailer every
+    // promotion's commit carries, is in Git), and one that stopped before it.
+    const pushed = await pushChange(
+      sandbox,
+      'service-b-config',
+      {
+        'chart/values-staging.yaml': text =>
+          `${setTag('c0ffee2')(text)}# promoted\n`,
+      },
+      'Promote service-b c0ffee2 to staging\n\nPromotion-Id: pushed-before-restart',
+    );
     await db('gitops_promotions').insert([
       row('pushed-before-restart', 'c0ffee2'),
       row('stopped-before-push', 'not-pushed'),
@@ -610,7 +620,10 @@ describe('promotion and rollback against the sandbox (real Git, real helm)', () 
         return rows.every(r => r.status !== 'requested') ? rows : undefined;
       }, 'the interrupted promotions to be settled');
       const byId = Object.fromEntries(interrupted.map(r => [r.id, r]));
-      expect(byId['pushed-before-restart'].status).toBe('committed');
+      expect(byId['pushed-before-restart']).toMatchObject({
+        status: 'committed',
+        commit_sha: pushed,
+      });
       expect(byId['stopped-before-push']).toMatchObject({
         status: 'failed',
         message:
