@@ -16,6 +16,7 @@ import {
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
   gitopsPromotionCreatePermission,
+  gitopsRolloutControlPermission,
 } from '@gitops-backstage/plugin-gitops-common';
 import { GitopsSourceError } from '@gitops-backstage/plugin-gitops-node';
 import { assertWritable } from './services/DeploymentStatus/writeOwnership';
@@ -29,6 +30,7 @@ import { z } from 'zod';
 import { GitopsConfig } from './config';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
 import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
+import { controlRollout } from './services/DeploymentStatus/rolloutControl';
 import {
   environmentParams,
   parse,
@@ -119,13 +121,18 @@ export async function createRouter(
    * entity's cached view forgotten so the next one shows the effect.
    */
   const action = (
-    name: 'sync' | 'refresh' | 'rollback',
+    name: 'sync' | 'refresh' | 'rollback' | 'rollout',
     permission: ResourcePermission<'catalog-entity'>,
     run: (
       located: Awaited<ReturnType<DeploymentStatusService['locate']>>,
       body: unknown,
       context: { entity: Entity; actor: string },
-    ) => Promise<{ application?: unknown; promotion?: PromotionResult }>,
+    ) => Promise<{
+      application?: unknown;
+      promotion?: PromotionResult;
+      /** What the audit event records beyond where. */
+      audited?: Record<string, string>;
+    }>,
   ) =>
     router.post(
       `/entities/:kind/:namespace/:name/environments/:environment/${name}`,
@@ -136,7 +143,12 @@ export async function createRouter(
         const eventId = `application-${name}`;
         const actor = actorOf(
           await refusedAudited(req, eventId, { entityRef, environment }, () =>
-            authorizeOn(req, entityRef, permission, name),
+            authorizeOn(
+              req,
+              entityRef,
+              permission,
+              name === 'rollout' ? 'control the Rollout of' : name,
+            ),
           ),
         );
         const located = await status.locate(entity, environment);
@@ -159,10 +171,13 @@ export async function createRouter(
           const done = await run(located, req.body, { entity, actor });
           await status.forget(entity);
           await event.success({
-            meta: done.promotion && {
-              promotion: done.promotion.id,
-              version: done.promotion.version,
-              commit: done.promotion.commit ?? null,
+            meta: (done.audited || done.promotion) && {
+              ...done.audited,
+              ...(done.promotion && {
+                promotion: done.promotion.id,
+                version: done.promotion.version,
+                commit: done.promotion.commit ?? null,
+              }),
             },
           });
           res.json({
@@ -236,6 +251,11 @@ export async function createRouter(
       };
     },
   );
+
+  // Argo Rollouts' controls: resume, promote-full, abort, retry.
+  action('rollout', gitopsRolloutControlPermission, async (located, body) => ({
+    audited: await controlRollout(located, body),
+  }));
 
   router.get(
     '/entities/:kind/:namespace/:name/promotions',

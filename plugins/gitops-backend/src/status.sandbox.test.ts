@@ -162,6 +162,8 @@ describe('deployment status against the sandbox (two Argo CD instances, real Git
     const dev = body.environments.find(e => e.environment === 'dev')!;
     expect(dev.live.rollout).toEqual({
       name: 'service-b',
+      namespace: 'checkout-dev',
+      actions: [],
       phase: 'Healthy',
       strategy: 'canary',
       currentStepIndex: 4,

@@ -7,6 +7,7 @@ import {
   PromotionRecord,
   PromotionResult,
   RevisionMetadata,
+  RolloutAction,
 } from './types';
 
 /**
@@ -49,6 +50,12 @@ export interface GitopsApi {
     environment: string,
     action: 'sync' | 'refresh' | 'rollback',
     historyId?: number,
+  ): Promise<ApplicationActionResult>;
+  /** Runs an Argo Rollouts action on one environment's Rollout. */
+  controlRollout(
+    entityRef: string | CompoundEntityRef,
+    environment: string,
+    action: RolloutAction,
   ): Promise<ApplicationActionResult>;
 }
 
@@ -138,6 +145,19 @@ export class GitopsClient implements GitopsApi {
         environment,
       )}/${action}`,
       historyId === undefined ? {} : { id: historyId },
+    );
+  }
+
+  controlRollout(
+    entityRef: string | CompoundEntityRef,
+    environment: string,
+    action: RolloutAction,
+  ): Promise<ApplicationActionResult> {
+    return this.post(
+      `${entityPath(entityRef)}/environments/${encodeURIComponent(
+        environment,
+      )}/rollout`,
+      { action },
     );
   }
 

@@ -34,6 +34,17 @@ export const gitopsApplicationRollbackPermission = createPermission({
 });
 
 /**
+ * Control an entity's Argo Rollouts Rollout: resume it past a pause (or promote a
+ * blue/green preview), promote it fully, abort or retry its update.
+ * @public
+ */
+export const gitopsRolloutControlPermission = createPermission({
+  name: 'gitops.rollout.control',
+  attributes: { action: 'update' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
  * Create or update an Argo CD Application (the `argocd:application:create` scaffolder
  * action), checked with the credentials of the user who runs the template. Not a
  * resource permission: the entity the Application belongs to may not exist yet.
@@ -52,5 +63,6 @@ export const gitopsPermissions = [
   gitopsPromotionCreatePermission,
   gitopsApplicationSyncPermission,
   gitopsApplicationRollbackPermission,
+  gitopsRolloutControlPermission,
   gitopsApplicationCreatePermission,
 ];

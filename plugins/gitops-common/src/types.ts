@@ -54,6 +54,7 @@ export interface DeploymentRecord {
  */
 export interface RolloutProgress {
   name: string;
+  namespace?: string;
   /** Healthy | Progressing | Paused | Degraded */
   phase?: string;
   strategy: 'canary' | 'blueGreen';
@@ -66,7 +67,28 @@ export interface RolloutProgress {
   activeSelector?: string;
   previewSelector?: string;
   message?: string;
+  /** Its update was aborted: traffic is back on stable until it is retried. */
+  aborted?: boolean;
+  /** The actions it takes now, as Argo CD's Rollout action discovery enables them. */
+  actions: RolloutAction[];
 }
+
+/**
+ * Argo CD's built-in Rollout actions the portal runs: `resume` (past a pause; a
+ * blue/green preview is promoted), `promote-full` (every remaining step), `abort`
+ * (back to stable) and `retry` (an aborted update again).
+ *
+ * @public
+ */
+export const ROLLOUT_ACTIONS = [
+  'resume',
+  'promote-full',
+  'abort',
+  'retry',
+] as const;
+
+/** @public */
+export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 /**
  * What Argo CD reports for one Application: what runs.

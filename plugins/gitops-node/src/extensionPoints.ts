@@ -130,6 +130,22 @@ export interface GitopsLiveStateSource {
     options?: { signal?: AbortSignal },
   ): Promise<unknown>;
   /**
+   * Runs one of Argo CD's resource actions (e.g. a Rollout's `resume` or `abort`) on a
+   * live resource of the Application, when supported.
+   */
+  runResourceAction?(
+    application: { name: string; namespace?: string },
+    resource: {
+      group: string;
+      version: string;
+      kind: string;
+      namespace: string;
+      name: string;
+    },
+    action: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
+  /**
    * Starts a sync of the Application to its target revision (Argo CD's sync), when
    * supported. Answers the Application as it is then.
    */

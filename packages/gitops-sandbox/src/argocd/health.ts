@@ -36,6 +36,11 @@ export function advanceHealth(
     );
     return;
   }
+  if (state.rolloutAborted) {
+    // Argo Rollouts marks an aborted Rollout Degraded; Argo CD's health follows it.
+    setHealth(context, state, 'Degraded', rolloutAbortedMessage(state), now);
+    return;
+  }
   const stuck = blockedWorkload(state);
   if (stuck) {
     // Canary steps and blue/green promotion wait for the new pods: their clock
@@ -132,6 +137,11 @@ function advanceBlueGreen(
       now,
     );
   }
+}
+
+/** Argo Rollouts' status message for an aborted update (its RolloutAborted condition). */
+export function rolloutAbortedMessage(state: AppState) {
+  return `RolloutAborted: Rollout aborted update to revision ${state.history.length}`;
 }
 
 export function setHealth(

@@ -68,6 +68,8 @@ export interface AppState {
   outOfSyncSince?: number;
   rolloutStep: number;
   rolloutStepSince: number;
+  /** The Rollout's update was aborted (the abort action): back on stable until retried or the next update. */
+  rolloutAborted?: boolean;
   reconciledAt: string;
   faults: ApplicationFaults;
   /**

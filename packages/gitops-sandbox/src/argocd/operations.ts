@@ -205,6 +205,7 @@ export function advanceOperation(
     const before =
       state.live && (canaryRollout(state.live) ?? blueGreenRollout(state.live));
     const after = canaryRollout(target) ?? blueGreenRollout(target);
+    state.rolloutAborted = false;
     state.rolloutStep =
       before &&
       after &&

@@ -215,6 +215,18 @@ export function canarySplit(state: AppState, rollout: Json) {
       podHash(m) !== podHash(rollout),
   );
   const trafficRouted = Boolean(canary.trafficRouting);
+  // An aborted update sends all traffic back to stable and scales the canary down.
+  if (state.rolloutAborted && stable) {
+    return {
+      index,
+      done: false,
+      setWeight: 0,
+      trafficRouted,
+      stable,
+      canaryReplicas: 0,
+      stableReplicas: replicas,
+    };
+  }
   // After promote-full the canary pods must still run before they become stable.
   const done = index >= steps.length && (!stable || !blocked(state, rollout));
   // Argo Rollouts' GetCurrentSetWeight: the last setWeight up to the current step.

@@ -24,6 +24,7 @@ function rolloutOf(state: AppState, resource: ResourceRef): Json {
 
 /** Whether the Rollout waits for someone: a blue/green preview, or a canary pause step. */
 function paused(state: AppState, rollout: Json): boolean {
+  if (state.rolloutAborted) return false;
   if (rollout.spec.strategy?.blueGreen) {
     return rollout.status?.phase === 'Paused';
   }
@@ -31,23 +32,34 @@ function paused(state: AppState, rollout: Json): boolean {
   return Boolean(steps[state.rolloutStep]?.pause);
 }
 
-function done(state: AppState, rollout: Json): boolean {
+/** Whether the update is done: the current ReplicaSet is the stable one. */
+function fullyPromoted(state: AppState, rollout: Json): boolean {
   if (rollout.spec.strategy?.blueGreen) return state.rolloutStep > 0;
   return state.rolloutStep >= (canarySteps(state.live!) ?? []).length;
 }
 
-/** Argo CD's built-in Rollout actions the sandbox runs, enabled as Argo CD's Lua scripts enable them. */
+/**
+ * Argo CD's built-in Rollout actions the sandbox runs, enabled as Argo CD's discovery.lua
+ * enables them (restart, which changes no state the sandbox models, is left out).
+ */
 export function resourceActions(state: AppState, resource: ResourceRef) {
   const rollout = rolloutOf(state, resource);
+  const done = fullyPromoted(state, rollout);
+  const aborted = Boolean(state.rolloutAborted);
   return [
-    { name: 'promote-full', disabled: done(state, rollout) },
     { name: 'resume', disabled: !paused(state, rollout) },
+    { name: 'abort', disabled: done || aborted },
+    { name: 'retry', disabled: done || !aborted },
+    { name: 'promote-full', disabled: done },
   ];
 }
 
 /**
- * Runs `promote-full` (every remaining step, or the blue/green switch) or `resume` (past
- * the current pause) on a Rollout, as Argo Rollouts then does.
+ * Runs an action on a Rollout as Argo Rollouts then acts on it: `resume` goes past the
+ * current pause (a blue/green preview is promoted), `promote-full` skips every remaining
+ * step (and clears an abort), `abort` sends traffic back to stable and scales the new
+ * ReplicaSet down (the Rollout is Degraded), `retry` starts the aborted update again
+ * from its first step.
  */
 export function runResourceAction(
   context: InstanceContext,
@@ -64,7 +76,9 @@ export function runResourceAction(
       'InvalidArgument',
       `action ${JSON.stringify(action)} is not available for Rollout ${
         resource.name
-      }; the sandbox runs promote-full and resume`,
+      }; the sandbox runs ${resourceActions(state, resource)
+        .map(a => a.name)
+        .join(', ')}`,
     );
   }
   if (available.disabled) {
@@ -73,7 +87,13 @@ export function runResourceAction(
       `action ${action} is disabled for Rollout ${resource.name}`,
     );
   }
-  if (action === 'promote-full' || rollout.spec.strategy?.blueGreen) {
+  if (action === 'abort') {
+    state.rolloutAborted = true;
+  } else if (action === 'retry') {
+    state.rolloutAborted = false;
+    state.rolloutStep = 0;
+  } else if (action === 'promote-full' || rollout.spec.strategy?.blueGreen) {
+    state.rolloutAborted = false;
     state.rolloutStep = Number.MAX_SAFE_INTEGER;
   } else {
     state.rolloutStep++;

@@ -68,7 +68,8 @@ function replicaSetsOf(state: AppState, m: Json): ReplicaSetOf[] {
   if (active) {
     return [
       { template: active, replicas: active.spec.replicas ?? 1 },
-      { template: m, replicas },
+      // An aborted update scales the preview down.
+      { template: m, replicas: state.rolloutAborted ? 0 : replicas },
     ];
   }
   if (m.kind === 'Rollout' && m.spec.strategy?.canary) {

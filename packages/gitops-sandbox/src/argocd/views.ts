@@ -18,6 +18,7 @@ import {
   rolloutUpdated,
 } from './pods';
 import { livePod } from './tree';
+import { rolloutAbortedMessage } from './health';
 import { imagesOf } from './render';
 
 // How Argo CD's API shows an Application: what it answers, a live resource and a
@@ -173,18 +174,28 @@ function blockedRollout(state: AppState, rollout: Json): Json | undefined {
   };
 }
 
+/** What Argo Rollouts adds to an aborted Rollout's status. */
+function abortedStatus(state: AppState): Json {
+  return {
+    abort: true,
+    abortedAt: new Date(state.rolloutStepSince).toISOString(),
+    message: rolloutAbortedMessage(state),
+  };
+}
+
 /** A blue/green Rollout's status: the preview beside the active ReplicaSet until promoted. */
 function blueGreenStatus(state: AppState, rollout: Json): Json {
   const stuck = blockedRollout(state, rollout);
   // The active Service switches only to a preview whose pods run, promote-full or not.
   const promoted = state.rolloutStep > 0 && !stuck;
-  const paused = !promoted && !stuck && waitsForPromotion(rollout);
+  const aborted = Boolean(state.rolloutAborted) && !promoted;
+  const paused = !promoted && !stuck && !aborted && waitsForPromotion(rollout);
   const current = podHash(rollout);
   const before = activeBeforePromotion(state, rollout);
   const active = before ? podHash(before) : current;
   const replicas = rollout.spec.replicas ?? 1;
   let phase = 'Progressing';
-  if (state.faults.degraded) phase = 'Degraded';
+  if (state.faults.degraded || aborted) phase = 'Degraded';
   else if (promoted) phase = 'Healthy';
   else if (paused) phase = 'Paused';
   return {
@@ -192,6 +203,7 @@ function blueGreenStatus(state: AppState, rollout: Json): Json {
     currentPodHash: current,
     stableRS: active,
     blueGreen: { activeSelector: active, previewSelector: current },
+    ...(aborted && abortedStatus(state)),
     ...(paused && {
       pauseConditions: [
         {
@@ -217,10 +229,12 @@ function rolloutStatus(state: AppState, rollout: Json): Json {
   const steps: Json[] = rollout.spec.strategy?.canary?.steps ?? [];
   const current = podHash(rollout);
   const stable = split.stable ? podHash(split.stable) : current;
-  const paused = !split.done && !stuck && Boolean(steps[split.index]?.pause);
+  const aborted = Boolean(state.rolloutAborted) && !split.done;
+  const paused =
+    !split.done && !stuck && !aborted && Boolean(steps[split.index]?.pause);
   const replicas = split.canaryReplicas + split.stableReplicas;
   let phase = 'Progressing';
-  if (state.faults.degraded) phase = 'Degraded';
+  if (state.faults.degraded || aborted) phase = 'Degraded';
   else if (split.done) phase = 'Healthy';
   else if (paused) phase = 'Paused';
   // Traffic weights are the traffic router's: without one, Argo Rollouts reports none
@@ -253,6 +267,7 @@ function rolloutStatus(state: AppState, rollout: Json): Json {
     availableReplicas: replicas,
     observedGeneration: String(state.history.length),
     message: paused ? 'CanaryPauseStep' : undefined,
+    ...(aborted && abortedStatus(state)),
     ...(!state.faults.degraded && stuck),
   };
 }

@@ -360,4 +360,90 @@ describe('ArgoCdApiSource', () => {
       tags: [],
     });
   });
+
+  describe('runs a resource action', () => {
+    const rollout = {
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      kind: 'Rollout',
+      namespace: 'checkout-dev',
+      name: 'service-b',
+    };
+    const path = `${BASE}/api/v1/applications/service-b-dev/resource/actions`;
+
+    it('through RunResourceActionV2', async () => {
+      const bodies: unknown[] = [];
+      server.use(
+        http.post(`${path}/v2`, async ({ request }) => {
+          const body = await request.json();
+          expect(
+            contracts?.definitionErrors(
+              'applicationResourceActionRunRequestV2',
+              body,
+            ) ?? [],
+          ).toEqual([]);
+          bodies.push(body);
+          return HttpResponse.json(
+            fixture('applicationApplicationResponse', {}),
+          );
+        }),
+      );
+      await source().runResourceAction(
+        { name: 'service-b-dev', namespace: 'argocd' },
+        rollout,
+        'abort',
+      );
+      expect(bodies).toEqual([
+        {
+          name: 'service-b-dev',
+          appNamespace: 'argocd',
+          namespace: 'checkout-dev',
+          resourceName: 'service-b',
+          group: 'argoproj.io',
+          version: 'v1alpha1',
+          kind: 'Rollout',
+          action: 'abort',
+        },
+      ]);
+    });
+
+    it('through the v1 call where Argo CD has no v2 (404), and says what Argo CD refused', async () => {
+      const v1: Array<{ query: Record<string, string>; body: unknown }> = [];
+      server.use(
+        http.post(`${path}/v2`, () =>
+          HttpResponse.json(runtimeError(5, 'Not Found'), { status: 404 }),
+        ),
+        http.post(path, async ({ request }) => {
+          v1.push({
+            query: Object.fromEntries(new URL(request.url).searchParams),
+            body: await request.json(),
+          });
+          return v1.length === 1
+            ? HttpResponse.json(fixture('applicationApplicationResponse', {}))
+            : HttpResponse.json(runtimeError(3, 'action retry is disabled'), {
+                status: 400,
+              });
+        }),
+      );
+      const s = source();
+      await s.runResourceAction({ name: 'service-b-dev' }, rollout, 'resume');
+      expect(v1).toEqual([
+        {
+          query: {
+            namespace: 'checkout-dev',
+            resourceName: 'service-b',
+            group: 'argoproj.io',
+            version: 'v1alpha1',
+            kind: 'Rollout',
+          },
+          body: 'resume',
+        },
+      ]);
+      await expect(
+        s.runResourceAction({ name: 'service-b-dev' }, rollout, 'retry'),
+      ).rejects.toThrow('action retry is disabled');
+      // A write is never retried.
+      expect(v1).toHaveLength(2);
+    });
+  });
 });

@@ -15,6 +15,9 @@ import {
   WatchTiming,
 } from './applicationWatch';
 import { ArgoCdHttp, ArgoCdHttpOptions } from './argoCdHttp';
+
+/** Argo CD answers a resource action with an empty ApplicationResponse. */
+const actionAnswerSchema = z.object({}).passthrough();
 import {
   applicationListSchema,
   applicationSchema,
@@ -262,6 +265,49 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
       id: historyId,
       ...(application.namespace && { appNamespace: application.namespace }),
     });
+  }
+
+  /**
+   * Argo CD's RunResourceActionV2; an Argo CD without it (before 3.1) answers 404 and
+   * gets the deprecated v1 call, which every version has.
+   */
+  async runResourceAction(
+    application: { name: string; namespace?: string },
+    resource: {
+      group: string;
+      version: string;
+      kind: string;
+      namespace: string;
+      name: string;
+    },
+    action: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const path = `/api/v1/applications/${encodeURIComponent(
+      application.name,
+    )}/resource/actions`;
+    const target = {
+      ...(application.namespace && { appNamespace: application.namespace }),
+      namespace: resource.namespace,
+      resourceName: resource.name,
+      group: resource.group,
+      version: resource.version,
+      kind: resource.kind,
+    };
+    try {
+      await this.http.call(`${path}/v2`, actionAnswerSchema, {
+        signal: options.signal,
+        body: { name: application.name, ...target, action },
+      });
+    } catch (error) {
+      if (!(error instanceof GitopsSourceError && error.code === 'not-found'))
+        throw error;
+      await this.http.call(path, actionAnswerSchema, {
+        signal: options.signal,
+        query: target,
+        body: action,
+      });
+    }
   }
 
   private async act(

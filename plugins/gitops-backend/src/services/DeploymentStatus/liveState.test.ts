@@ -56,6 +56,7 @@ describe('rolloutProgress', () => {
       stepCount: 3,
       canaryWeight: 20,
       stableWeight: 80,
+      actions: [],
     });
   });
 
@@ -71,5 +72,87 @@ describe('rolloutProgress', () => {
     );
     expect(progress?.canaryWeight).toBeUndefined();
     expect(progress?.stableWeight).toBeUndefined();
+  });
+
+  describe("offers the Rollout actions Argo CD's discovery.lua enables", () => {
+    const status = (extra: object) => ({
+      currentPodHash: 'new',
+      stableRS: 'old',
+      replicas: 4,
+      updatedReplicas: 2,
+      ...extra,
+    });
+
+    it('a canary paused at a step: resume, promote-full, abort', () => {
+      expect(
+        rolloutProgress(
+          canary(
+            status({
+              phase: 'Paused',
+              currentStepIndex: 1,
+              pauseConditions: [{ reason: 'CanaryPauseStep' }],
+            }),
+          ),
+        )?.actions,
+      ).toEqual(['resume', 'promote-full', 'abort']);
+    });
+
+    it('an aborted update: promote-full and retry, and it says aborted', () => {
+      const progress = rolloutProgress(
+        canary(
+          status({
+            phase: 'Degraded',
+            abort: true,
+            currentStepIndex: 1,
+            updatedReplicas: 0,
+            message: 'RolloutAborted: Rollout aborted update to revision 2',
+          }),
+        ),
+      );
+      expect(progress).toMatchObject({
+        aborted: true,
+        canaryWeight: 0,
+        actions: ['promote-full', 'retry'],
+      });
+    });
+
+    it('a fully promoted Rollout: nothing', () => {
+      expect(
+        rolloutProgress(
+          canary(
+            status({ phase: 'Healthy', stableRS: 'new', currentStepIndex: 3 }),
+          ),
+        )?.actions,
+      ).toEqual([]);
+    });
+
+    it('a blue/green preview waiting for promotion, and one paused by spec.paused', () => {
+      const blueGreen = (rolloutStatus: object, spec: object = {}) =>
+        rolloutProgress({
+          metadata: { name: 'bg', namespace: 'bg' },
+          spec: {
+            strategy: { blueGreen: { autoPromotionEnabled: false } },
+            ...spec,
+          },
+          status: rolloutStatus,
+        });
+      expect(
+        blueGreen(
+          status({
+            phase: 'Paused',
+            pauseConditions: [{ reason: 'BlueGreenPause' }],
+            blueGreen: { activeSelector: 'old', previewSelector: 'new' },
+          }),
+        ),
+      ).toMatchObject({
+        namespace: 'bg',
+        activeSelector: 'old',
+        previewSelector: 'new',
+        actions: ['resume', 'promote-full', 'abort'],
+      });
+      expect(
+        blueGreen(status({ phase: 'Paused' }), { paused: true })?.actions,
+      ).toEqual(['resume', 'promote-full', 'abort']);
+    });
   });
 });

@@ -1,6 +1,8 @@
 import {
   DeploymentRecord,
   LiveState,
+  ROLLOUT_ACTIONS,
+  RolloutAction,
   RolloutProgress,
 } from '@gitops-backstage/plugin-gitops-common';
 import { ArgoApplication } from '@gitops-backstage/plugin-gitops-node';
@@ -43,19 +45,41 @@ export function liveState(app: ArgoApplication): LiveState {
   };
 }
 
+/** The Rollout actions enabled now, as Argo CD's Rollout discovery.lua enables them. */
+function rolloutActions(rollout: any): RolloutAction[] {
+  const status = rollout.status ?? {};
+  const paused = status.pauseConditions
+    ? status.pauseConditions.length > 0
+    : Boolean(rollout.spec?.paused);
+  const fullyPromoted = status.currentPodHash === status.stableRS;
+  const enabled: Record<RolloutAction, boolean> = {
+    resume: paused,
+    'promote-full': !fullyPromoted,
+    abort: !fullyPromoted && !status.abort,
+    retry: !fullyPromoted && Boolean(status.abort),
+  };
+  return ROLLOUT_ACTIONS.filter(action => enabled[action]);
+}
+
 /** Progress of an Argo Rollouts Rollout, from the live object. */
 export function rolloutProgress(rollout: any): RolloutProgress | undefined {
   const strategy = rollout?.spec?.strategy;
   if (!strategy) return undefined;
   const status = rollout.status ?? {};
+  const common = {
+    name: rollout.metadata?.name,
+    namespace: rollout.metadata?.namespace,
+    phase: status.phase,
+    ...(status.message && { message: status.message }),
+    ...(status.abort && { aborted: true }),
+    actions: rolloutActions(rollout),
+  };
   if (strategy.blueGreen) {
     return {
-      name: rollout.metadata?.name,
-      phase: status.phase,
+      ...common,
       strategy: 'blueGreen',
       activeSelector: status.blueGreen?.activeSelector,
       previewSelector: status.blueGreen?.previewSelector,
-      ...(status.message && { message: status.message }),
     };
   }
   const stepCount = strategy.canary?.steps?.length ?? 0;
@@ -69,8 +93,7 @@ export function rolloutProgress(rollout: any): RolloutProgress | undefined {
       : undefined;
   const canaryWeight = weights?.canary?.weight ?? podShare;
   return {
-    name: rollout.metadata?.name,
-    phase: status.phase,
+    ...common,
     strategy: 'canary',
     currentStepIndex: status.currentStepIndex,
     stepCount,
@@ -78,6 +101,5 @@ export function rolloutProgress(rollout: any): RolloutProgress | undefined {
     stableWeight:
       weights?.stable?.weight ??
       (canaryWeight === undefined ? undefined : 100 - canaryWeight),
-    ...(status.message && { message: status.message }),
   };
 }

@@ -115,6 +115,7 @@ describe('promotion policy', () => {
           phase: 'Paused',
           strategy: 'canary',
           stepCount: 3,
+          actions: ['resume', 'promote-full', 'abort'],
         },
       }),
     ).toEqual([

@@ -113,6 +113,7 @@ describe('EntityDeployments', () => {
               stepCount: 4,
               canaryWeight: 20,
               stableWeight: 80,
+              actions: ['resume', 'promote-full', 'abort'],
             },
           },
         }),

@@ -3,6 +3,9 @@ import {
   EnvironmentStatus,
   gitopsApplicationRollbackPermission,
   gitopsApplicationSyncPermission,
+  gitopsRolloutControlPermission,
+  ROLLOUT_ACTIONS,
+  RolloutAction,
 } from '@gitops-backstage/plugin-gitops-common';
 import Button from '@material-ui/core/Button';
 import Dialog from '@material-ui/core/Dialog';
@@ -36,7 +39,35 @@ const ACTIONS = {
         ? `Roll ${app} back to this deployment? Argo CD syncs it automatically, so the rollback goes through Git: this deployment's version is written back into its values file (as a commit, or a pull request where the promotion policy asks for one), and recorded in the promotion history.`
         : `Roll ${app} back to this deployment? Argo CD then runs it while Git still says otherwise (OutOfSync).`,
   },
+  // Argo Rollouts' controls, named as its dashboard names them.
+  resume: {
+    label: 'Promote',
+    permission: gitopsRolloutControlPermission,
+    question: (app: string) =>
+      `Promote the Rollout of ${app}: past its current pause to the next canary step, or, for blue/green, switch the active Service to the preview?`,
+  },
+  'promote-full': {
+    label: 'Promote full',
+    permission: gitopsRolloutControlPermission,
+    question: (app: string) =>
+      `Promote the Rollout of ${app} fully: skip every remaining step and analysis, so the new version takes all traffic?`,
+  },
+  abort: {
+    label: 'Abort',
+    permission: gitopsRolloutControlPermission,
+    question: (app: string) =>
+      `Abort the update of ${app}? All traffic goes back to the stable version and the new one is scaled down; the Rollout stays Degraded until it is retried or updated.`,
+  },
+  retry: {
+    label: 'Retry',
+    permission: gitopsRolloutControlPermission,
+    question: (app: string) =>
+      `Retry the aborted update of ${app} from its first step?`,
+  },
 };
+
+const isRolloutControl = (action: string): action is RolloutAction =>
+  (ROLLOUT_ACTIONS as readonly string[]).includes(action);
 
 /** Why an environment's Application may not be changed from its entity; undefined when it may. */
 export function notWritableReason(env: EnvironmentStatus): string | undefined {
@@ -71,12 +102,9 @@ export function ApplicationAction(props: {
   const run = async () => {
     setBusy(true);
     try {
-      const { result, promotion } = await api.actOnApplication(
-        entityRef,
-        environment,
-        action,
-        historyId,
-      );
+      const { result, promotion } = isRolloutControl(action)
+        ? await api.controlRollout(entityRef, environment, action)
+        : await api.actOnApplication(entityRef, environment, action, historyId);
       let text = `${spec.label}: ${
         result.operation ? `operation ${result.operation.phase}` : 'done'
       } (${result.syncStatus}, ${result.health})`;

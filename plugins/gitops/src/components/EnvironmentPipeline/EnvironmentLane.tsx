@@ -18,7 +18,7 @@ import { RelativeTime } from '../common/RelativeTime';
 import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
 import { ApplicationAction, notWritableReason } from './ApplicationAction';
-import { RolloutProgressView } from './RolloutProgressView';
+import { RolloutLane } from './RolloutLane';
 
 /** The running images, the one the config names first. */
 function runningImages(env: EnvironmentStatus): string[] {
@@ -175,7 +175,9 @@ export function EnvironmentLane(props: {
             />
           </Typography>
         )}
-        {live.rollout && <RolloutProgressView rollout={live.rollout} />}
+        {live.rollout && (
+          <RolloutLane entityRef={entityRef} env={env} rollout={live.rollout} />
+        )}
         <Box display="flex" style={{ gap: 8 }} mt={1} flexWrap="wrap">
           {(['sync', 'refresh'] as const).map(action => (
             <ApplicationAction
