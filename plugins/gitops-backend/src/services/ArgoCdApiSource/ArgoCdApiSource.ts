@@ -16,6 +16,27 @@ import {
 } from './applicationWatch';
 import { ArgoCdHttp, ArgoCdHttpOptions } from './argoCdHttp';
 
+/** How Argo CD's resource routes name one live resource of an Application. */
+function resourceQuery(
+  application: { namespace?: string },
+  resource: {
+    group: string;
+    version: string;
+    kind: string;
+    namespace: string;
+    name: string;
+  },
+) {
+  return {
+    ...(application.namespace && { appNamespace: application.namespace }),
+    namespace: resource.namespace,
+    resourceName: resource.name,
+    group: resource.group,
+    version: resource.version,
+    kind: resource.kind,
+  };
+}
+
 /** Argo CD answers a resource action with an empty ApplicationResponse. */
 const actionAnswerSchema = z.object({}).passthrough();
 import {
@@ -194,14 +215,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
       `/api/v1/applications/${encodeURIComponent(application.name)}/resource`,
       resourceSchema,
       options.signal,
-      {
-        ...(application.namespace && { appNamespace: application.namespace }),
-        namespace: resource.namespace,
-        resourceName: resource.name,
-        group: resource.group,
-        version: resource.version,
-        kind: resource.kind,
-      },
+      resourceQuery(application, resource),
     );
     try {
       return JSON.parse(manifest);
@@ -286,14 +300,7 @@ export class ArgoCdApiSource implements GitopsLiveStateSource {
     const path = `/api/v1/applications/${encodeURIComponent(
       application.name,
     )}/resource/actions`;
-    const target = {
-      ...(application.namespace && { appNamespace: application.namespace }),
-      namespace: resource.namespace,
-      resourceName: resource.name,
-      group: resource.group,
-      version: resource.version,
-      kind: resource.kind,
-    };
+    const target = resourceQuery(application, resource);
     try {
       await this.http.call(`${path}/v2`, actionAnswerSchema, {
         signal: options.signal,
