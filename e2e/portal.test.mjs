@@ -352,3 +352,56 @@ test('a lane follows Argo CD as it changes, without a reload (signals)', async (
     .waitFor({ timeout: 180_000 });
   await page.screenshot({ path: `${OUTPUT_DIR}/live-lane.png` });
 });
+
+test("an owner aborts service-b's paused canary in dev from its lane, retries it and promotes it fully", async () => {
+  // CI bumps dev to a new image whose canary waits at a pause for someone.
+  await pushImage('registry.example.com/checkout/service-b:cafe001');
+  const clone = await cloneSandboxRepo('service-b-config');
+  const file = path.join(clone, 'chart/values-dev.yaml');
+  await writeFile(
+    file,
+    (
+      await readFile(file, 'utf8')
+    )
+      .replace(/tag: .*/, 'tag: "cafe001"')
+      .replace('replicaCount: 1', 'replicaCount: 4')
+      .replace(
+        'rollout:\n  enabled: true',
+        'rollout:\n  enabled: true\n  steps:\n    - setWeight: 50\n    - pause: {}',
+      ),
+  );
+  await pushClone(clone, 'dev gets cafe001 as a canary that waits');
+  await signIn(page, '/catalog/default/component/service-b/deployments');
+  const dev = page.getByTestId('lane-dev');
+  await dev
+    .getByText(/Canary Paused: step 1 of 2/)
+    .waitFor({ timeout: 180_000 });
+  const controls = dev.getByTestId('rollout-actions');
+  await controls.getByRole('button', { name: 'Abort' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
+  await dev.getByTestId('rollout-aborted').waitFor({ timeout: 180_000 });
+  await dev
+    .getByText(/RolloutAborted: Rollout aborted update/)
+    .first()
+    .waitFor();
+  await page.screenshot({ path: `${OUTPUT_DIR}/rollout-aborted.png` });
+
+  await controls.getByRole('button', { name: 'Retry' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Retry' }).click();
+  await dev
+    .getByText(/Canary Paused: step 1 of 2/)
+    .waitFor({ timeout: 180_000 });
+  await controls.getByRole('button', { name: 'Promote full' }).click();
+  await page
+    .getByRole('dialog')
+    .getByRole('button', { name: 'Promote full' })
+    .click();
+  await dev
+    .getByTestId('running-version')
+    .getByText('cafe001', { exact: true })
+    .waitFor({ timeout: 180_000 });
+  await dev
+    .getByText(/Canary Healthy: step 2 of 2/)
+    .waitFor({ timeout: 180_000 });
+  assert.equal(await dev.getByTestId('rollout-actions').count(), 0);
+});
