@@ -71,6 +71,16 @@ async function main() {
   console.log(
     `  docker login -u ${username} -p ${password} ${registry.host}   (127.0.0.1 is an insecure registry to docker by default)`,
   );
+  console.log(
+    `  helm push chart.tgz oci://${registry.host}/charts --plain-http   (after helm registry login --insecure; Argo CD repoURL ${registry.host}/charts)`,
+  );
+  const charts = sandbox.charts.repoUrl('<repo>');
+  console.log(
+    `Charts       ${charts}  (helm repo add; index.yaml by helm repo index)`,
+  );
+  console.log(
+    `  curl -u sandbox:${gitToken} --data-binary @hello-1.0.0.tgz ${charts}/api/charts`,
+  );
   for (const webhook of sandbox.webhooks()) {
     console.log(
       `Webhooks     every push posts a ${webhook.kind} push event to ${webhook.url}`,

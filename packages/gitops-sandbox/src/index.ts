@@ -12,6 +12,8 @@ export type { InstanceFault } from './argocd/ArgoCdServer';
 export type { StreamControls } from './argocd/stream';
 export type { ApplicationFaults, Timing } from './argocd/ArgoCdInstance';
 export type { SandboxRegistry } from './sandboxRegistry';
+export type { SandboxCharts, PublishedChart } from './charts/ChartMuseum';
+export type { PushedChart } from './charts/ociCharts';
 export { startRegistry, OciRegistry } from './registry/RegistryServer';
 export type { RegistryOptions } from './registry/RegistryServer';
 export type { RegistryCredentials } from './registry/auth';

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -9,9 +8,12 @@ import {
 } from './argocd/ArgoCdInstance';
 import { ArgoCdServer, InstanceFault } from './argocd/ArgoCdServer';
 import { Renderer } from './argocd/render';
+import { ChartMuseum, SandboxCharts } from './charts/ChartMuseum';
+import { ociCharts } from './charts/ociCharts';
 import { StreamControls } from './argocd/stream';
 import { generateFleet } from './argocd/scale';
-import { readJson, sendJson, startGitServer } from './git/GitServer';
+import { controlApi } from './controlApi';
+import { sendJson, startGitServer } from './git/GitServer';
 import { WebhookReceiver, WebhookSummary } from './git/webhooks';
 import { rootApplication, seedExamples } from './examples';
 import {
@@ -69,6 +71,12 @@ export interface Sandbox {
    * containerd mirror: push an image before deploying its tag, as CI does.
    */
   registry: SandboxRegistry;
+  /**
+   * Classic Helm chart repositories at `${gitUrl}/charts/<repo>` (index.yaml written
+   * by the real `helm repo index`), fed by ChartMuseum's upload with the Git token.
+   * The registry is the OCI one (`registry.pushChart`).
+   */
+  charts: SandboxCharts;
   instances: Array<{
     name: string;
     url: string;
@@ -155,11 +163,18 @@ export async function startSandbox(
     return server;
   };
 
+  let gitUrl = '';
+  const charts = new ChartMuseum({
+    root: path.join(dir, 'charts'),
+    token: gitToken,
+    baseUrl: () => gitUrl,
+  });
   const git = await startGitServer({
     root: reposDir,
     token: gitToken,
     port: options.gitPort ?? 0,
     webhooks: options.webhooks,
+    openRoutes: (req, res, url) => charts.handle(req, res, url),
     routes: async (req, res, url) => {
       if (control.sandbox) return controlApi(control.sandbox, req, res, url);
       sendJson(res, 503, { error: 'the sandbox is starting' });
@@ -167,13 +182,21 @@ export async function startSandbox(
     },
   });
 
+  gitUrl = git.url;
+
   // Credentials like the Git server's: user `sandbox`, the token as password.
   const { server: registryServer, registry } = await startSandboxRegistry({
     port: options.registryPort ?? 0,
     credentials: { username: 'sandbox', password: gitToken },
   });
 
-  const renderer = new Renderer(git.url, reposDir, path.join(dir, 'trees'));
+  const ociRepository = ociCharts(registryServer);
+  const renderer = new Renderer(
+    git.url,
+    reposDir,
+    path.join(dir, 'trees'),
+    repoURL => charts.repository(repoURL) ?? ociRepository(repoURL),
+  );
   const instances = (options.instances ?? DEFAULT_INSTANCES).map(o => ({
     options: o,
     instance: new ArgoCdInstance(o.name, renderer, timing, {
@@ -253,6 +276,7 @@ export async function startSandbox(
     gitUrl: git.url,
     gitToken,
     registry,
+    charts,
     instances: instances.map(({ options: o }, i) => ({
       name: o.name,
       url: servers[i].url,
@@ -317,99 +341,4 @@ export async function startSandbox(
   };
   control.sandbox = sandbox;
   return sandbox;
-}
-
-/** The sandbox's control API under `/api/sandbox` on the Git server. */
-async function controlApi(
-  sandbox: Sandbox,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  url: URL,
-): Promise<boolean> {
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] !== 'api' || parts[1] !== 'sandbox') return false;
-  try {
-    if (req.method === 'GET' && parts.length === 2) {
-      sendJson(res, 200, {
-        git: sandbox.gitUrl,
-        registry: sandbox.registry.url,
-        gitRequests: sandbox.gitRequestCount(),
-        instances: sandbox.instances.map(i => ({
-          ...i,
-          requests: sandbox.requestCount(i.name),
-          streams: sandbox.streams(i.name).open,
-        })),
-      });
-    } else if (req.method === 'POST' && parts[2] === 'images') {
-      // POST /api/sandbox/images {"image": "<ref>", "labels": {...}}: as CI's push.
-      const { image, labels, platforms } = await readJson(req);
-      const digest = await sandbox.registry.pushImage(String(image), {
-        labels,
-        platforms,
-      });
-      sendJson(res, 201, { image, digest });
-    } else if (parts[2] === 'webhooks' && parts.length === 3) {
-      // POST /api/sandbox/webhooks {"url", "kind": "github"|"gitlab", "secret"}
-      if (req.method === 'POST') {
-        const { url: target, kind, secret } = await readJson(req);
-        sendJson(res, 201, sandbox.addWebhook({ url: target, kind, secret }));
-      } else if (req.method === 'GET') {
-        sendJson(res, 200, { webhooks: sandbox.webhooks() });
-      } else {
-        return false;
-      }
-    } else if (req.method === 'POST' && parts[2] === 'reconcile') {
-      await sandbox.reconcile();
-      sendJson(res, 200, {});
-    } else if (
-      req.method === 'PUT' &&
-      parts[2] === 'instances' &&
-      parts[4] === 'fault'
-    ) {
-      const { fault } = await readJson(req);
-      await sandbox.setInstanceFault(parts[3], fault ?? undefined);
-      sendJson(res, 200, { fault: fault ?? null });
-    } else if (parts[2] === 'instances' && parts[4] === 'streams') {
-      // GET, PUT {"refuse": bool}, POST .../streams/cut
-      const streams = sandbox.streams(parts[3]);
-      if (req.method === 'PUT' && parts.length === 5) {
-        streams.refuse = Boolean((await readJson(req)).refuse);
-      } else if (req.method === 'POST' && parts[5] === 'cut') {
-        sendJson(res, 200, { cut: streams.cut() });
-        return true;
-      } else if (req.method !== 'GET' || parts.length !== 5) return false;
-      const { open, requests, refuse } = streams;
-      sendJson(res, 200, { open, requests, refuse, streams: streams.list() });
-    } else if (
-      req.method === 'PUT' &&
-      parts[2] === 'instances' &&
-      parts[4] === 'applications' &&
-      parts[6] === 'faults'
-    ) {
-      const faults = await readJson(req);
-      sandbox.setApplicationFaults(parts[3], parts[5], faults);
-      sendJson(res, 200, faults);
-    } else if (
-      req.method === 'PATCH' &&
-      parts[2] === 'instances' &&
-      parts[4] === 'applications' &&
-      parts[6] === 'live' &&
-      parts.length === 9
-    ) {
-      // PATCH /api/sandbox/instances/<i>/applications/<app>/live/<kind>/<name>
-      const patch = await readJson(req);
-      sandbox.editLive(
-        parts[3],
-        parts[5],
-        { kind: parts[7], name: parts[8] },
-        patch,
-      );
-      sendJson(res, 200, {});
-    } else {
-      return false;
-    }
-  } catch (error: any) {
-    sendJson(res, error.status ?? 400, { error: error.message });
-  }
-  return true;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { PushedChart, pushChart } from './charts/ociCharts';
 import { BareRepository } from './git/repoFiles';
 import { RegistryCredentials } from './registry/auth';
 import { ResolvedImage, parseImageReference } from './registry/references';
@@ -28,6 +29,16 @@ export interface SandboxRegistry {
   pushImage(imageRef: string, options?: PushImageOptions): Promise<string>;
   /** The image the cluster's nodes pull for a reference, undefined when there is none. */
   resolve(imageRef: string): ResolvedImage | undefined;
+  /**
+   * The OCI chart registry: pushes a chart directory (packaged with the real `helm
+   * package`) or `.tgz` with the real `helm push`, logged in with `credentials`, to
+   * `oci://<host>/<repository>` (`charts` by default). Answers, with the digest, the
+   * repoURL an Application names it by (`<host>/charts`).
+   */
+  pushChart(
+    chart: string,
+    options?: { repository?: string },
+  ): Promise<PushedChart>;
 }
 
 /** Starts the registry with the given credentials (token auth, as Docker Hub's). */
@@ -52,6 +63,12 @@ export async function startSandboxRegistry(options: {
       return server.pushImage(parsed.repository, parsed.tag, pushOptions);
     },
     resolve: imageRef => server.resolveAsMirror(imageRef),
+    pushChart: (chart, pushOptions) =>
+      pushChart(chart, {
+        host: server.host,
+        repository: pushOptions?.repository ?? 'charts',
+        credentials: options.credentials,
+      }),
   };
   return { server, registry };
 }

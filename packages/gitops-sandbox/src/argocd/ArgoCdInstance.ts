@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-import { BareRepository } from '../git/repoFiles';
 import { deployedBy, removeFromParents, replaceInParents } from './appOfApps';
 import { ApplicationSetStore, toApplicationSet } from './applicationSetStore';
 import { ArgoError } from './errors';
@@ -16,7 +15,6 @@ import {
   idOf,
   key,
   newAppState,
-  sourcesOf,
   unchangedOrUpserted,
 } from './model';
 import {
@@ -28,14 +26,9 @@ import {
   terminate,
 } from './operations';
 import { Rendered, Renderer } from './render';
-import {
-  ResourceRef,
-  resourceActions,
-  runResourceAction,
-} from './rolloutActions';
+import { ResourceRef, runResourceAction } from './rolloutActions';
 import { validatedApplication } from './validation';
-import { resourceTree } from './tree';
-import { historyEntry, liveResource, toApplication } from './views';
+import { toApplication } from './views';
 
 // The types moved to model.ts; sandbox.ts and index.ts import them from here.
 export type {
@@ -64,7 +57,8 @@ export class ArgoCdInstance {
 
   constructor(
     readonly name: string,
-    private readonly renderer: Renderer,
+    /** Renders an Application's sources at revisions, as Argo CD's repo server does. */
+    readonly renderer: Renderer,
     timing: Timing,
     cluster: ClusterOptions = {},
   ) {
@@ -382,42 +376,7 @@ export class ArgoCdInstance {
     return toApplication(state, this.version);
   }
 
-  /** Argo CD's resource tree: the managed resources, with ReplicaSets and Pods under workloads. */
-  resourceTree(state: AppState): Json {
-    return resourceTree(state, this.version);
-  }
-
-  /** One live resource, with status for Argo Rollouts' Rollout. */
-  liveResource(
-    state: AppState,
-    query: { kind: string; name: string; namespace?: string; group?: string },
-  ): Json {
-    return liveResource(state, query);
-  }
-
-  resourceActions(state: AppState, resource: ResourceRef) {
-    return resourceActions(state, resource);
-  }
-
   runResourceAction(state: AppState, resource: ResourceRef, action: string) {
     runResourceAction(this.context, state, resource, action);
-  }
-
-  historyEntry(state: AppState, id: number): Json {
-    return historyEntry(state, id);
-  }
-
-  sources(state: AppState): Json[] {
-    return sourcesOf(state.manifest.spec);
-  }
-
-  repositoryOf(state: AppState, sourceIndex = 0): BareRepository {
-    return this.renderer.repository(
-      this.sources(state)[sourceIndex]?.repoURL ?? '',
-    );
-  }
-
-  async renderAt(state: AppState, revisions: string[]): Promise<Rendered> {
-    return this.renderer.render(state.manifest, revisions);
   }
 }

@@ -3,6 +3,11 @@ import { compileLabelSelector } from '@gitops-backstage/plugin-gitops-common';
 import { ArgoCdInstance } from './ArgoCdInstance';
 import { ArgoError } from './errors';
 import { projectList } from './fields';
+import { sourcesOf } from './model';
+import { resourceActions } from './rolloutActions';
+import { chartDetails, repositoryOf } from './sourceQueries';
+import { resourceTree } from './tree';
+import { historyEntry, liveResource } from './views';
 
 type Json = any;
 
@@ -82,7 +87,7 @@ export async function routeApplications(
     return resourceAction(instance, req, method, rest, query, state);
   }
   if (method === 'GET' && rest === '/resource-tree')
-    return instance.resourceTree(state);
+    return resourceTree(state, instance.version);
   if (method === 'GET' && rest === '/resource') {
     const kind = query.get('kind');
     const resourceName = query.get('resourceName');
@@ -92,7 +97,7 @@ export async function routeApplications(
         'kind and resourceName are required',
       );
     }
-    const live = instance.liveResource(state, {
+    const live = liveResource(state, {
       kind,
       name: resourceName,
       namespace: query.get('namespace') || undefined,
@@ -102,7 +107,8 @@ export async function routeApplications(
   }
   const revision = rest.match(/^\/revisions\/([^/]+)\/metadata$/);
   if (method === 'GET' && revision) {
-    const repo = instance.repositoryOf(
+    const repo = repositoryOf(
+      instance.renderer,
       state,
       Number(query.get('sourceIndex') ?? 0),
     );
@@ -112,13 +118,24 @@ export async function routeApplications(
     }
     return repo.commitMetadata(commit);
   }
+  const chartRevision = rest.match(/^\/revisions\/([^/]+)\/chartdetails$/);
+  if (method === 'GET' && chartRevision) {
+    return chartDetails(
+      instance.renderer,
+      state,
+      decodeURIComponent(chartRevision[1]),
+      Number(query.get('sourceIndex') ?? 0),
+    );
+  }
   if (method === 'POST' && rest === '/sync') {
     const body = await readJson(req);
     const wanted: string[] | undefined =
       body.revisions ?? (body.revision ? [body.revision] : undefined);
-    const target = await instance.renderAt(state, wanted ?? []).catch(error => {
-      throw new ArgoError('InvalidArgument', (error as Error).message);
-    });
+    const target = await instance.renderer
+      .render(state.manifest, wanted ?? [])
+      .catch(error => {
+        throw new ArgoError('InvalidArgument', (error as Error).message);
+      });
     if (!body.dryRun) {
       instance.startSync(state, target, { username }, { prune: body.prune });
     }
@@ -132,9 +149,9 @@ export async function routeApplications(
         'rollback cannot be initiated when auto-sync is enabled',
       );
     }
-    const entry = instance.historyEntry(state, Number(body.id));
-    const target = await instance.renderAt(
-      state,
+    const entry = historyEntry(state, Number(body.id));
+    const target = await instance.renderer.render(
+      state.manifest,
       entry.revisions ?? [entry.revision],
     );
     if (!body.dryRun) {
@@ -175,7 +192,7 @@ async function resourceAction(
     );
   }
   if (method === 'GET' && !rest.endsWith('/v2')) {
-    return { actions: instance.resourceActions(state, resource) };
+    return { actions: resourceActions(state, resource) };
   }
   if (method !== 'POST') {
     throw new ArgoError('NotFound', `Not Found: ${method} ${rest}`);
@@ -203,7 +220,7 @@ function list(instance: ArgoCdInstance, query: URLSearchParams): Json {
         (projects.length === 0 || projects.includes(spec.project)) &&
         (!appNamespace || metadata.namespace === appNamespace) &&
         (!name || metadata.name === name) &&
-        (!repo || instance.sources(state).some(s => s.repoURL === repo))
+        (!repo || sourcesOf(state.manifest.spec).some(s => s.repoURL === repo))
       );
     })
     .map(state => instance.toApplication(state));

@@ -221,7 +221,7 @@ export function withUnpruned(
 }
 
 export function releaseName(state: AppState) {
-  const chart = sourcesOf(state.manifest.spec).find(s => s.path);
+  const chart = sourcesOf(state.manifest.spec).find(s => s.path || s.chart);
   return chart?.helm?.releaseName ?? state.manifest.metadata.name;
 }
 

@@ -21,10 +21,11 @@ export async function validatedApplication(
       `error ${verb} application: spec is required`,
     );
   }
-  const normalize = (source: Json) => ({
-    ...source,
-    targetRevision: source.targetRevision || 'HEAD',
-  });
+  // A chart from a chart repository keeps its targetRevision: a version or constraint.
+  const normalize = (source: Json) =>
+    source.chart
+      ? source
+      : { ...source, targetRevision: source.targetRevision || 'HEAD' };
   const manifest = {
     metadata: {
       name,

@@ -26,6 +26,12 @@ export interface GitServerOptions {
   token: string;
   /** 0 picks a free port. */
   port?: number;
+  /** Routes that check credentials themselves (the chart repositories); called first. */
+  openRoutes?: (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+  ) => Promise<boolean>;
   /** More routes (the sandbox's control API); answers true when it handled the request. */
   routes?: (
     req: http.IncomingMessage,
@@ -54,7 +60,8 @@ export interface GitServer {
   close(): Promise<void>;
 }
 
-function authorized(req: http.IncomingMessage, token: string): boolean {
+/** Whether the request carries the token: basic auth's password (any user) or bearer. */
+export function authorized(req: http.IncomingMessage, token: string): boolean {
   const header = req.headers.authorization ?? '';
   const [rawScheme, value = ''] = header.split(' ', 2);
   // Auth schemes are case-insensitive (RFC 9110): actions/checkout sends `basic`.
@@ -264,6 +271,13 @@ export async function startGitServer(
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname.startsWith('/raw/')) {
       await handleRaw(res, url);
+      return;
+    }
+    try {
+      if (await options.openRoutes?.(req, res, url)) return;
+    } catch (e: any) {
+      if (res.headersSent) res.destroy();
+      else sendJson(res, 500, { error: e.message });
       return;
     }
     if (!authorized(req, options.token)) {

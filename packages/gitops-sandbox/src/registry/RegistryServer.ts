@@ -4,7 +4,7 @@ import { idleLongerThanClients } from '../httpServer';
 import { RegistryCredentials, Scope, TokenService } from './auth';
 import { RegistryError, sendError, sendInternalError } from './errors';
 import { TAG_PATTERN, isValidName, sha256 } from './digests';
-import { OCI_INDEX } from './manifests';
+import { HELM_CHART_LAYER, HELM_CONFIG, OCI_INDEX } from './manifests';
 import { RegistryStore } from './store';
 import {
   RouteContext,
@@ -181,6 +181,14 @@ export class OciRegistry {
 
   repositories(): string[] {
     return this.store.repositories();
+  }
+
+  /** The package (.tgz) of a chart `helm push` stored under `repository:tag`. */
+  chartPackage(repository: string, tag: string): Buffer | undefined {
+    const manifest = this.store.getManifest(repository, tag)?.parsed;
+    if (manifest?.config?.mediaType !== HELM_CONFIG) return undefined;
+    const layer = manifest.blobs.find(b => b.mediaType === HELM_CHART_LAYER);
+    return layer && this.store.getBlob(repository, layer.digest);
   }
 
   stop(): Promise<void> {
