@@ -1,5 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import { deployedBy, removeFromParents, replaceInParents } from './appOfApps';
+import {
+  deployedBy,
+  removeFromParents,
+  replaceInParents,
+  trackedAs,
+} from './appOfApps';
 import { ApplicationSetStore, toApplicationSet } from './applicationSetStore';
 import { ArgoError } from './errors';
 import { advanceHealth } from './health';
@@ -94,9 +99,15 @@ export class ArgoCdInstance {
   private apply() {
     this.appSets.apply(deployedBy(this.apps.values(), 'ApplicationSet'));
     const generated = this.appSets.generatedApplications();
+    const deployed = byKey(deployedBy(this.apps.values(), 'Application'));
     const wanted = byKey([
-      ...deployedBy(this.apps.values(), 'Application'),
-      ...this.created.values(),
+      ...deployed.values(),
+      ...[...this.created.values()].map(m =>
+        trackedAs(
+          m,
+          deployed.get(key(m.metadata.namespace ?? 'argocd', m.metadata.name)),
+        ),
+      ),
       ...generated,
     ]);
     for (const [id, next] of wanted) {

@@ -177,9 +177,14 @@ describe('Applications created through the Argo CD API', () => {
     body.spec.source.helm.valueFiles = ['values-staging.yaml'];
     expect((await create(body)).status).toBe(400);
     expect((await create(body, '?upsert=true')).status).toBe(200);
+    const upserted = (await get('service-a-dev')).body;
+    expect(upserted.spec.source.helm.valueFiles).toEqual([
+      'values-staging.yaml',
+    ]);
+    // Its root applied it too: it carries the root's tracking annotation.
     expect(
-      (await get('service-a-dev')).body.spec.source.helm.valueFiles,
-    ).toEqual(['values-staging.yaml']);
+      upserted.metadata.annotations['argocd.argoproj.io/tracking-id'],
+    ).toBe('service-a-apps:argoproj.io/Application:argocd/service-a-dev');
     // The root Application (self-heal on) sees its child differ from Git and syncs.
     await eventually(async () => {
       const app = await get('service-a-dev');
