@@ -161,6 +161,22 @@ export interface Config {
        */
       command?: string;
     };
+    /**
+     * Helm chart repositories whose versions the backend may read, to show the newest
+     * chart version of Applications deploying from them (as Argo CD's repository
+     * secrets: `type: helm`). Others are never contacted.
+     */
+    chartRepositories?: Array<{
+      /** `https://charts.example.com/stable`, or `ghcr.io/org/charts` with enableOCI. */
+      url: string;
+      /** An OCI registry (Argo CD's `enableOCI`). */
+      enableOCI?: boolean;
+      /** OCI over plain HTTP. */
+      insecure?: boolean;
+      username?: string;
+      /** @visibility secret */
+      password?: string;
+    }>;
     git?: {
       /**
        * Credentials for config repositories on Git servers that no Backstage

@@ -48,6 +48,7 @@ describe('readGitopsConfig', () => {
     expect(config).toEqual({
       promotionPolicy: {},
       helmCommand: undefined,
+      chartRepositories: [],
       instances: [],
       clusters: [],
       environments: ['test', 'live'],

@@ -13,6 +13,10 @@ import {
   PromotionPolicy,
   promotionPolicySchema,
 } from './services/Promotion/policy';
+import {
+  ChartRepositoryConfig,
+  readChartRepositories,
+} from './services/ChartRepository/chartRepositories';
 
 /** A cluster whose Application resources are read directly. Holds a secret. */
 export interface KubernetesClusterConfig {
@@ -48,6 +52,8 @@ export interface GitopsConfig {
   promotionPolicy: PromotionPolicy;
   /** The helm binary for rendered-manifest previews; none: previews show the values diff only. */
   helmCommand?: string;
+  /** Chart repositories whose versions may be read (holds secrets). */
+  chartRepositories: ChartRepositoryConfig[];
 }
 
 function positiveNumber(config: Config, key: string, fallback: number): number {
@@ -141,6 +147,7 @@ export function readGitopsConfig(config: Config): GitopsConfig {
   return {
     promotionPolicy: policy.data,
     helmCommand: config.getOptionalString('gitops.helm.command'),
+    chartRepositories: readChartRepositories(config),
     instances,
     clusters,
     environments,

@@ -27,6 +27,9 @@ import { ManifestPreview } from './services/Promotion/ManifestPreview';
 import { ownerReviewers } from './services/Promotion/reviewers';
 import { GithubConfigRepoWriter } from './services/ConfigRepo/GithubConfigRepoWriter';
 import { GitlabConfigRepoWriter } from './services/ConfigRepo/GitlabConfigRepoWriter';
+import { ChartVersionReader } from './services/ChartRepository/ChartVersionReader';
+import { ChartPreview } from './services/ChartRepository/ChartPreview';
+import { ApplicationManifests } from './services/ChartRepository/applicationManifests';
 import { KubernetesApplicationSource } from './services/KubernetesSource/KubernetesApplicationSource';
 import { LiveIndex } from './services/LiveIndex/LiveIndex';
 import { LiveSignals } from './services/LiveIndex/liveSignals';
@@ -204,6 +207,12 @@ export const gitopsPlugin = createBackendPlugin({
           },
           { logger, subscriberId: `gitops-desired-state-${randomUUID()}` },
         );
+        const charts = new ChartVersionReader({
+          repositories: gitopsConfig.chartRepositories,
+          cache: upstream,
+          cacheSeconds: gitopsConfig.cacheSeconds,
+          timeoutMs,
+        });
         const status = new DeploymentStatusService({
           live,
           sources: () => [...sources.values()],
@@ -211,6 +220,7 @@ export const gitopsPlugin = createBackendPlugin({
           desired,
           config: gitopsConfig,
           logger,
+          charts,
         });
         if (gitopsConfig.watch) {
           // What a first view reads is read ahead: at each snapshot of a watch the
@@ -282,6 +292,17 @@ export const gitopsPlugin = createBackendPlugin({
               credentials,
               timeoutMs,
             }),
+            chartPreview: new ChartPreview({
+              repositories: gitopsConfig.chartRepositories,
+              helm: HelmRunner.fromConfig(config),
+              reader,
+              timeoutMs,
+            }),
+          }),
+          charts,
+          manifests: new ApplicationManifests({
+            sources: () => [...sources.values()],
+            reader,
           }),
           logger,
         });

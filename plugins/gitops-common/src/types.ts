@@ -66,6 +66,13 @@ export interface RolloutProgress {
   /** Blue/green: the ReplicaSet hashes behind the active and preview services. */
   activeSelector?: string;
   previewSelector?: string;
+  /** Blue/green, while a new version waits behind the preview: its images, and the active ones. */
+  previewImages?: string[];
+  activeImages?: string[];
+  /** Blue/green: where the preview answers, from the Ingress routing to the preview Service. */
+  previewUrl?: string;
+  /** Why it is paused (`CanaryPauseStep`, `BlueGreenPause`, …), as Argo Rollouts says. */
+  pauseReasons?: string[];
   message?: string;
   /** Its update was aborted: traffic is back on stable until it is retried. */
   aborted?: boolean;
@@ -153,6 +160,41 @@ export interface DesiredState {
 }
 
 /**
+ * The chart of an Application whose source is a Helm chart repository (classic or
+ * OCI), its versions side by side.
+ *
+ * @public
+ */
+export interface ChartVersions {
+  /** The chart repository, as the Application names it. */
+  repoURL: string;
+  chart: string;
+  /**
+   * What Git asks for: the Application's `targetRevision`, a version or a semver
+   * range (the Application manifest in the config repository).
+   */
+  wanted: string;
+  /** The version `wanted` resolves to now, as Argo CD resolved it (its sync revision). */
+  resolved?: string;
+  /** The chart version deployed last (Argo CD's history). */
+  running?: string;
+  /** The newest release the chart repository offers (`gitops.chartRepositories`). */
+  newest?: string;
+  /**
+   * Where the version lives: the Application's `targetRevision` in its manifest, in the
+   * Git directory of the Application that deployed it (app of apps), as Argo CD's
+   * resource tracking names it. Absent: the version is set in Argo CD only.
+   */
+  deployedBy?: { name: string; namespace?: string };
+  /** The values files from Git the chart is rendered with, in Helm's order (`$ref/` files). */
+  values?: Array<{ repoURL: string; targetRevision: string; path: string }>;
+  /** Argo CD's `helm.releaseName`, when it is not the Application's name. */
+  releaseName?: string;
+  /** Why the repository's versions could not be read; the rest is still shown. */
+  error?: GitopsError;
+}
+
+/**
  * One environment of an entity: one Argo CD Application.
  *
  * @public
@@ -170,9 +212,12 @@ export interface EnvironmentStatus {
   };
   live: LiveState;
   desired?: DesiredState;
+  /** Set when the Application deploys a chart from a chart repository. */
+  chart?: ChartVersions;
   /**
    * True when the desired image is not among the running images (with no version yet:
-   * when anything runs); undefined when either side is unknown.
+   * when anything runs), or the chart version running is not the one Git resolves to;
+   * undefined when either side is unknown.
    */
   drift?: boolean;
   /**

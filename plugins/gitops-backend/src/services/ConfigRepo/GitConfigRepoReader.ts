@@ -89,6 +89,29 @@ export class GitConfigRepoReader {
   }
 
   /**
+   * The YAML files under `dir` (recursively) at the head of a branch, at most `max`:
+   * where an app of apps keeps its Application manifests.
+   */
+  readYamlFilesUnder(
+    repoURL: string,
+    branch: string,
+    dir: string,
+    max = 500,
+  ): Promise<ConfigRepoFiles> {
+    const prefix = dir.replace(/^\/+|\/+$/g, '');
+    return this.clones.use({ repoURL, branch }, async clone => {
+      const paths = (
+        await git.listFiles({ fs, dir: clone.dir, ref: clone.head })
+      ).filter(
+        file =>
+          /\.ya?ml$/.test(file) &&
+          (prefix === '' || prefix === '.' || file.startsWith(`${prefix}/`)),
+      );
+      return readAt(clone.dir, clone.head, paths.slice(0, max));
+    });
+  }
+
+  /**
    * The commit `ref` (a branch, a tag or `HEAD`) names in the repository now: one small
    * request (protocol v2 `ls-refs` with the ref as prefix), no fetch. Undefined when the
    * repository has no such ref.

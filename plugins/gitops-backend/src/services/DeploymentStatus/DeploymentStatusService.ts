@@ -21,12 +21,13 @@ import {
 import { GitopsConfig } from '../../config';
 import { checkApplications, ListedApplication } from '../applicationSchema';
 import { UpstreamCache } from '../UpstreamCache';
+import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
 import { ApplicationIndex } from './applicationIndex';
 import { LiveIndex } from '../LiveIndex/LiveIndex';
 import { DesiredStateReader, driftOf } from './desiredState';
 import { environmentStatusOf } from './environmentStatus';
 import { fleetStatusOf } from './fleetStatus';
-import { rolloutProgress } from './liveState';
+import { RolloutReader } from './rolloutReader';
 import {
   environmentOrder,
   locatorOf,
@@ -43,6 +44,8 @@ export interface DeploymentStatusServiceOptions {
   logger: LoggerService;
   /** Watched sources' Applications: read there, not asked of the source. */
   live?: LiveIndex;
+  /** Versions of charts from chart repositories. */
+  charts?: ChartVersionReader;
 }
 
 /**
@@ -59,7 +62,15 @@ export class DeploymentStatusService {
 
   private readingAhead = 0;
 
-  constructor(private readonly options: DeploymentStatusServiceOptions) {}
+  private readonly rollouts: RolloutReader;
+
+  constructor(private readonly options: DeploymentStatusServiceOptions) {
+    this.rollouts = new RolloutReader({
+      cache: options.cache,
+      cacheSeconds: options.config.cacheSeconds,
+      logger: options.logger,
+    });
+  }
 
   /**
    * Reads what a first view of these Applications would read, so that views read
@@ -80,7 +91,7 @@ export class DeploymentStatusService {
         // The source bounds its own requests in flight.
         options.rollouts &&
           source &&
-          Promise.all(apps.map(app => this.rollout(source, app))),
+          Promise.all(apps.map(app => this.rollouts.read(source, app))),
       ]);
     } finally {
       this.readingAhead--;
@@ -149,12 +160,15 @@ export class DeploymentStatusService {
 
     // A malformed Application is shown with its error; nothing more is read for it.
     const found = listed.filter(({ app }) => !app.malformed);
-    const [desired, rollouts] = await Promise.all([
+    const [desired, rollouts, charts] = await Promise.all([
       this.options.desired.readAll(
         found.map(f => f.app),
         options,
       ),
-      Promise.all(found.map(({ source, app }) => this.rollout(source, app))),
+      Promise.all(
+        found.map(({ source, app }) => this.rollouts.read(source, app)),
+      ),
+      Promise.all(found.map(({ app }) => this.options.charts?.read(app))),
     ]);
     const environments = found.map(({ source, app }, i) => {
       const status = environmentStatusOf(
@@ -166,7 +180,8 @@ export class DeploymentStatusService {
       );
       status.desired = desired[i];
       if (rollouts[i]) status.live.rollout = rollouts[i];
-      status.drift = driftOf(desired[i], status.live.images);
+      if (charts[i]) status.chart = charts[i];
+      status.drift = driftOf(desired[i], status.live.images, charts[i]);
       return status;
     });
     for (const { source, app } of listed) {
@@ -367,38 +382,5 @@ export class DeploymentStatusService {
           `Instance "${source.id}"`,
         ),
     );
-  }
-
-  private async rollout(source: GitopsLiveStateSource, app: ArgoApplication) {
-    const resource = app.status?.resources?.find(
-      r => r.kind === 'Rollout' && r.group === 'argoproj.io',
-    );
-    if (!resource || !source.getResource) return undefined;
-    const ref = {
-      group: 'argoproj.io',
-      version: resource.version ?? 'v1alpha1',
-      kind: 'Rollout',
-      namespace: resource.namespace ?? app.spec.destination.namespace ?? '',
-      name: resource.name ?? '',
-    };
-    const appRef = {
-      name: app.metadata.name,
-      namespace: app.metadata.namespace,
-    };
-    // A watched Application's version changes with its resources' health: the
-    // Rollout is read again then, or once cacheSeconds have passed.
-    const version = app.metadata.resourceVersion ?? '';
-    const answer = await this.options.cache.get(
-      `rollout:${source.id}:${appRef.namespace}/${appRef.name}:${version}`,
-      this.options.config.cacheSeconds * 1000,
-      () => source.getResource!(appRef, ref),
-    );
-    if ('error' in answer) {
-      this.options.logger.warn(
-        `Rollout of ${appRef.name}: ${answer.error.message}`,
-      );
-      return undefined;
-    }
-    return rolloutProgress(answer.value);
   }
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parse } from 'yaml';
 import {
+  ChartVersions,
   DesiredState,
   ImageReference,
   isImageRunning,
@@ -64,7 +65,12 @@ export function imageIn(
 type ValuesFile = { source: ArgoApplicationSource; path: string };
 
 /** What to read for an Application: its files, each with its repository's key. */
-type Plan = { base: DesiredState; files: Array<ValuesFile & { repo: string }> };
+type Plan = {
+  base: DesiredState;
+  files: Array<ValuesFile & { repo: string }>;
+  /** The chart comes from a chart repository: it pins its image itself. */
+  chartFromRepository: boolean;
+};
 
 /** Repositories read at once when reading ahead. */
 const READ_AHEAD_AT_ONCE = 4;
@@ -173,8 +179,7 @@ export class DesiredStateReader {
     const held = this.computed.get(k);
     if (held?.commits === commits) return held.state;
     const state = this.imageOf(
-      plan.base,
-      plan.files,
+      plan,
       plan.files.map((file, i) => files[i].files[file.path]),
     );
     this.computed.set(k, { commits, state });
@@ -185,7 +190,9 @@ export class DesiredStateReader {
   private plan(app: ArgoApplication): Plan | { result: DesiredState } {
     const sources =
       app.spec.sources ?? (app.spec.source ? [app.spec.source] : []);
-    const chart = sources.find(s => s.path !== undefined);
+    // A chart in Git, else a chart from a chart repository (its values may be in Git).
+    const chart =
+      sources.find(s => s.path !== undefined) ?? sources.find(s => s.chart);
     if (!chart) {
       return {
         result: {
@@ -193,7 +200,7 @@ export class DesiredStateReader {
           targetRevision: sources[0]?.targetRevision ?? 'HEAD',
           error: {
             code: 'not-found',
-            message: `Application ${app.metadata.name} has no source with a path (a chart from a Helm repository has no values file in Git)`,
+            message: `Application ${app.metadata.name} has no source with a path or a chart`,
           },
         },
       };
@@ -204,20 +211,22 @@ export class DesiredStateReader {
         repoURL: chart.repoURL,
         targetRevision: chart.targetRevision ?? 'HEAD',
         // Renderable from one checkout when no values file lives in another source.
-        ...(!valueFiles.some(f => f.startsWith('$')) && {
-          chart: {
-            path: chart.path!,
-            valueFiles,
-            ...(chart.helm?.releaseName && {
-              releaseName: chart.helm.releaseName,
-            }),
-          },
-        }),
+        ...(chart.path !== undefined &&
+          !valueFiles.some(f => f.startsWith('$')) && {
+            chart: {
+              path: chart.path!,
+              valueFiles,
+              ...(chart.helm?.releaseName && {
+                releaseName: chart.helm.releaseName,
+              }),
+            },
+          }),
       },
       files: valuesFiles(chart, sources).map(file => ({
         ...file,
         repo: repoKey(file.source),
       })),
+      chartFromRepository: chart.path === undefined,
     };
   }
 
@@ -226,10 +235,10 @@ export class DesiredStateReader {
    * one to change. With no version anywhere, the last file that has the key (empty) is.
    */
   private imageOf(
-    base: DesiredState,
-    files: ValuesFile[],
+    plan: Plan,
     contents: Array<string | undefined>,
   ): DesiredState {
+    const { base, files } = plan;
     const image: Partial<ImageReference> = {};
     let valuesFile: ValuesFile | undefined;
     let keyIn: ValuesFile | undefined;
@@ -278,6 +287,8 @@ export class DesiredStateReader {
       };
     }
     if (!image.repository) {
+      // A chart from a chart repository pins its image itself: its version is the chart's.
+      if (plan.chartFromRepository) return base;
       return {
         ...base,
         ...(valuesFile && { valuesFile: valuesFile.path }),
@@ -323,15 +334,18 @@ export function valuesFiles(
   chart: ArgoApplicationSource,
   sources: ArgoApplicationSource[],
 ) {
-  const files = [
-    { source: chart, path: path.posix.join(chart.path!, 'values.yaml') },
-  ];
+  // A chart from a chart repository has its own values.yaml and relative files inside
+  // the package: only `$ref/` files are in Git.
+  const inGit = chart.path !== undefined;
+  const files = inGit
+    ? [{ source: chart, path: path.posix.join(chart.path!, 'values.yaml') }]
+    : [];
   for (const file of chart.helm?.valueFiles ?? []) {
     const ref = file.match(/^\$([^/]+)\/(.*)$/);
     const refSource = ref && sources.find(s => s.ref === ref[1]);
     if (ref && refSource) {
       files.push({ source: refSource, path: path.posix.normalize(ref[2]) });
-    } else if (!ref) {
+    } else if (!ref && inGit) {
       // As Argo CD (and helm in HelmRunner) reads it: a leading `/` is the
       // repository's root, anything else is relative to the chart.
       const inRepo = file.startsWith('/')
@@ -344,10 +358,25 @@ export function valuesFiles(
 }
 
 /**
- * Whether what runs differs from what Git names; undefined when either is unknown. With
- * no version yet the chart renders no workload: the service's image running is drift.
+ * Whether what runs differs from what Git names (the image, and the chart version of a
+ * chart from a chart repository); undefined when either side is unknown. With no
+ * version yet the chart renders no workload: the service's image running is drift.
  */
 export function driftOf(
+  desired: DesiredState,
+  images: string[],
+  chart?: ChartVersions,
+): boolean | undefined {
+  const chartDrift =
+    chart?.running && chart.resolved
+      ? chart.running !== chart.resolved
+      : undefined;
+  const imageDrift = imageDriftOf(desired, images);
+  if (chartDrift === undefined) return imageDrift;
+  return chartDrift || Boolean(imageDrift);
+}
+
+function imageDriftOf(
   desired: DesiredState,
   images: string[],
 ): boolean | undefined {

@@ -155,4 +155,29 @@ describe('rolloutProgress', () => {
       ).toEqual(['resume', 'promote-full', 'abort']);
     });
   });
+
+  it("names a blue/green preview's images and why it waits; none once it is active", () => {
+    const rollout = (blueGreen: object, pauseConditions?: object[]) =>
+      rolloutProgress({
+        metadata: { name: 'bg' },
+        spec: {
+          strategy: { blueGreen: { previewService: 'bg-preview' } },
+          template: {
+            spec: { containers: [{ name: 'app', image: 'shop:two' }] },
+          },
+        },
+        status: { phase: 'Paused', blueGreen, pauseConditions },
+      });
+    expect(
+      rollout({ activeSelector: 'one', previewSelector: 'two' }, [
+        { reason: 'BlueGreenPause', startTime: '2026-12-02T00:00:00Z' },
+      ]),
+    ).toMatchObject({
+      previewImages: ['shop:two'],
+      pauseReasons: ['BlueGreenPause'],
+    });
+    const promoted = rollout({ activeSelector: 'two', previewSelector: 'two' });
+    expect(promoted?.previewImages).toBeUndefined();
+    expect(promoted?.pauseReasons).toBeUndefined();
+  });
 });

@@ -72,14 +72,27 @@ export function rolloutProgress(rollout: any): RolloutProgress | undefined {
     phase: status.phase,
     ...(status.message && { message: status.message }),
     ...(status.abort && { aborted: true }),
+    ...(status.pauseConditions?.length > 0 && {
+      pauseReasons: status.pauseConditions
+        .map((c: any) => c?.reason)
+        .filter((r: unknown) => typeof r === 'string'),
+    }),
     actions: rolloutActions(rollout),
   };
   if (strategy.blueGreen) {
+    const { activeSelector, previewSelector } = status.blueGreen ?? {};
+    // The preview Service selects the current pod template's ReplicaSet: while it is
+    // not the active one, the template's images are what waits there.
+    const waiting = previewSelector && previewSelector !== activeSelector;
+    const images: string[] = (rollout.spec.template?.spec?.containers ?? [])
+      .map((c: any) => c?.image)
+      .filter((i: unknown) => typeof i === 'string');
     return {
       ...common,
       strategy: 'blueGreen',
-      activeSelector: status.blueGreen?.activeSelector,
-      previewSelector: status.blueGreen?.previewSelector,
+      activeSelector,
+      previewSelector,
+      ...(waiting && images.length > 0 && { previewImages: images }),
     };
   }
   const stepCount = strategy.canary?.steps?.length ?? 0;

@@ -18,6 +18,10 @@ import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
 import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
 import { assertWritable } from '../DeploymentStatus/writeOwnership';
 import { ManifestPreview } from './ManifestPreview';
+import { planChartPromotion } from './chartPromotion';
+import { ApplicationManifests } from '../ChartRepository/applicationManifests';
+import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
+import { ChartPreview } from '../ChartRepository/ChartPreview';
 import { Plan, planChange, validateVersion, versionOf } from './plan';
 import {
   checkDirection,
@@ -31,7 +35,8 @@ import { Row, TABLE, toRecord } from './records';
 import { Reviewers } from './reviewers';
 import { rollbackImage } from './rollback';
 import { PromotionSettler } from './settle';
-import { diffOf, PromotionWriter } from './write';
+import { PromotionWriter } from './write';
+import { dryRunOf } from './dryRun';
 
 /** Unsettled records a listing settles at most: a request's work stays bounded. */
 const SETTLE_BATCH = 20;
@@ -78,6 +83,10 @@ export class PromotionService {
       config: GitopsConfig;
       reviewers: (entity: Entity) => Promise<Reviewers>;
       preview?: ManifestPreview;
+      chartPreview?: ChartPreview;
+      /** Chart repositories' versions and Application manifests, for chart promotions. */
+      charts?: ChartVersionReader;
+      manifests?: ApplicationManifests;
       logger: LoggerService;
       now?: () => Date;
     },
@@ -124,7 +133,35 @@ export class PromotionService {
     const target = this.target(view, entityRef, to);
     checkDirection(policy, pipeline, from, to);
     const method = methodFor(policy, pipeline.order, to);
+    const gates = evaluateGates({ policy, source, to, now: this.now() });
 
+    const plan =
+      source.chart || target.chart
+        ? await this.chartPlan({ entity, source, target, method, gates, actor })
+        : this.imagePlan({ entity, source, target, method, gates, actor });
+    if (dryRun) {
+      return dryRunOf(plan, target, {
+        preview: this.options.preview,
+        charts: this.options.chartPreview,
+        now: this.now(),
+      });
+    }
+    refuseFailedGate(gates);
+    return this.writer.write(plan, entity, actor, idempotencyKey);
+  }
+
+  /** Writes the version in `source`'s values file into `target`'s. */
+  private imagePlan(options: {
+    entity: Entity;
+    source: EnvironmentStatus;
+    target: EnvironmentStatus;
+    method: Plan['method'];
+    gates: PromotionGate[];
+    actor: string;
+  }): Plan {
+    const { entity, source, target, method, gates, actor } = options;
+    const from = source.environment;
+    const to = target.environment;
     const image = source.desired?.image;
     if (source.desired?.noVersionYet) {
       throw new ConflictError(
@@ -139,8 +176,7 @@ export class PromotionService {
       );
     }
     validateVersion(image, `${from}'s ${source.desired!.valuesFile}`);
-    const gates = evaluateGates({ policy, source, to, now: this.now() });
-    const plan = this.plan({
+    return this.plan({
       kind: 'promotion',
       entity,
       from,
@@ -154,10 +190,30 @@ export class PromotionService {
         image,
       )} from ${from} to ${to}`,
     });
+  }
 
-    if (dryRun) return this.preview(plan, target);
-    refuseFailedGate(gates);
-    return this.writer.write(plan, entity, actor, idempotencyKey);
+  /** Pins the chart version `source` resolves to in `target`'s Application manifest. */
+  private chartPlan(options: {
+    entity: Entity;
+    source: EnvironmentStatus;
+    target: EnvironmentStatus;
+    method: Plan['method'];
+    gates: PromotionGate[];
+    actor: string;
+  }): Promise<Plan> {
+    const { charts, manifests } = this.options;
+    if (!charts || !manifests) {
+      throw new ConflictError(
+        'This backend does not promote charts from chart repositories',
+      );
+    }
+    assertWritable(options.target);
+    return planChartPromotion({
+      ...options,
+      charts,
+      manifests,
+      writerFor: repoURL => this.writerFor(repoURL),
+    });
   }
 
   /**
@@ -305,62 +361,6 @@ export class PromotionService {
       keys: this.options.config.imageKeys,
       writerFor: repoURL => this.writerFor(repoURL),
     });
-  }
-
-  /** A dry run: every gate's verdict and the diffs, nothing written or recorded. */
-  private async preview(
-    plan: Plan,
-    target: EnvironmentStatus,
-  ): Promise<PromotionResult> {
-    const { change } = plan;
-    const before = await plan.writer.read(change);
-    const after = change.edit(before);
-    const gates = [
-      ...plan.gates,
-      {
-        name: 'version changes',
-        passed: after !== before,
-        message:
-          after === before
-            ? `${plan.to} already has ${plan.version}`
-            : `${plan.to} moves from ${plan.previous ?? 'nothing'} to ${
-                plan.version
-              }`,
-      },
-    ];
-    const rendered =
-      this.options.preview && after !== before
-        ? await this.options.preview.diff({
-            desired: target.desired!,
-            releaseName:
-              target.desired!.chart?.releaseName ?? target.application.name,
-            namespace: target.environment,
-            edit: change.edit,
-          })
-        : {
-            renderedDiffNote: this.options.preview
-              ? 'Nothing to render: the values do not change'
-              : 'The backend has no helm (gitops.helm.command), so the preview shows the values diff only',
-          };
-    const now = this.now().toISOString();
-    return {
-      id: '',
-      kind: plan.kind,
-      entityRef: plan.entityRef,
-      from: plan.from,
-      to: plan.to,
-      version: plan.version,
-      ...(plan.previous && { previousVersion: plan.previous }),
-      method: plan.method,
-      status: 'requested',
-      actor: plan.change.author.name,
-      createdAt: now,
-      updatedAt: now,
-      diff: diffOf(change.file, before, after),
-      ...rendered,
-      gates,
-      dryRun: true,
-    };
   }
 }
 

@@ -78,18 +78,7 @@ export function planChange(options: {
   const version = versionOf(image)!;
   const previous = versionOf(current);
   const repoURL = desired.valuesRepoURL ?? desired.repoURL;
-  const writer = options.writerFor(repoURL);
-  if (options.method === 'pull-request' && !writer.openPullRequest) {
-    throw new InputError(
-      `${
-        options.kind === 'rollback' ? 'A rollback of' : 'Promotion to'
-      } ${to} is by pull request, but ${redactUrl(
-        repoURL,
-      )} is on a Git server without pull requests (writer "${
-        writer.id
-      }"); configure its GitHub or GitLab integration, or set gitops.promotion.methods.${to}: commit`,
-    );
-  }
+  const writer = writerFor(options, repoURL);
   return {
     kind: options.kind,
     entityRef: stringifyEntityRef(options.entity),
@@ -106,12 +95,50 @@ export function planChange(options: {
       branch: desired.targetRevision,
       file: desired.valuesFile!,
       edit: pinningEdit(values, image, keys, `${to}'s ${desired.valuesFile}`),
-      message: `${options.message}\n\n${
-        options.detail ? `${options.detail}\n` : ''
-      }${to} ran ${previous ?? 'nothing'}. Requested by ${actor} in Backstage.`,
+      message: commitMessage({ ...options, previous }),
       author: { name: actor, email: 'backstage-gitops@noreply.local' },
     },
   };
+}
+
+/** The writer of the repository; refused (400) when the method needs pull requests it cannot open. */
+export function writerFor(
+  options: {
+    kind: Plan['kind'];
+    to: string;
+    method: Plan['method'];
+    writerFor: (repoURL: string) => ConfigRepoWriter;
+  },
+  repoURL: string,
+): ConfigRepoWriter {
+  const { kind, to } = options;
+  const writer = options.writerFor(repoURL);
+  if (options.method === 'pull-request' && !writer.openPullRequest) {
+    throw new InputError(
+      `${
+        kind === 'rollback' ? 'A rollback of' : 'Promotion to'
+      } ${to} is by pull request, but ${redactUrl(
+        repoURL,
+      )} is on a Git server without pull requests (writer "${
+        writer.id
+      }"); configure its GitHub or GitLab integration, or set gitops.promotion.methods.${to}: commit`,
+    );
+  }
+  return writer;
+}
+
+/** The commit message of a write: what, why, what ran before and who asked. */
+export function commitMessage(options: {
+  message: string;
+  detail?: string;
+  to: string;
+  previous?: string;
+  actor: string;
+}) {
+  const { message, detail, to, previous, actor } = options;
+  return `${message}\n\n${detail ? `${detail}\n` : ''}${to} ran ${
+    previous ?? 'nothing'
+  }. Requested by ${actor} in Backstage.`;
 }
 
 /**

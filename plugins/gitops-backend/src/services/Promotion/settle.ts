@@ -4,7 +4,13 @@ import { isImageRunning } from '@gitops-backstage/plugin-gitops-common';
 import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
 import { Knex } from 'knex';
 import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
-import { ImageKeys, imageIn } from '../DeploymentStatus/desiredState';
+import {
+  ImageKeys,
+  imageIn,
+  scalar,
+  valueAt,
+} from '../DeploymentStatus/desiredState';
+import { isChartVersionKey } from './chartPromotion';
 import { safeParse, versionOf } from './plan';
 import { pullRequestBranch, Row, TABLE, WRITE_LEASE_MS } from './records';
 /** Unsettled rows looked at per pass when the pass is bounded. */
@@ -102,12 +108,13 @@ export class PromotionSettler {
         e => e.environment === row.to_environment,
       );
       const image = env?.desired?.image;
-      if (
-        env &&
-        image &&
-        versionOf(image) === row.version &&
-        isImageRunning(image, env.live.images)
-      ) {
+      const runs = isChartVersionKey(row.value_key)
+        ? env?.chart?.running === row.version
+        : env &&
+          image &&
+          versionOf(image) === row.version &&
+          isImageRunning(image, env.live.images);
+      if (runs) {
         row.status = 'deployed';
         row.updated_at = this.options.now();
         await this.options
@@ -116,6 +123,14 @@ export class PromotionSettler {
           .update({ status: 'deployed', updated_at: row.updated_at });
       }
     }
+  }
+
+  /** Whether the file written pins the record's version, read as the status reads it. */
+  private pinned(text: string, row: Row) {
+    const parsed = safeParse(text);
+    return isChartVersionKey(row.value_key)
+      ? scalar(valueAt(parsed, row.value_key!)) === row.version
+      : versionOf(imageIn(parsed, this.options.keys)) === row.version;
   }
 
   /** What became of one record, or undefined while it is still under way. */
@@ -181,14 +196,10 @@ export class PromotionSettler {
           // Made on the writing replica's clock: room for skew between replicas.
           new Date(new Date(row.created_at).getTime() - CLOCK_SKEW_MS),
         )
-      : versionOf(
-          imageIn(
-            safeParse(
-              await writer.read({ ...location, file: row.values_file! }),
-            ),
-            this.options.keys,
-          ),
-        ) === row.version;
+      : this.pinned(
+          await writer.read({ ...location, file: row.values_file! }),
+          row,
+        );
     if (!landed) {
       return {
         status: 'failed',

@@ -1,0 +1,136 @@
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { ConflictError, InputError } from '@backstage/errors';
+import {
+  EnvironmentStatus,
+  PromotionGate,
+  setYamlValues,
+} from '@gitops-backstage/plugin-gitops-common';
+import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
+import semver from 'semver';
+import {
+  ApplicationManifests,
+  versionKeyIn,
+} from '../ChartRepository/applicationManifests';
+import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
+import { scalar, valueAt } from '../DeploymentStatus/desiredState';
+import { Plan, commitMessage, safeParse, writerFor } from './plan';
+
+/** A record's value key that is an Application's chart version, not an image key. */
+export function isChartVersionKey(key: string | null | undefined) {
+  return Boolean(key && /^spec\.sources?\./.test(key));
+}
+
+/**
+ * The promotion of a chart from a chart repository: the version `from` resolves to is
+ * pinned as the `targetRevision` of `to`'s Application manifest in Git (found through
+ * the Application that deployed it). Refused (409) when the environments deploy
+ * different charts, when the chart repository does not offer the version, or when the
+ * manifest cannot be found or edited.
+ */
+export async function planChartPromotion(options: {
+  entity: Entity;
+  source: EnvironmentStatus;
+  target: EnvironmentStatus;
+  method: Plan['method'];
+  gates: PromotionGate[];
+  actor: string;
+  charts: ChartVersionReader;
+  manifests: ApplicationManifests;
+  writerFor: (repoURL: string) => ConfigRepoWriter;
+}): Promise<Plan> {
+  const { entity, source, target, actor } = options;
+  const from = source.environment;
+  const to = target.environment;
+  const fromChart = source.chart;
+  const toChart = target.chart;
+  if (!fromChart || !toChart) {
+    const inGit = fromChart ? to : from;
+    throw new ConflictError(
+      `${from} and ${to} do not deploy alike: ${inGit} deploys a chart from Git, the other one a chart from a chart repository`,
+    );
+  }
+  if (
+    fromChart.chart !== toChart.chart ||
+    fromChart.repoURL !== toChart.repoURL
+  ) {
+    throw new ConflictError(
+      `${from} deploys chart ${fromChart.chart} from ${fromChart.repoURL}, ${to} chart ${toChart.chart} from ${toChart.repoURL}: there is no version to carry over`,
+    );
+  }
+  const version =
+    fromChart.resolved ??
+    (semver.valid(fromChart.wanted) ? fromChart.wanted : undefined);
+  if (!version) {
+    throw new ConflictError(
+      `${from} has no resolved chart version yet (it asks for ${fromChart.wanted})`,
+    );
+  }
+  if (!semver.valid(version)) {
+    throw new InputError(
+      `The chart version ${JSON.stringify(
+        version,
+      )} of ${from} is not a semantic version`,
+    );
+  }
+  const offered = await options.charts.versions(toChart.repoURL, toChart.chart);
+  if ('error' in offered) {
+    throw new ConflictError(
+      `Cannot check that ${toChart.repoURL} offers ${toChart.chart} ${version}: ${offered.error.message}`,
+    );
+  }
+  if (!offered.value.includes(version)) {
+    throw new ConflictError(
+      `${toChart.repoURL} has no ${toChart.chart} ${version}; nothing was written`,
+    );
+  }
+  const location = await options.manifests.locate({
+    instance: target.instance,
+    application: target.application,
+    parent: toChart.deployedBy,
+    chart: toChart,
+  });
+  const kind = 'promotion';
+  const writer = writerFor({ ...options, kind, to }, location.repoURL);
+  const previous = toChart.wanted;
+  const where = `${to}'s ${location.file}`;
+  return {
+    kind,
+    entityRef: stringifyEntityRef(entity),
+    from,
+    to,
+    version,
+    previous,
+    method: options.method,
+    gates: options.gates,
+    valueKey: location.versionKey,
+    writer,
+    change: {
+      repoURL: location.repoURL,
+      branch: location.branch,
+      file: location.file,
+      edit: before => {
+        // The file may have moved on since it was found: edit only what was found.
+        const key = versionKeyIn(before, target.application, toChart);
+        if (key !== location.versionKey) {
+          throw new ConflictError(
+            `${where} no longer holds Application ${target.application.name} with chart ${toChart.chart}; nothing was written`,
+          );
+        }
+        const after = setYamlValues(before, { [key]: version });
+        if (scalar(valueAt(safeParse(after), key)) !== version) {
+          throw new ConflictError(
+            `${where} would not pin ${version} after the edit; nothing was written`,
+          );
+        }
+        return after;
+      },
+      message: commitMessage({
+        message: `Promote ${entity.metadata.name} chart ${toChart.chart} ${version} from ${from} to ${to}`,
+        to,
+        previous: toChart.running ?? previous,
+        actor,
+      }),
+      author: { name: actor, email: 'backstage-gitops@noreply.local' },
+    },
+  };
+}
