@@ -97,14 +97,16 @@ export function EntityDeploymentsCard() {
     body = <Progress />;
   }
   return (
-    <InfoCard
-      title="Deployments"
-      deepLink={{
-        title: 'Environments and history',
-        link: `${entityRoute(entityRouteParams(entity))}/deployments`,
-      }}
-    >
-      {body}
-    </InfoCard>
+    <div data-testid="gitops-deployments-card">
+      <InfoCard
+        title="Deployments"
+        deepLink={{
+          title: 'Environments and history',
+          link: `${entityRoute(entityRouteParams(entity))}/deployments`,
+        }}
+      >
+        {body}
+      </InfoCard>
+    </div>
   );
 }

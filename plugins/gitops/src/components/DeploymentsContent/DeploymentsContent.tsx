@@ -52,7 +52,12 @@ export function DeploymentsContent() {
     return <MissingAnnotationsState entityName={entity.metadata.name} />;
   }
   return (
-    <Box display="flex" flexDirection="column" style={{ gap: 16 }}>
+    <Box
+      display="flex"
+      flexDirection="column"
+      style={{ gap: 16 }}
+      data-testid="gitops-deployments"
+    >
       <EntityDeployments entityRef={stringifyEntityRef(entity)} />
       <ApplicationLocatorCard locator={locator} />
     </Box>

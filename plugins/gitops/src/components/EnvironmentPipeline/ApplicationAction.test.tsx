@@ -5,7 +5,7 @@ import {
 } from '@backstage/frontend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
@@ -159,5 +159,93 @@ describe('ApplicationAction', () => {
         'You may not sync component:default/service-b (gitops.application.sync)',
       ),
     ).toContainElement(sync());
+  });
+
+  it('in the last environment, warns and names the environment and the version it will run', async () => {
+    let synced = false;
+    server.use(
+      http.post(`${ACTION}/sync`, () => {
+        synced = true;
+        return HttpResponse.json({
+          application: { name: 'service-a-prod', namespace: 'argocd' },
+          instance: 'prod',
+          result: { syncStatus: 'Synced', health: 'Healthy' },
+        });
+      }),
+    );
+    await render(AuthorizeResult.ALLOW, { version: '9f8e7d6', last: true });
+    await userEvent.click(await screen.findByRole('button', { name: 'Sync' }));
+    const dialog = within(screen.getByRole('dialog'));
+    expect(dialog.getByTestId('last-environment-warning')).toHaveTextContent(
+      'prod is the last environment: prod then runs 9f8e7d6.',
+    );
+    expect(dialog.queryByRole('button', { name: 'Sync' })).toBeNull();
+    await userEvent.click(
+      dialog.getByRole('button', { name: 'Sync prod to 9f8e7d6' }),
+    );
+    expect(await screen.findByTestId('action-outcome')).toHaveTextContent(
+      'Sync: done (Synced, Healthy)',
+    );
+    expect(synced).toBe(true);
+  });
+
+  it.each([
+    [
+      'rollback',
+      'Roll back prod to commit 1a2b3c4',
+      'prod then runs what config commit 1a2b3c4 deployed.',
+    ],
+    [
+      'abort',
+      'Abort 1a2b3c4 in prod',
+      'prod then runs its stable version only; 1a2b3c4 is scaled down.',
+    ],
+    [
+      'promote-full',
+      'Promote 1a2b3c4 fully in prod',
+      "1a2b3c4 takes all of prod's traffic.",
+    ],
+  ] as const)(
+    'in the last environment, confirms %s by its environment and version',
+    async (action, confirm, runs) => {
+      await render(AuthorizeResult.ALLOW, {
+        action,
+        historyId: 2,
+        version: '1a2b3c4',
+        last: true,
+      });
+      await userEvent.click(await screen.findByRole('button'));
+      const dialog = within(screen.getByRole('dialog'));
+      expect(dialog.getByTestId('last-environment-warning')).toHaveTextContent(
+        `prod is the last environment: ${runs}`,
+      );
+      expect(dialog.getByRole('button', { name: confirm })).toBeEnabled();
+    },
+  );
+
+  it('elsewhere, names the version and keeps its plain confirmation; a refresh names none', async () => {
+    await render(AuthorizeResult.ALLOW, {
+      environment: 'staging',
+      version: '4c5d6e7',
+    });
+    await userEvent.click(await screen.findByRole('button', { name: 'Sync' }));
+    const dialog = within(screen.getByRole('dialog'));
+    expect(dialog.getByText('staging then runs 4c5d6e7.')).toBeInTheDocument();
+    expect(dialog.queryByTestId('last-environment-warning')).toBeNull();
+    expect(dialog.getByRole('button', { name: 'Sync' })).toBeEnabled();
+  });
+
+  it('asks nothing more for a refresh in the last environment: it writes nothing', async () => {
+    await render(AuthorizeResult.ALLOW, {
+      action: 'refresh',
+      version: '9f8e7d6',
+      last: true,
+    });
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Refresh' }),
+    );
+    const dialog = within(screen.getByRole('dialog'));
+    expect(dialog.queryByTestId('last-environment-warning')).toBeNull();
+    expect(dialog.getByRole('button', { name: 'Refresh' })).toBeEnabled();
   });
 });

@@ -11,6 +11,7 @@ import CardContent from '@material-ui/core/CardContent';
 import CardHeader from '@material-ui/core/CardHeader';
 import Chip from '@material-ui/core/Chip';
 import Typography from '@material-ui/core/Typography';
+import ReportProblemOutlinedIcon from '@material-ui/icons/ReportProblemOutlined';
 import Alert from '@material-ui/lab/Alert';
 import { HealthBadge, SyncBadge } from '../common/StatusBadges';
 import { noVersionHint, NoVersionYet } from '../common/NoVersionYet';
@@ -18,6 +19,7 @@ import { RelativeTime } from '../common/RelativeTime';
 import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
 import { ApplicationAction, notWritableReason } from './ApplicationAction';
+import { ChartVersionsLine } from './ChartVersionsLine';
 import { RolloutLane } from './RolloutLane';
 
 /** The running images, the one the config names first. */
@@ -30,12 +32,34 @@ function runningImages(env: EnvironmentStatus): string[] {
   );
 }
 
+// Lanes share the pipeline's width equally: long names wrap, and a long version ends in
+// an ellipsis (its chip's title has all of it) rather than push the lane wider.
+const LANE_STYLE = {
+  height: '100%',
+  minWidth: 0,
+  overflowWrap: 'anywhere',
+} as const;
+const CHIP_STYLE = { maxWidth: '100%' };
+
 const OPERATION_SEVERITY: Record<string, 'info' | 'error'> = {
   Running: 'info',
   Terminating: 'info',
   Failed: 'error',
   Error: 'error',
 };
+
+function DriftChip() {
+  return (
+    // Not the theme's pink: white on it fails AA contrast.
+    <Chip
+      size="small"
+      icon={<ReportProblemOutlinedIcon />}
+      label="Drift: Git differs from what runs"
+      style={CHIP_STYLE}
+      data-testid="drift"
+    />
+  );
+}
 
 /** What the environment's config names: a version, no version yet, or why unknown. */
 function DesiredVersion(props: { env: EnvironmentStatus; first: boolean }) {
@@ -48,6 +72,7 @@ function DesiredVersion(props: { env: EnvironmentStatus; first: boolean }) {
         variant="outlined"
         label={versionOf(formatImageReference(desired.image))}
         title={`${formatImageReference(desired.image)} (${desired.valuesFile})`}
+        style={CHIP_STYLE}
       />
     );
   }
@@ -72,17 +97,24 @@ export function EnvironmentLane(props: {
   env: EnvironmentStatus;
   /** The pipeline's first environment: the one CI's builds of main go to. */
   first: boolean;
+  /** The pipeline's last environment: its writes ask for an explicit confirmation. */
+  last?: boolean;
 }) {
-  const { entityRef, env, first } = props;
+  const { entityRef, env, first, last } = props;
   const { live, desired } = env;
   const running = runningImages(env);
+  const desiredVersion =
+    desired?.image && versionOf(formatImageReference(desired.image));
+  // A chart from a chart repository whose values name no image: its version is the chart's.
+  const chartOnly =
+    !!env.chart && !desired?.image && !desired?.noVersionYet && !desired?.error;
   const operationSeverity =
     live.operation && OPERATION_SEVERITY[live.operation.phase];
   return (
     <Card
       variant="outlined"
       data-testid={`lane-${env.environment}`}
-      style={{ height: '100%' }}
+      style={LANE_STYLE}
     >
       <CardHeader
         title={env.environment}
@@ -139,26 +171,26 @@ export function EnvironmentLane(props: {
                 size="small"
                 label={versionOf(image)}
                 title={image}
+                style={CHIP_STYLE}
               />
             ))
           ) : (
             <em>nothing</em>
           )}
         </Typography>
-        <Typography
-          variant="body2"
-          component="div"
-          data-testid="desired-version"
-        >
-          In Git: <DesiredVersion env={env} first={first} />{' '}
-          {env.drift && (
-            <Chip
-              size="small"
-              color="secondary"
-              label="Drift: Git differs from what runs"
-            />
-          )}
-        </Typography>
+        {env.chart && <ChartVersionsLine chart={env.chart} />}
+        {chartOnly ? (
+          env.drift && <DriftChip />
+        ) : (
+          <Typography
+            variant="body2"
+            component="div"
+            data-testid="desired-version"
+          >
+            In Git: <DesiredVersion env={env} first={first} />{' '}
+            {env.drift && <DriftChip />}
+          </Typography>
+        )}
         {live.deployed && (
           <Typography variant="body2" component="div">
             Deployed <RelativeTime iso={live.deployed.deployedAt} />
@@ -167,16 +199,27 @@ export function EnvironmentLane(props: {
               ? ` by ${live.deployed.initiatedBy.username}`
               : ''}
             :{' '}
-            <Revision
-              entityRef={entityRef}
-              environment={env.environment}
-              repoURL={desired?.repoURL}
-              revision={live.deployed.revision}
-            />
+            {env.chart ? (
+              // A chart repository's revision is the chart version, not a commit.
+              `chart ${env.chart.chart} ${live.deployed.revision}`
+            ) : (
+              <Revision
+                entityRef={entityRef}
+                environment={env.environment}
+                repoURL={desired?.repoURL}
+                revision={live.deployed.revision}
+              />
+            )}
           </Typography>
         )}
         {live.rollout && (
-          <RolloutLane entityRef={entityRef} env={env} rollout={live.rollout} />
+          <RolloutLane
+            entityRef={entityRef}
+            env={env}
+            rollout={live.rollout}
+            version={desiredVersion}
+            last={last}
+          />
         )}
         <Box display="flex" style={{ gap: 8 }} mt={1} flexWrap="wrap">
           {(['sync', 'refresh'] as const).map(action => (
@@ -186,6 +229,8 @@ export function EnvironmentLane(props: {
               environment={env.environment}
               application={env.application.name}
               action={action}
+              version={desiredVersion}
+              last={last}
               notWritableReason={notWritableReason(env)}
             />
           ))}
@@ -205,7 +250,7 @@ export function MissingLane(props: {
     <Card
       variant="outlined"
       data-testid={`lane-${environment}`}
-      style={{ height: '100%' }}
+      style={LANE_STYLE}
     >
       <CardHeader title={environment} subheader="No answer" />
       <CardContent>

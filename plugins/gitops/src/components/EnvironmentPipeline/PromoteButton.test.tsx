@@ -53,11 +53,17 @@ const result = (overrides: Partial<PromotionResult>): PromotionResult => ({
 async function render(
   entityRef = 'component:default/service-a',
   refresh = jest.fn(),
+  props: { from?: string; to?: string; last?: boolean } = {},
 ) {
   await renderInTestApp(
     <TestApiProvider apis={[[gitopsApiRef, testClient]]}>
       <StatusRefreshContext.Provider value={refresh}>
-        <PromoteButton entityRef={entityRef} from="dev" to="staging" />
+        <PromoteButton
+          entityRef={entityRef}
+          from="dev"
+          to="staging"
+          {...props}
+        />
       </StatusRefreshContext.Provider>
     </TestApiProvider>,
     {
@@ -107,6 +113,16 @@ describe('PromoteButton', () => {
     expect(screen.getByTestId('promotion-rendered-diff')).toHaveTextContent(
       '+ image: service-a:4c5d6e7',
     );
+    // Coloured as GitHub shows diffs: each line marked added or removed.
+    const diff = screen.getByTestId('promotion-diff');
+    expect(diff.querySelector('[data-diff="added"]')).toHaveTextContent(
+      "+ tag: '4c5d6e7'",
+    );
+    expect(diff.querySelector('[data-diff="removed"]')).toHaveTextContent(
+      "- tag: '1a2b3c4'",
+    );
+    // Only the last environment gets the explicit warning.
+    expect(screen.queryByTestId('last-environment-warning')).toBeNull();
     expect(screen.getByTestId('promotion-gates')).toHaveTextContent(
       'source healthydev is Healthy',
     );
@@ -219,5 +235,53 @@ describe('PromoteButton', () => {
       'href',
       'https://github.com/acme/service-a-config/pull/7',
     );
+  });
+
+  it('into the last environment, warns and names the environment and the version on its button', async () => {
+    const bodies: any[] = [];
+    server.use(
+      http.post(PROMOTIONS, async ({ request }) => {
+        const body: any = await request.json();
+        bodies.push(body);
+        return HttpResponse.json(
+          result({
+            from: 'staging',
+            to: 'prod',
+            version: '9f8e7d6',
+            previousVersion: 'v1.4.0',
+            ...(!body.dryRun && {
+              id: 'p3',
+              status: 'committed',
+              dryRun: false,
+              commit: 'fedcba9876543',
+            }),
+          }),
+          { status: body.dryRun ? 200 : 201 },
+        );
+      }),
+    );
+    await render('component:default/service-a', jest.fn(), {
+      from: 'staging',
+      to: 'prod',
+      last: true,
+    });
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    expect(
+      await screen.findByTestId('last-environment-warning'),
+    ).toHaveTextContent(
+      'prod is the last environment: confirming makes it run 9f8e7d6',
+    );
+    expect(
+      screen.queryByRole('button', { name: 'Promote 9f8e7d6' }),
+    ).toBeNull();
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Promote 9f8e7d6 to prod' }),
+    );
+    expect(await screen.findByTestId('promotion-result')).toHaveTextContent(
+      'Committed fedcba9: prod now says 9f8e7d6',
+    );
+    expect(bodies.map(b => Boolean(b.dryRun))).toEqual([true, false]);
   });
 });

@@ -20,8 +20,17 @@ import { Link } from '@backstage/core-components';
 import Alert from '@material-ui/lab/Alert';
 import { useState } from 'react';
 import { gitopsApiRef } from '../../api';
+import { useElementId } from '../../hooks/useElementId';
 import { useStatusRefresh } from '../DeploymentsContent/StatusRefreshContext';
 import { backendMessage, PermittedButton } from '../common/PermittedButton';
+import { DiffView } from '../common/DiffView';
+
+/** "Promote 9f8e7d6", or "Promote 9f8e7d6 to prod" into the last environment. */
+function confirmLabel(version?: string, lastEnvironment?: string) {
+  return ['Promote', version, lastEnvironment && `to ${lastEnvironment}`]
+    .filter(Boolean)
+    .join(' ');
+}
 
 /**
  * Promote `from` into `to`: a preview first (what moves, every gate's verdict, the
@@ -39,8 +48,10 @@ export function PromoteButton(props: {
   refusal?: string;
   /** Nothing to promote now: no button, but an open dialog stays open. */
   hidden?: boolean;
+  /** `to` is the pipeline's last environment: the dialog warns, and its button names it. */
+  last?: boolean;
 }) {
-  const { entityRef, from, to } = props;
+  const { entityRef, from, to, last } = props;
   const api = useApi(gitopsApiRef);
   const refresh = useStatusRefresh();
   const [open, setOpen] = useState(false);
@@ -49,6 +60,7 @@ export function PromoteButton(props: {
   const [result, setResult] = useState<PromotionResult>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const titleId = useElementId('promote-title');
 
   const start = async () => {
     setOpen(true);
@@ -101,8 +113,9 @@ export function PromoteButton(props: {
         onClose={() => setOpen(false)}
         maxWidth="md"
         fullWidth
+        aria-labelledby={titleId}
       >
-        <DialogTitle>
+        <DialogTitle id={titleId}>
           Promote {from} → {to}
         </DialogTitle>
         <DialogContent>
@@ -116,6 +129,16 @@ export function PromoteButton(props: {
                 {preview.method === 'pull-request' ? 'pull request' : 'commit'}{' '}
                 to its config repository.
               </Typography>
+              {last && (
+                <Alert
+                  severity="warning"
+                  style={{ marginTop: 8 }}
+                  data-testid="last-environment-warning"
+                >
+                  {to} is the last environment: confirming makes it run{' '}
+                  <code>{preview.version}</code>.
+                </Alert>
+              )}
               <List dense data-testid="promotion-gates">
                 {preview.gates.map(gate => (
                   <ListItem key={gate.name} disableGutters>
@@ -141,18 +164,24 @@ export function PromoteButton(props: {
                   </ListItem>
                 ))}
               </List>
-              <Typography variant="subtitle2">Values file</Typography>
-              <pre data-testid="promotion-diff" style={{ overflow: 'auto' }}>
-                {preview.diff}
-              </pre>
-              <Typography variant="subtitle2">Rendered manifests</Typography>
+              <Typography variant="subtitle2" component="h3">
+                Values file
+              </Typography>
+              <DiffView
+                diff={preview.diff}
+                label={`values file diff of ${to}`}
+                data-testid="promotion-diff"
+              />
+              <Typography variant="subtitle2" component="h3">
+                Rendered manifests
+              </Typography>
               {preview.renderedDiff ? (
-                <pre
+                <DiffView
+                  diff={preview.renderedDiff}
+                  label={`rendered manifests diff of ${to}`}
+                  maxHeight={300}
                   data-testid="promotion-rendered-diff"
-                  style={{ overflow: 'auto', maxHeight: 300 }}
-                >
-                  {preview.renderedDiff}
-                </pre>
+                />
               ) : (
                 <Typography variant="body2" color="textSecondary">
                   {preview.renderedDiffNote}
@@ -198,7 +227,7 @@ export function PromoteButton(props: {
               }
               onClick={confirm}
             >
-              Promote {preview?.version ?? ''}
+              {confirmLabel(preview?.version, last ? to : undefined)}
             </Button>
           )}
         </DialogActions>

@@ -132,4 +132,48 @@ describe('RolloutLane', () => {
     await render({ ...paused, phase: 'Healthy', actions: [] });
     expect(screen.queryByTestId('rollout-actions')).not.toBeInTheDocument();
   });
+
+  it('shows a paused blue/green preview: its version, where it answers, the active version', async () => {
+    await render({
+      name: 'shop',
+      phase: 'Paused',
+      strategy: 'blueGreen',
+      activeSelector: 'aaa',
+      previewSelector: 'bbb',
+      previewImages: ['registry.example.com/shop:2b2b2b2'],
+      activeImages: ['registry.example.com/shop:1a1a1a1'],
+      previewUrl: 'https://shop-preview.staging.example.com',
+      pauseReasons: ['BlueGreenPause'],
+      actions: ['resume', 'promote-full', 'abort'],
+    });
+    expect(
+      screen.getByText(/Blue\/green Paused \(paused: BlueGreenPause\)/),
+    ).toBeInTheDocument();
+    const preview = within(screen.getByTestId('rollout-preview'));
+    expect(preview.getByText(/Preview \(bbb\)/)).toBeInTheDocument();
+    expect(preview.getByText('2b2b2b2')).toBeInTheDocument();
+    expect(
+      preview.getByRole('link', {
+        name: /^https:\/\/shop-preview.staging.example.com/,
+      }),
+    ).toHaveAttribute('href', 'https://shop-preview.staging.example.com');
+    const active = within(screen.getByTestId('rollout-active'));
+    expect(active.getByText(/Active \(aaa\)/)).toBeInTheDocument();
+    expect(active.getByText('1a1a1a1')).toBeInTheDocument();
+  });
+
+  it('says a blue/green Rollout has no preview once the active ReplicaSet runs the current version', async () => {
+    await render({
+      name: 'shop',
+      phase: 'Healthy',
+      strategy: 'blueGreen',
+      activeSelector: 'bbb',
+      previewSelector: 'bbb',
+      actions: [],
+    });
+    expect(screen.queryByTestId('rollout-preview')).not.toBeInTheDocument();
+    expect(
+      screen.getByText(/No preview: the active ReplicaSet \(bbb\)/),
+    ).toBeInTheDocument();
+  });
 });

@@ -2,9 +2,13 @@ import {
   EnvironmentStatus,
   RolloutProgress,
 } from '@gitops-backstage/plugin-gitops-common';
+import { Link } from '@backstage/core-components';
 import Box from '@material-ui/core/Box';
+import Chip from '@material-ui/core/Chip';
 import LinearProgress from '@material-ui/core/LinearProgress';
 import Typography from '@material-ui/core/Typography';
+import Alert from '@material-ui/lab/Alert';
+import { versionOf } from '../common/format';
 import { ApplicationAction, notWritableReason } from './ApplicationAction';
 
 /**
@@ -15,15 +19,20 @@ export function RolloutLane(props: {
   entityRef: string;
   env: EnvironmentStatus;
   rollout: RolloutProgress;
+  /** The version being rolled out: the lane's desired version. */
+  version?: string;
+  /** The pipeline's last environment: its controls ask for an explicit confirmation. */
+  last?: boolean;
 }) {
   const { entityRef, env, rollout } = props;
   return (
     <>
       <RolloutProgressView rollout={rollout} />
       {rollout.aborted && (
-        <Typography variant="body2" color="error" data-testid="rollout-aborted">
+        // An alert's colours keep AA contrast; the theme's error red as text does not.
+        <Alert severity="error" data-testid="rollout-aborted">
           Update aborted: traffic is back on the stable version
-        </Typography>
+        </Alert>
       )}
       {rollout.actions.length > 0 && (
         <Box
@@ -40,6 +49,8 @@ export function RolloutLane(props: {
               environment={env.environment}
               application={env.application.name}
               action={action}
+              version={props.version}
+              last={props.last}
               notWritableReason={notWritableReason(env)}
             />
           ))}
@@ -49,15 +60,76 @@ export function RolloutLane(props: {
   );
 }
 
+/** Argo Rollouts' own words for a pause: `CanaryPauseStep`, `BlueGreenPause`, … */
+function PauseReasons(props: { rollout: RolloutProgress }) {
+  const reasons = props.rollout.pauseReasons;
+  if (!reasons?.length) return null;
+  return <> (paused: {reasons.join(', ')})</>;
+}
+
+/** Image versions as chips, each titled with its whole reference. */
+function Versions(props: { images: string[] }) {
+  return (
+    <>
+      {props.images.map(image => (
+        <Chip
+          key={image}
+          size="small"
+          label={versionOf(image)}
+          title={image}
+          style={{ maxWidth: '100%' }}
+        />
+      ))}
+    </>
+  );
+}
+
 /** Argo Rollouts: canary step N of M with weights, or blue/green active and preview. */
 function RolloutProgressView(props: { rollout: RolloutProgress }) {
   const { rollout } = props;
   if (rollout.strategy === 'blueGreen') {
     return (
-      <Typography variant="body2" data-testid="rollout">
-        Blue/green {rollout.phase}: active {rollout.activeSelector ?? '—'},
-        preview {rollout.previewSelector ?? '—'}
-      </Typography>
+      <div data-testid="rollout">
+        <Typography variant="body2">
+          Blue/green {rollout.phase}
+          <PauseReasons rollout={rollout} />
+        </Typography>
+        {rollout.previewImages ? (
+          <>
+            <Typography
+              variant="body2"
+              component="div"
+              data-testid="rollout-preview"
+            >
+              Preview ({rollout.previewSelector}):{' '}
+              <Versions images={rollout.previewImages} />
+              {rollout.previewUrl && (
+                <>
+                  {' at '}
+                  <Link to={rollout.previewUrl}>{rollout.previewUrl}</Link>
+                </>
+              )}
+            </Typography>
+            <Typography
+              variant="body2"
+              component="div"
+              data-testid="rollout-active"
+            >
+              Active ({rollout.activeSelector ?? '—'}):{' '}
+              {rollout.activeImages ? (
+                <Versions images={rollout.activeImages} />
+              ) : (
+                <em>unknown</em>
+              )}
+            </Typography>
+          </>
+        ) : (
+          <Typography variant="body2" color="textSecondary">
+            No preview: the active ReplicaSet ({rollout.activeSelector ?? '—'})
+            runs the current version
+          </Typography>
+        )}
+      </div>
     );
   }
   const steps = rollout.stepCount ?? 0;
@@ -70,6 +142,7 @@ function RolloutProgressView(props: { rollout: RolloutProgress }) {
           `, ${rollout.canaryWeight}% canary / ${
             rollout.stableWeight ?? 100 - rollout.canaryWeight
           }% stable`}
+        <PauseReasons rollout={rollout} />
       </Typography>
       <LinearProgress
         variant="determinate"

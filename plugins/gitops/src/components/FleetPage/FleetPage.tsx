@@ -208,64 +208,68 @@ export function FleetPage() {
         subtitle="Every service in every environment"
       />
       <Content>
-        {error && !fleet && <ResponseErrorPanel error={error} />}
-        {fleet?.errors.map(e => (
-          <Alert
-            key={e.instance}
-            severity="warning"
-            data-testid="instance-error"
-          >
-            Argo CD instance <strong>{e.instance}</strong> did not answer:{' '}
-            {e.code} — {e.message}
-          </Alert>
-        ))}
-        <Box
-          display="flex"
-          alignItems="center"
-          flexWrap="wrap"
-          style={{ gap: 16 }}
-          my={2}
-        >
-          <FilterSelect
-            label="Owner"
-            value={owner}
-            options={owners}
-            onChange={setOwner}
-          />
-          <FilterSelect
-            label="System"
-            value={system}
-            options={systems}
-            onChange={setSystem}
-          />
-          {(Object.keys(FLAGS) as Flag[]).map(flag => (
-            <FormControlLabel
-              key={flag}
-              control={
-                <Checkbox
-                  checked={flags[flag]}
-                  onChange={e =>
-                    setFlags({ ...flags, [flag]: e.target.checked })
-                  }
-                />
-              }
-              label={FLAGS[flag].label}
-            />
+        <div data-testid="gitops-fleet">
+          {error && !fleet && <ResponseErrorPanel error={error} />}
+          {fleet?.errors.map(e => (
+            <Alert
+              key={e.instance}
+              severity="warning"
+              data-testid="instance-error"
+            >
+              Argo CD instance <strong>{e.instance}</strong> did not answer:{' '}
+              {e.code} — {e.message}
+            </Alert>
           ))}
-        </Box>
-        <Table<Row>
-          title={`${visible.length} of ${rows.length} services`}
-          isLoading={loading && !fleet}
-          columns={columns}
-          data={visible}
-          options={{
-            paging: true,
-            pageSize: 20,
-            pageSizeOptions: [20, 50, 100],
-            search: true,
-            padding: 'dense',
-          }}
-        />
+          <Box
+            display="flex"
+            alignItems="center"
+            flexWrap="wrap"
+            style={{ gap: 16 }}
+            my={2}
+          >
+            <FilterSelect
+              label="Owner"
+              value={owner}
+              options={owners}
+              onChange={setOwner}
+            />
+            <FilterSelect
+              label="System"
+              value={system}
+              options={systems}
+              onChange={setSystem}
+            />
+            {(Object.keys(FLAGS) as Flag[]).map(flag => (
+              <FormControlLabel
+                key={flag}
+                control={
+                  <Checkbox
+                    checked={flags[flag]}
+                    onChange={e =>
+                      setFlags({ ...flags, [flag]: e.target.checked })
+                    }
+                  />
+                }
+                label={FLAGS[flag].label}
+              />
+            ))}
+          </Box>
+          <Table<Row>
+            title={`${visible.length} of ${rows.length} services`}
+            isLoading={loading && !fleet}
+            columns={columns}
+            data={visible}
+            options={{
+              paging: true,
+              pageSize: 20,
+              pageSizeOptions: [20, 50, 100],
+              search: true,
+              padding: 'dense',
+              // Its drag handles would nest in the sort buttons (axe: nested-interactive).
+              draggable: false,
+            }}
+          />
+        </div>
       </Content>
     </Page>
   );

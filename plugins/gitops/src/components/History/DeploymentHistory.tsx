@@ -12,6 +12,8 @@ import { useState } from 'react';
 import { RelativeTime } from '../common/RelativeTime';
 import { PromotionHistory } from './PromotionHistory';
 import { Revision } from '../common/Revision';
+import { shortSha } from '../common/format';
+import { lastEnvironment } from '../common/pipelineOrder';
 import {
   ApplicationAction,
   notWritableReason,
@@ -89,6 +91,8 @@ export function DeploymentHistory(props: { status: EntityDeploymentStatus }) {
                     application={env.application.name}
                     action="rollback"
                     historyId={entry.id}
+                    version={shortSha(entry.revision)}
+                    last={env.environment === lastEnvironment(status)}
                     automatedSync={env.live.automatedSync}
                     notWritableReason={notWritableReason(env)}
                   />

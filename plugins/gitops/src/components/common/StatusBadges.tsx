@@ -44,11 +44,14 @@ export function HealthBadge(props: { status: string; message?: string }) {
 /** Grey: unknown, or nothing to judge yet. */
 export const NEUTRAL = '#757575';
 
-/** Colour of an environment at a glance, for the fleet grid. */
+/**
+ * Colour of an environment at a glance, for the fleet grid: a background for white
+ * text, each dark enough for WCAG AA contrast (4.5:1) with it.
+ */
 export function statusColor(sync: string, health: string): string {
   if (health === 'Degraded') return '#d32f2f';
-  if (sync === 'OutOfSync') return '#ed6c02';
-  if (health === 'Progressing' || health === 'Suspended') return '#0288d1';
+  if (sync === 'OutOfSync') return '#b35300';
+  if (health === 'Progressing' || health === 'Suspended') return '#0277bd';
   if (sync === 'Synced' && health === 'Healthy') return '#2e7d32';
   return NEUTRAL;
 }
