@@ -241,7 +241,7 @@ describe('blue/green Rollouts in the sandbox, as Argo Rollouts runs them', () =>
     await deploy('bg-missing', true, { next: 'three', pushed: false });
     const stuck = await eventually(async () => {
       const app = await get('bg-missing');
-      return app.status.summary.images[0] === `${IMAGE}:three` &&
+      return app.status.summary.images.includes(`${IMAGE}:three`) &&
         app.status.health.status === 'Progressing'
         ? app
         : undefined;

@@ -14,6 +14,7 @@ import {
   podState,
   stuckDeployment,
 } from './pods';
+import { imagesOf } from './render';
 
 // Argo CD's resource tree of an Application: its managed resources and, under the
 // workloads, the ReplicaSets and Pods the cluster runs for them; and a Pod's live
@@ -45,6 +46,24 @@ export function resourceTree(state: AppState, version: string): Json {
     }
   }
   return { nodes };
+}
+
+/**
+ * `status.summary.images`: Argo CD gathers them from the tree's nodes, so while an
+ * update runs (a canary's stable pods, a blue/green's active ones, a Deployment stuck
+ * on its new pods) the old ReplicaSet's images are there too. Every template's own
+ * images besides, running or not (a CronJob's between runs).
+ */
+export function summaryImages(state: AppState): string[] {
+  const live = state.live?.manifests ?? [];
+  const images = new Set(imagesOf(live));
+  for (const m of live) {
+    for (const { template, replicas } of replicaSetsOf(state, m)) {
+      if (replicas === 0) continue;
+      for (const image of imagesOf([template])) images.add(image);
+    }
+  }
+  return [...images].sort();
 }
 
 /** A ReplicaSet a workload runs: the template it was made from and its pod count. */

@@ -17,9 +17,8 @@ import {
   canarySplit,
   rolloutUpdated,
 } from './pods';
-import { livePod } from './tree';
+import { livePod, summaryImages } from './tree';
 import { rolloutAbortedMessage } from './health';
-import { imagesOf } from './render';
 
 // How Argo CD's API shows an Application: what it answers, a live resource and a
 // history entry (its resource tree: tree.ts). Nothing here changes state; `version`
@@ -64,7 +63,7 @@ export function toApplication(state: AppState, version: string): Json {
     ...(spec.sources && { sourceTypes: spec.sources.map(() => 'Helm') }),
     controllerNamespace: 'argocd',
     resourceHealthSource: 'appTree',
-    summary: { images: live ? imagesOf(live.manifests) : [] },
+    summary: { images: live ? summaryImages(state) : [] },
     resources: resourceStatuses(state),
     ...(state.operationState && { operationState: state.operationState }),
     ...(state.comparisonError && {
