@@ -2,7 +2,11 @@ import { TestApiProvider } from '@backstage/test-utils';
 import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
 import { act, renderHook } from '@testing-library/react';
 import { ReactNode } from 'react';
-import { SIGNALLED_RELOAD_MS, useLiveStatus } from './useLiveStatus';
+import {
+  SIGNALLED_RELOAD_MS,
+  SUBSCRIBED_CATCH_UP_MS,
+  useLiveStatus,
+} from './useLiveStatus';
 
 /** A signals API whose messages the test sends. */
 function fakeSignals() {
@@ -57,26 +61,30 @@ describe('useLiveStatus', () => {
     expect(result.current.live).toBe(true);
     expect(result.current.value?.n).toBe(1);
 
+    // Once, soon: a change before the subscription took hold is not missed.
+    await advance(SUBSCRIBED_CATCH_UP_MS);
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(result.current.value?.n).toBe(2);
     await advance(60_000); // no polling
-    expect(load).toHaveBeenCalledTimes(1);
+    expect(load).toHaveBeenCalledTimes(2);
 
     await act(async () =>
       signals.send('gitops:entity:component:default/a', { changed: 'live' }),
     );
     await act(async () => {});
-    expect(load).toHaveBeenCalledTimes(2);
-    expect(result.current.value?.n).toBe(2);
+    expect(load).toHaveBeenCalledTimes(3);
+    expect(result.current.value?.n).toBe(3);
 
     // Another entity's channel: nothing to do.
     await act(async () =>
       signals.send('gitops:entity:component:default/b', { changed: 'live' }),
     );
     await act(async () => {});
-    expect(load).toHaveBeenCalledTimes(2);
+    expect(load).toHaveBeenCalledTimes(3);
 
     // The safety net for signals lost while disconnected.
     await advance(SIGNALLED_RELOAD_MS);
-    expect(load).toHaveBeenCalledTimes(3);
+    expect(load).toHaveBeenCalledTimes(4);
   });
 
   it('polls where the signals plugin is not installed', async () => {

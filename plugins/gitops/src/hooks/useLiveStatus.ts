@@ -1,6 +1,6 @@
 import { GitopsStatusSignal } from '@gitops-backstage/plugin-gitops-common';
 import { useSignal } from '@backstage/plugin-signals-react';
-import { useEffect } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { PollingState, usePolling } from './usePolling';
 
 /**
@@ -8,6 +8,13 @@ import { PollingState, usePolling } from './usePolling';
  * while the browser's connection was down.
  */
 export const SIGNALLED_RELOAD_MS = 5 * 60_000;
+
+/**
+ * With signals, the first answer is loaded again this soon, once: the signals
+ * connection subscribes after the first load starts, and a change in between would
+ * otherwise wait for the safety net.
+ */
+export const SUBSCRIBED_CATCH_UP_MS = 3_000;
 
 /**
  * Loads a status and loads it again whenever the backend signals a change on
@@ -23,9 +30,18 @@ export function useLiveStatus<T extends { signalled?: boolean }>(
   const { lastSignal, isSignalsAvailable } =
     useSignal<GitopsStatusSignal>(channel);
   const live = (answer?: T) => isSignalsAvailable && !!answer?.signalled;
-  const state = usePolling(load, answer =>
-    live(answer) ? SIGNALLED_RELOAD_MS : pollMs,
+  const loads = useRef(0);
+  const counted = useCallback(
+    (signal: AbortSignal) => {
+      loads.current++;
+      return load(signal);
+    },
+    [load],
   );
+  const state = usePolling(counted, answer => {
+    if (!live(answer)) return pollMs;
+    return loads.current === 1 ? SUBSCRIBED_CATCH_UP_MS : SIGNALLED_RELOAD_MS;
+  });
   const { retry } = state;
   useEffect(() => {
     if (lastSignal) retry();
