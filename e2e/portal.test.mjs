@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { AxeBuilder } from '@axe-core/playwright';
 import {
   APP_URL,
   cloneSandboxRepo,
@@ -404,4 +405,203 @@ test("an owner aborts service-b's paused canary in dev from its lane, retries it
     .getByText(/Canary Healthy: step 2 of 2/)
     .waitFor({ timeout: 180_000 });
   assert.equal(await dev.getByTestId('rollout-actions').count(), 0);
+});
+
+test("an owner promotes service-b's blue/green preview in staging from its lane, and the active selector switches to it", async () => {
+  // CI bumps staging to a new image that waits behind the preview Service and host.
+  await pushImage('registry.example.com/checkout/service-b:b1e0b1e');
+  const clone = await cloneSandboxRepo('service-b-config');
+  const file = path.join(clone, 'chart/values-staging.yaml');
+  await writeFile(
+    file,
+    `${(await readFile(file, 'utf8'))
+      .replace(/tag: .*/, "tag: 'b1e0b1e'")
+      .replace(
+        'rollout:\n  enabled: true',
+        'rollout:\n  enabled: true\n  strategy: blueGreen',
+      )}ingress:\n  previewHost: service-b-preview.staging.example.com\n`,
+  );
+  await pushClone(clone, 'staging gets b1e0b1e as a blue/green preview');
+  await signIn(page, '/catalog/default/component/service-b/deployments');
+  const staging = page.getByTestId('lane-staging');
+  const preview = staging.getByTestId('rollout-preview');
+  await preview
+    .getByText('b1e0b1e', { exact: true })
+    .waitFor({ timeout: 180_000 });
+  await staging
+    .getByText(/Blue\/green Paused \(paused: BlueGreenPause\)/)
+    .waitFor();
+  await preview
+    .getByRole('link', { name: /service-b-preview\.staging\.example\.com/ })
+    .waitFor({ timeout: 60_000 });
+  await staging
+    .getByTestId('rollout-active')
+    .getByText('9f8e7d6', { exact: true })
+    .waitFor();
+  const [, previewSelector] = (await preview.textContent()).match(
+    /Preview \(([^)]+)\)/,
+  );
+  await staging.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${OUTPUT_DIR}/bluegreen-preview.png` });
+
+  await staging
+    .getByTestId('rollout-actions')
+    .getByRole('button', { name: 'Promote', exact: true })
+    .click();
+  await page
+    .getByRole('dialog')
+    .getByRole('button', { name: 'Promote', exact: true })
+    .click();
+  await staging
+    .getByText(`No preview: the active ReplicaSet (${previewSelector})`, {
+      exact: false,
+    })
+    .waitFor({ timeout: 180_000 });
+  await staging
+    .getByTestId('running-version')
+    .getByText('b1e0b1e', { exact: true })
+    .waitFor({ timeout: 180_000 });
+  assert.equal(
+    await staging
+      .getByTestId('running-version')
+      .getByText('9f8e7d6', { exact: true })
+      .count(),
+    0,
+  );
+});
+
+/**
+ * axe-core over our own part of a page (`root`, the sidebar and header left out): its
+ * serious and critical violations, each with its rule, help and the nodes it names.
+ */
+async function seriousViolations(root) {
+  // Legacy mode: axe.run in the page itself. The default finishes in a new page of the
+  // same context, which a page from browser.newPage() cannot open (no cross-origin
+  // frames here, which is all legacy mode leaves out).
+  const { violations } = await new AxeBuilder({ page })
+    .include(root)
+    .setLegacyMode()
+    .analyze();
+  return violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      v =>
+        `${root}: ${v.id} (${v.impact}): ${v.help}\n${v.nodes
+          .map(n => `    ${n.target.join(' ')}`)
+          .join('\n')}`,
+    );
+}
+
+test("axe finds no serious or critical violation in service-a's Deployments tab and Promote dialog, the fleet page and the overview card, light and dark", async () => {
+  const found = [];
+  try {
+    for (const theme of ['light', 'dark']) {
+      const tab = '/catalog/default/component/service-a/deployments';
+      // Signed in first (the tab shows only then): the theme is stored for the app's origin.
+      await signIn(page, tab);
+      await page.getByTestId('gitops-deployments').waitFor();
+      await page.evaluate(id => localStorage.setItem('theme', id), theme);
+      await signIn(page, tab);
+      for (const env of ['dev', 'staging', 'prod']) {
+        await page
+          .getByTestId(`lane-${env}`)
+          .getByTestId('running-version')
+          .waitFor();
+      }
+      // The theme took: a lane is on the theme's paper (#FFFFFF or #424242).
+      assert.equal(
+        await page
+          .getByTestId('lane-dev')
+          .evaluate(e => getComputedStyle(e).backgroundColor),
+        theme === 'dark' ? 'rgb(66, 66, 66)' : 'rgb(255, 255, 255)',
+      );
+      await page.getByTestId('history-row').first().waitFor();
+      found.push(
+        ...(await seriousViolations('[data-testid="gitops-deployments"]')),
+      );
+
+      // The Promote dialog with its coloured diffs: dev is ahead of staging.
+      await page
+        .getByTestId('promotion-step')
+        .first()
+        .getByRole('button', { name: 'Promote' })
+        .click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByTestId('promotion-diff').waitFor();
+      await dialog.locator('[data-diff="added"]').first().waitFor();
+      await page.screenshot({
+        path: `${OUTPUT_DIR}/promote-dialog-${theme}.png`,
+      });
+      found.push(...(await seriousViolations('[role="dialog"]')));
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+
+      await signIn(page, '/gitops');
+      await page
+        .getByRole('link', { name: 'service-a', exact: true })
+        .waitFor();
+      found.push(...(await seriousViolations('[data-testid="gitops-fleet"]')));
+
+      await signIn(page, '/catalog/default/component/service-a');
+      await page.getByTestId('card-prod').waitFor();
+      found.push(
+        ...(await seriousViolations('[data-testid="gitops-deployments-card"]')),
+      );
+    }
+  } finally {
+    await page.evaluate(() => localStorage.removeItem('theme'));
+  }
+  assert.deepEqual(found, [], `axe:\n${found.join('\n')}`);
+});
+
+test("service-a's lanes share the width equally at 1400 px and stack inside the screen at 900 px", async () => {
+  const lanes = () =>
+    Promise.all(
+      ['dev', 'staging', 'prod'].map(env =>
+        page.getByTestId(`lane-${env}`).boundingBox(),
+      ),
+    );
+  try {
+    await signIn(page, '/catalog/default/component/service-a/deployments');
+    await page.locator('[data-testid="pipeline"][data-layout="row"]').waitFor();
+    await page
+      .getByTestId('lane-prod')
+      .getByTestId('running-version')
+      .waitFor();
+    const wide = await lanes();
+    for (const box of wide) {
+      assert.ok(
+        Math.abs(box.width - wide[0].width) <= 2,
+        `lane widths ${wide.map(b => b.width)}`,
+      );
+      assert.ok(box.x + box.width <= 1400, `lane ends at ${box.x + box.width}`);
+    }
+
+    await page.setViewportSize({ width: 900, height: 900 });
+    await page
+      .locator('[data-testid="pipeline"][data-layout="stacked"]')
+      .waitFor();
+    const boxes = await lanes();
+    const promote = page
+      .getByTestId('promotion-step')
+      .getByRole('button', { name: 'Promote' });
+    assert.ok((await promote.count()) > 0, 'no Promote button to check');
+    for (const button of await promote.all()) {
+      boxes.push(await button.boundingBox());
+    }
+    for (const box of boxes) {
+      assert.ok(
+        box.x >= 0 && box.x + box.width <= 900,
+        `ends at ${box.x + box.width}`,
+      );
+    }
+    // Top to bottom: dev, then staging, then prod.
+    assert.ok(boxes[0].y < boxes[1].y && boxes[1].y < boxes[2].y);
+    await page.screenshot({
+      path: `${OUTPUT_DIR}/lanes-900.png`,
+      fullPage: true,
+    });
+  } finally {
+    await page.setViewportSize({ width: 1400, height: 900 });
+  }
 });

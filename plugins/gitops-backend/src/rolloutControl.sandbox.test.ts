@@ -33,7 +33,7 @@ const entities = [
   }),
 ];
 
-describe("Argo Rollouts controls (Argo CD's Rollout actions) from an entity's lane", () => {
+describe("Argo Rollouts from an entity's lane: progress, previews and controls (Argo CD's Rollout actions)", () => {
   let sandbox: Sandbox;
   let sandboxDir: string;
   let server: any;
@@ -65,16 +65,17 @@ describe("Argo Rollouts controls (Argo CD's Rollout actions) from an entity's la
     await fs.rm(sandboxDir, { recursive: true, force: true });
   });
 
-  const devOf = async (name: string) => {
+  const environmentOf = async (name: string, environment: string) => {
     const res = await request(server).get(
       `/api/gitops/entities/component/default/${name}/status`,
     );
     expect(res.status).toBe(200);
     expect(specErrors('EntityDeploymentStatus', res.body)).toEqual([]);
     return (res.body as EntityDeploymentStatus).environments.find(
-      e => e.environment === 'dev',
+      e => e.environment === environment,
     )!;
   };
+  const devOf = (name: string) => environmentOf(name, 'dev');
   const control = (to: any, name: string, action: unknown) =>
     request(to)
       .post(
@@ -191,5 +192,63 @@ describe("Argo Rollouts controls (Argo CD's Rollout actions) from an entity's la
         'the fully promoted canary to be Healthy',
       ),
     ).toMatchObject({ currentStepIndex: 4, stepCount: 4, actions: [] });
+  });
+
+  it("shows a blue/green preview (its image, the active one, its URL) and promotes it: the active selector switches to the preview's", async () => {
+    await sandbox.registry.pushImage(
+      'registry.example.com/checkout/service-b:b1e0b1e',
+    );
+    await pushChange(
+      sandbox,
+      'service-b-config',
+      {
+        'chart/values-staging.yaml': text =>
+          `${setTag('b1e0b1e')(text).replace(
+            'rollout:\n  enabled: true',
+            'rollout:\n  enabled: true\n  strategy: blueGreen',
+          )}ingress:\n  previewHost: service-b-preview.staging.example.com\n`,
+      },
+      'ci: bump service-b staging, a blue/green preview',
+    );
+    const stagingRollout = (
+      test: (rollout: any, env: any) => boolean,
+      what: string,
+    ) =>
+      eventually(async () => {
+        const staging = await environmentOf('service-b', 'staging');
+        return staging.live.rollout && test(staging.live.rollout, staging)
+          ? staging.live.rollout
+          : undefined;
+      }, what);
+    const preview = await stagingRollout(
+      r => r.phase === 'Paused' && Boolean(r.previewImages),
+      'the blue/green preview to wait',
+    );
+    expect(preview).toMatchObject({
+      strategy: 'blueGreen',
+      previewImages: ['registry.example.com/checkout/service-b:b1e0b1e'],
+      activeImages: ['registry.example.com/checkout/service-b:9f8e7d6'],
+      previewUrl: 'http://service-b-preview.staging.example.com',
+      pauseReasons: ['BlueGreenPause'],
+      actions: ['resume', 'promote-full', 'abort'],
+    });
+    expect(preview.activeSelector).not.toBe(preview.previewSelector);
+
+    const promoted = await request(server)
+      .post(
+        '/api/gitops/entities/component/default/service-b/environments/staging/rollout',
+      )
+      .send({ action: 'resume' });
+    expect(promoted.status).toBe(200);
+    const active = await stagingRollout(
+      (r, env) =>
+        r.activeSelector === preview.previewSelector &&
+        env.live.health.status === 'Healthy',
+      'the preview to become the active one',
+    );
+    expect(active.previewImages).toBeUndefined();
+    expect((await environmentOf('service-b', 'staging')).live.images).toEqual([
+      'registry.example.com/checkout/service-b:b1e0b1e',
+    ]);
   });
 });
