@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
+import { chartPreviewScenario } from './chartPreview';
 import { frontendScenario } from './frontend';
 import { liveScenario } from './live';
 import { promotionScenario } from './promotion';
@@ -151,6 +152,7 @@ const scenarios: Record<
 > = {
   git: { run: gitRoundTrip },
   promotion: { run: promotionScenario },
+  'chart-preview': { run: chartPreviewScenario },
   argocd: { run: sandboxList },
   status: {
     run: async () => [
