@@ -4,11 +4,26 @@ import { SetupServer } from 'msw/node';
 import { createHash } from 'node:crypto';
 import { GithubConfigRepoWriter } from '../GithubConfigRepoWriter';
 import { changeIn, FILE, VALUES } from './valuesFileChange';
+import {
+  API,
+  basicError,
+  commitItem,
+  contentFile,
+  FakePull,
+  fileCommit,
+  gitRef,
+  HOST,
+  OWNER,
+  pullRequest,
+  pullRequestSimple,
+  REPO,
+  reviewRequest,
+  validationError,
+} from './githubBodies';
 
-export const HOST = 'ghe.example.test';
-export const API = `https://${HOST}/api/v3`;
+export { API, HOST };
 export const TOKEN = 'ghp-secret-token-123';
-export const REPO_URL = `https://${HOST}/checkout/service-a-config.git`;
+export const REPO_URL = `https://${HOST}/${OWNER}/${REPO}.git`;
 
 export function blobSha(content: string) {
   const bytes = Buffer.from(content);
@@ -18,13 +33,19 @@ export function blobSha(content: string) {
     .digest('hex');
 }
 
-const notFound = () =>
-  HttpResponse.json({ message: 'Not Found' }, { status: 404 });
+const json = (
+  body: unknown,
+  status: number,
+  headers?: Record<string, string>,
+) => HttpResponse.json(body as any, { status, headers });
+const notFound = () => json(basicError(404, 'Not Found'), 404);
 
 /**
  * A stand-in for GitHub's REST API over an in-memory repository: commits are file
  * snapshots, branches point at commits, blob shas are Git's, and writes are refused
- * with 409 when the sent blob sha is stale, as GitHub does.
+ * with 409 when the sent blob sha is stale, as GitHub does. Every answer is shaped
+ * as GitHub's OpenAPI description says (githubBodies.ts; standInGithub.contract.test.ts
+ * holds it to that).
  */
 export class FakeGithub {
   commits = new Map<string, Record<string, string>>();
@@ -37,7 +58,8 @@ export class FakeGithub {
     auth: string | null;
     body?: any;
   }> = [];
-  pulls: any[] = [];
+  /** Pull requests by number - 1; tests set state, merged_at, merge_commit_sha. */
+  pulls: FakePull[] = [];
   reviewRequests: any[] = [];
   /** Runs once before the next write: another writer committing first. */
   beforeWrite?: () => void;
@@ -89,50 +111,51 @@ export class FakeGithub {
     this.requests.push({ method: request.method, path, auth, body });
     if (auth !== `token ${TOKEN}`) {
       // Echoes the token to prove the writer never repeats what GitHub says.
-      return HttpResponse.json(
-        { message: `Bad credentials: ${auth}` },
-        { status: 401 },
-      );
+      return json(basicError(401, `Bad credentials: ${auth}`), 401);
     }
     const [, , owner, repo, kind, ...rest] = path.split('/');
-    if (`${owner}/${repo}` !== 'checkout/service-a-config') return notFound();
+    if (`${owner}/${repo}` !== `${OWNER}/${REPO}`) return notFound();
     const tail = rest.map(decodeURIComponent).join('/');
     const route = `${request.method} ${kind}`;
 
     if (route === 'GET contents') {
-      const content = this.files(url.searchParams.get('ref') ?? 'main')?.[tail];
+      const ref = url.searchParams.get('ref') ?? 'main';
+      const content = this.files(ref)?.[tail];
       if (content === undefined) return notFound();
-      return HttpResponse.json({
-        type: 'file',
-        encoding: 'base64',
-        path: tail,
-        name: tail.split('/').pop(),
-        sha: blobSha(content),
-        content: Buffer.from(content).toString('base64'),
-      });
+      return json(contentFile(tail, content, blobSha(content), ref), 200);
     }
     if (route === 'PUT contents') {
       const race = this.beforeWrite;
       this.beforeWrite = undefined;
       race?.();
       const files = this.files(body.branch);
-      if (!files) return notFound();
-      if (files[tail] !== undefined && body.sha !== blobSha(files[tail])) {
-        return HttpResponse.json(
-          { message: `${tail} does not match ${body.sha}` },
-          { status: 409 },
-        );
+      if (!files)
+        return json(basicError(404, `Branch ${body.branch} not found`), 404);
+      const created = files[tail] === undefined;
+      if (!created && body.sha !== blobSha(files[tail])) {
+        return json(basicError(409, `${tail} does not match ${body.sha}`), 409);
       }
       const content = Buffer.from(body.content, 'base64').toString('utf8');
+      const parent = this.branches.get(body.branch);
       const sha = this.addCommit(
         { ...files, [tail]: content },
         body.message,
-        this.branches.get(body.branch),
+        parent,
       );
       this.branches.set(body.branch, sha);
-      return HttpResponse.json(
-        { content: { path: tail, sha: blobSha(content) }, commit: { sha } },
-        { status: 200 },
+      // As GitHub: 201 when the file is new, 200 when it is updated.
+      return json(
+        fileCommit(
+          created,
+          {
+            path: tail,
+            text: content,
+            sha: blobSha(content),
+            branch: body.branch,
+          },
+          { sha, ...this.history.get(sha)! },
+        ),
+        created ? 201 : 200,
       );
     }
     if (route === 'GET commits' && rest.length === 0) {
@@ -144,89 +167,92 @@ export class FakeGithub {
       const all = [];
       let sha = this.branches.get(url.searchParams.get('sha') ?? 'main');
       for (; sha; sha = this.history.get(sha)!.parent) {
-        const { message, parent, date } = this.history.get(sha)!;
-        if (date < since) break;
-        const who = { name: 'CI', email: 'ci@example.com', date };
-        all.push({
-          sha,
-          commit: { message, author: who, committer: who },
-          parents: parent ? [{ sha: parent }] : [],
-        });
+        const commit = { sha, ...this.history.get(sha)! };
+        if (commit.date < since) break;
+        all.push(commitItem(commit));
       }
       const next = new URL(url);
       next.searchParams.set('page', String(page + 1));
-      return HttpResponse.json(
+      return json(
         all.slice((page - 1) * perPage, page * perPage),
-        page * perPage < all.length
-          ? { headers: { link: `<${next}>; rel="next"` } }
-          : {},
+        200,
+        page * perPage < all.length ? { link: `<${next}>; rel="next"` } : {},
       );
     }
     if (route === 'GET git' && rest[0] === 'ref') {
       const branch = tail.replace(/^ref\/heads\//, '');
       const sha = this.branches.get(branch);
       if (!sha) return notFound();
-      return HttpResponse.json({
-        ref: `refs/heads/${branch}`,
-        object: { type: 'commit', sha },
-      });
+      return json(gitRef(`refs/heads/${branch}`, sha), 200);
     }
     if (route === 'POST git' && rest[0] === 'refs') {
       const branch = body.ref.replace(/^refs\/heads\//, '');
       if (this.branches.has(branch))
-        return HttpResponse.json(
-          { message: 'Reference already exists' },
-          { status: 422 },
-        );
-      if (!this.commits.has(body.sha)) return notFound();
+        return json(validationError('Reference already exists'), 422);
+      // As GitHub: an unknown sha is a 422, not a 404.
+      if (!this.commits.has(body.sha))
+        return json(validationError('Object does not exist'), 422);
       this.branches.set(branch, body.sha);
-      return HttpResponse.json(
-        { ref: body.ref, object: { type: 'commit', sha: body.sha } },
-        { status: 201 },
-      );
+      return json(gitRef(body.ref, body.sha), 201, {
+        location: `${API}/repos/${OWNER}/${REPO}/git/${body.ref}`,
+      });
     }
     if (route === 'POST pulls' && rest.length === 0) {
-      if (!this.branches.has(body.head) || !this.branches.has(body.base))
-        return HttpResponse.json(
-          { message: 'Validation Failed' },
-          { status: 422 },
-        );
-      const number = this.pulls.push(body);
-      return HttpResponse.json(
-        {
-          number,
-          html_url: `https://${HOST}/checkout/service-a-config/pull/${number}`,
-        },
-        { status: 201 },
+      const [headSha, baseSha] = [body.head, body.base].map(b =>
+        this.branches.get(b),
       );
+      if (!headSha || !baseSha)
+        return json(
+          validationError('Validation Failed', [
+            {
+              resource: 'PullRequest',
+              code: 'invalid',
+              field: headSha ? 'base' : 'head',
+            },
+          ]),
+          422,
+        );
+      const pull: FakePull = {
+        number: this.pulls.length + 1,
+        head: body.head,
+        headSha,
+        base: body.base,
+        baseSha,
+        title: body.title,
+        body: body.body,
+        state: 'open',
+        merged_at: null,
+        // An open pull request has a test-merge commit too: not a merge.
+        merge_commit_sha: 'e'.repeat(40),
+      };
+      this.pulls.push(pull);
+      return json(pullRequest(pull), 201, {
+        location: `${API}/repos/${OWNER}/${REPO}/pulls/${pull.number}`,
+      });
     }
     if (route === 'GET pulls' && rest.length === 0) {
       // As GitHub: open ones unless `state` says otherwise, newest first.
       const state = url.searchParams.get('state') ?? 'open';
       const head = url.searchParams.get('head');
       const answer = this.pulls
-        .map((p, i) => ({
-          number: i + 1,
-          html_url: `https://${HOST}/checkout/service-a-config/pull/${i + 1}`,
-          state: p.state ?? 'open',
-          merged_at: p.merged_at ?? null,
-          // An open pull request has a test-merge commit too: not a merge.
-          merge_commit_sha: p.merge_commit_sha ?? 'e'.repeat(40),
-          head: { ref: p.head, label: `checkout:${p.head}` },
-        }))
-        .filter(p => !head || p.head.label === head)
+        .filter(p => !head || `${OWNER}:${p.head}` === head)
         .filter(p => state === 'all' || p.state === state)
+        .map(pullRequestSimple)
         .reverse();
-      return HttpResponse.json(answer);
+      return json(answer, 200);
     }
     if (route === 'POST pulls' && rest[1] === 'requested_reviewers') {
+      const pull = this.pulls[Number(rest[0]) - 1];
+      if (!pull) return notFound();
       if (this.failReviewers)
-        return HttpResponse.json(
-          { message: 'Reviews may only be requested from collaborators.' },
-          { status: 422 },
+        return json(
+          validationError('Reviews may only be requested from collaborators.'),
+          422,
         );
       this.reviewRequests.push({ pull: Number(rest[0]), ...body });
-      return HttpResponse.json({}, { status: 201 });
+      pull.reviewers = [...(pull.reviewers ?? []), ...(body.reviewers ?? [])];
+      pull.teams = [...(pull.teams ?? []), ...(body.team_reviewers ?? [])];
+      return json(reviewRequest(pull), 201);
     }
     return notFound();
   });
