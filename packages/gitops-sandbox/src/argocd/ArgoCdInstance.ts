@@ -1,10 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import {
-  deployedBy,
-  removeFromParents,
-  replaceInParents,
-  trackedAs,
-} from './appOfApps';
+import { deployedBy, removeFromParents, replaceInParents } from './appOfApps';
 import { ApplicationSetStore, toApplicationSet } from './applicationSetStore';
 import { ArgoError } from './errors';
 import { advanceHealth } from './health';
@@ -91,25 +86,24 @@ export class ArgoCdInstance {
 
   /**
    * Makes the Applications those deployed by Applications plus those created
-   * through the API. A name in both keeps the API's: it is the later, explicit
-   * request. Existing states are kept, so a changed definition keeps its history, as
+   * through the API. One created through the API that a root deploys later becomes
+   * the root's (an API change to a root's child goes into the root's live copy, see
+   * store()). Existing states are kept, so a changed definition keeps its history, as
    * an updated Application does. ApplicationSets' Applications come last: their
    * controller overwrites a same-named one, and re-creates one deleted through the API.
    */
   private apply() {
     this.appSets.apply(deployedBy(this.apps.values(), 'ApplicationSet'));
     const generated = this.appSets.generatedApplications();
-    const deployed = byKey(deployedBy(this.apps.values(), 'Application'));
-    const wanted = byKey([
-      ...deployed.values(),
-      ...[...this.created.values()].map(m =>
-        trackedAs(
-          m,
-          deployed.get(key(m.metadata.namespace ?? 'argocd', m.metadata.name)),
-        ),
-      ),
-      ...generated,
-    ]);
+    const deployed = deployedBy(this.apps.values(), 'Application');
+    // A root now deploying one created through the API applied its manifest over it,
+    // as Argo CD's sync does: from then on the root's (Git's) version is the one.
+    for (const m of deployed) {
+      this.created.delete(
+        key(m.metadata.namespace ?? 'argocd', m.metadata.name),
+      );
+    }
+    const wanted = byKey([...deployed, ...this.created.values(), ...generated]);
     for (const [id, next] of wanted) {
       const state = this.apps.get(id);
       if (!state) {

@@ -51,25 +51,6 @@ function tracked(m: Json, parent: { name: string; namespace?: string }): Json {
   };
 }
 
-/**
- * An Application created through the API that a parent also deploys: the parent's
- * sync applies its manifest over it, so it carries the parent's tracking annotation.
- */
-export function trackedAs(created: Json, deployed?: Json): Json {
-  const tracking = deployed?.metadata?.annotations?.[TRACKING_ANNOTATION];
-  if (!tracking) return created;
-  return {
-    ...created,
-    metadata: {
-      ...created.metadata,
-      annotations: {
-        ...created.metadata.annotations,
-        [TRACKING_ANNOTATION]: tracking,
-      },
-    },
-  };
-}
-
 /** Puts an API-written Application in place of the one its parents deployed; false when none did. */
 export function replaceInParents(
   apps: Iterable<AppState>,
