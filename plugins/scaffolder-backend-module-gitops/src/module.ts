@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { createArgoCdApplicationCreateAction } from './actions/argocdApplicationCreate';
+import { createChartPublishAction } from './actions/chartPublish';
 import { createChartValidateAction } from './actions/chartValidate';
 import { createGitBranchAction } from './actions/gitBranch';
 import { createGitPublishAction } from './actions/gitPublish';
@@ -41,6 +42,7 @@ export const scaffolderModuleGitops = createBackendModule({
         scaffolder.addActions(
           createServicePlanAction({ config }),
           createChartValidateAction({ config }),
+          createChartPublishAction({ config }),
           createGitPublishAction({ config }),
           createGitBranchAction({ config }),
           createArgoCdApplicationCreateAction({

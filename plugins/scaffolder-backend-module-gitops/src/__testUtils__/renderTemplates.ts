@@ -32,7 +32,12 @@ export const VARIANTS: Array<{
 );
 
 /** The real `gitops:service:plan` action, as the templates' first step runs it. */
-async function plan(name: string, repoHost: RepoHost, environments: string[]) {
+async function plan(
+  name: string,
+  repoHost: RepoHost,
+  environments: string[],
+  chart: Pick<RenderOptions, 'chartSource' | 'chartRepository'> = {},
+) {
   const action = createServicePlanAction({
     config: new ConfigReader({
       argocd: {
@@ -60,6 +65,7 @@ async function plan(name: string, repoHost: RepoHost, environments: string[]) {
         instance: i === environments.length - 1 ? 'prod' : 'main',
       })),
       ingressHostPattern: '{service}.{environment}.example.com',
+      ...chart,
     } as any,
   });
   await action.handler(ctx);
@@ -77,6 +83,9 @@ export interface RenderOptions {
   imageRepository?: string;
   rollout?: 'rolling' | 'canary' | 'blueGreen';
   environments?: string[];
+  /** gitops-service's chart source; chartRepository needs chartRepository. */
+  chartSource?: 'git' | 'chartRepository';
+  chartRepository?: string;
 }
 
 /**
@@ -87,7 +96,10 @@ export interface RenderOptions {
 export async function templateValues(options: RenderOptions) {
   const name = options.name ?? 'shop';
   const environments = options.environments ?? ['dev', 'staging', 'prod'];
-  const planned = await plan(name, options.repoHost, environments);
+  const planned = await plan(name, options.repoHost, environments, {
+    chartSource: options.chartSource,
+    chartRepository: options.chartRepository,
+  });
   const known: Record<string, unknown> = {
     name,
     description: `${name} — created from the ${options.template} template`,
@@ -107,6 +119,9 @@ export async function templateValues(options: RenderOptions) {
     firstEnvironment: planned.firstEnvironment,
     lastEnvironment: planned.lastEnvironment,
     argocdLayout: 'applications',
+    chartSource: planned.chart.source,
+    chartRepository: planned.chart.repository,
+    chartVersion: planned.chart.version,
   };
   const template = parse(
     await fs.readFile(
@@ -193,6 +208,17 @@ export async function renderApp(workspace: string, options: RenderOptions) {
     'app',
     values,
   );
+  if (planned.chart.source === 'chartRepository') {
+    // The chart, as the template's move-chart step puts it into the app repository.
+    const config = await fetchSkeleton(
+      options.template,
+      'config',
+      await fs.mkdtemp(path.join(workspace, 'config-')),
+      'config',
+      values,
+    );
+    await fs.rename(path.join(config, 'chart'), path.join(dir, 'chart'));
+  }
   return { dir, values, planned };
 }
 

@@ -97,7 +97,11 @@ export async function startScaffolderBackend(sandbox: Sandbox) {
                     namespace: '*',
                   },
                 ],
-                sourceRepos: [`${sandbox.gitUrl}/git/*`],
+                // Its Git repositories, and its chart repositories (chartSource chartRepository).
+                sourceRepos: [
+                  `${sandbox.gitUrl}/git/*`,
+                  `${sandbox.gitUrl}/charts/*`,
+                ],
               },
             ],
             helm: { command: await helmBinary() },

@@ -15,6 +15,11 @@ const REPO_URL =
   /^((https?|ssh|git|oci):\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)\S+$/i;
 /** A branch, tag or commit: no flag, no whitespace, no `..`. */
 const REVISION = /^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,254}$/;
+/** A chart's name in a chart repository: segments of letters, digits, '.', '_' and '-'. */
+const CHART_NAME =
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}){0,4}$/;
+/** A chart's version or semver range, as Argo CD takes it in targetRevision. */
+const CHART_REVISION = /^[A-Za-z0-9_^~=<>*|.+, -]{1,255}$/;
 
 /** What of an Application (filled, for one of a set) these checks read. */
 export interface ApplicationFields {
@@ -30,6 +35,7 @@ interface SourceFields {
   repoURL: string;
   targetRevision?: string;
   path?: string;
+  chart?: string;
   helm?: { valueFiles?: string[]; releaseName?: string };
 }
 
@@ -106,7 +112,31 @@ export function checkApplicationFields(
         )} is not a repository URL (https://, http://, ssh://, git://, oci:// or user@host:path)`,
       );
     }
-    if (
+    if (s.chart !== undefined) {
+      if (!CHART_NAME.test(s.chart)) {
+        throw refuse(
+          `${at}.chart ${quoted(
+            s.chart,
+          )} is not a chart name (letters, digits, '.', '_' and '-', not starting with one of them)`,
+        );
+      }
+      if (s.path !== undefined) {
+        throw refuse(
+          `${at} gives both chart and path: a chart from a chart repository, or a directory of a Git repository`,
+        );
+      }
+      if (
+        s.targetRevision !== undefined &&
+        (!CHART_REVISION.test(s.targetRevision) ||
+          s.targetRevision.trim().startsWith('-'))
+      ) {
+        throw refuse(
+          `${at}.targetRevision ${quoted(
+            s.targetRevision,
+          )} is not a chart version or semver range`,
+        );
+      }
+    } else if (
       s.targetRevision !== undefined &&
       (!REVISION.test(s.targetRevision) || s.targetRevision.includes('..'))
     ) {

@@ -10,6 +10,7 @@ type Source = {
   repoURL: string;
   targetRevision?: string;
   path?: string;
+  chart?: string;
   ref?: string;
   helm?: { valueFiles?: string[]; releaseName?: string };
   directory?: { recurse?: boolean; include?: string; exclude?: string };

@@ -42,6 +42,12 @@ const sourceSchema = (z: Zod) =>
       .optional()
       .describe('Branch, tag or commit; default HEAD'),
     path: z.string().optional().describe('Directory of the Helm chart'),
+    chart: z
+      .string()
+      .optional()
+      .describe(
+        'Name of a chart in the Helm chart repository repoURL, instead of path; targetRevision is its version (or a semver range)',
+      ),
     ref: z
       .string()
       .optional()

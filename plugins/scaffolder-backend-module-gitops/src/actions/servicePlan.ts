@@ -6,6 +6,7 @@ import {
 } from '@backstage/plugin-scaffolder-node';
 import { readArgoCdInstances } from '@gitops-backstage/plugin-gitops-node';
 import { checkRemoteUrl } from './gitRemote';
+import { CHART_SOURCE_DOCS, planChartSource } from './serviceChartSource';
 
 /** DNS-1123 label: names of services, environments and namespaces. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -251,6 +252,18 @@ export function createServicePlanAction(options: { config: Config }) {
             .describe(
               'Ingress host per environment, e.g. {service}.{environment}.example.com; empty: no Ingress',
             ),
+        chartSource: z =>
+          z
+            .enum(['git', 'chartRepository'])
+            .optional()
+            .describe(CHART_SOURCE_DOCS.chartSource),
+        chartRepository: z =>
+          z.string().optional().describe(CHART_SOURCE_DOCS.chartRepository),
+        argocdLayout: z =>
+          z
+            .enum(['applications', 'applicationSet'])
+            .optional()
+            .describe(CHART_SOURCE_DOCS.argocdLayout),
       },
       output: {
         appRepo: z => plannedRepository(z),
@@ -298,6 +311,17 @@ export function createServicePlanAction(options: { config: Config }) {
         environmentNames: z => z.array(z.string()),
         firstEnvironment: z => z.string(),
         lastEnvironment: z => z.string(),
+        chart: z =>
+          z
+            .object({
+              source: z.enum(['git', 'chartRepository']),
+              name: z.string(),
+              repository: z.string(),
+              path: z.string(),
+              version: z.string(),
+              valuesFilePattern: z.string(),
+            })
+            .describe(CHART_SOURCE_DOCS.chart),
       },
     },
     async handler(ctx) {
@@ -362,6 +386,7 @@ export function createServicePlanAction(options: { config: Config }) {
           } is not configured; the portal knows ${instances.join(', ')}`,
         );
       }
+      const chart = planChartSource(ctx.input);
       const fill = (pattern: string, environment: string) =>
         pattern
           .replaceAll('{service}', name)
@@ -411,6 +436,7 @@ export function createServicePlanAction(options: { config: Config }) {
       ctx.output('environmentNames', names);
       ctx.output('firstEnvironment', names[0]);
       ctx.output('lastEnvironment', names[names.length - 1]);
+      ctx.output('chart', chart);
     },
   });
 }

@@ -1,7 +1,7 @@
 {{- define "service.labels" -}}
 app.kubernetes.io/name: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" | trimSuffix "." | trimSuffix "-" }}
 {{- end }}
 
 {{- define "service.selector" -}}
