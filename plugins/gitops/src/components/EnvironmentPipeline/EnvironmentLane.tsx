@@ -16,6 +16,7 @@ import Alert from '@material-ui/lab/Alert';
 import { HealthBadge, SyncBadge } from '../common/StatusBadges';
 import { noVersionHint, NoVersionYet } from '../common/NoVersionYet';
 import { RelativeTime } from '../common/RelativeTime';
+import { ImageVersions } from '../common/ImageVersions';
 import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
 import { ApplicationAction, notWritableReason } from './ApplicationAction';
@@ -165,15 +166,7 @@ export function EnvironmentLane(props: {
         >
           Running:{' '}
           {running.length > 0 ? (
-            running.map(image => (
-              <Chip
-                key={image}
-                size="small"
-                label={versionOf(image)}
-                title={image}
-                style={CHIP_STYLE}
-              />
-            ))
+            <ImageVersions images={running} />
           ) : (
             <em>nothing</em>
           )}

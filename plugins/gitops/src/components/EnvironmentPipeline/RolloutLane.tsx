@@ -4,11 +4,10 @@ import {
 } from '@gitops-backstage/plugin-gitops-common';
 import { Link } from '@backstage/core-components';
 import Box from '@material-ui/core/Box';
-import Chip from '@material-ui/core/Chip';
 import LinearProgress from '@material-ui/core/LinearProgress';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
-import { versionOf } from '../common/format';
+import { ImageVersions } from '../common/ImageVersions';
 import { ApplicationAction, notWritableReason } from './ApplicationAction';
 
 /**
@@ -67,23 +66,6 @@ function PauseReasons(props: { rollout: RolloutProgress }) {
   return <> (paused: {reasons.join(', ')})</>;
 }
 
-/** Image versions as chips, each titled with its whole reference. */
-function Versions(props: { images: string[] }) {
-  return (
-    <>
-      {props.images.map(image => (
-        <Chip
-          key={image}
-          size="small"
-          label={versionOf(image)}
-          title={image}
-          style={{ maxWidth: '100%' }}
-        />
-      ))}
-    </>
-  );
-}
-
 /** Argo Rollouts: canary step N of M with weights, or blue/green active and preview. */
 function RolloutProgressView(props: { rollout: RolloutProgress }) {
   const { rollout } = props;
@@ -102,7 +84,7 @@ function RolloutProgressView(props: { rollout: RolloutProgress }) {
               data-testid="rollout-preview"
             >
               Preview ({rollout.previewSelector}):{' '}
-              <Versions images={rollout.previewImages} />
+              <ImageVersions images={rollout.previewImages} />
               {rollout.previewUrl && (
                 <>
                   {' at '}
@@ -117,7 +99,7 @@ function RolloutProgressView(props: { rollout: RolloutProgress }) {
             >
               Active ({rollout.activeSelector ?? '—'}):{' '}
               {rollout.activeImages ? (
-                <Versions images={rollout.activeImages} />
+                <ImageVersions images={rollout.activeImages} />
               ) : (
                 <em>unknown</em>
               )}
