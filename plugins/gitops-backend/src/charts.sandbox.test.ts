@@ -33,8 +33,16 @@ const entities = [
   component('shop', { 'argocd/app-selector': 'app.kubernetes.io/name=shop' }),
 ];
 
-/** Version `version` of the shop chart: a ConfigMap greeting with its values. */
-async function chartDir(dir: string, version: string, greeting: string) {
+/**
+ * Version `version` of the shop chart: a ConfigMap greeting with its values, naming
+ * the image from the values when `withImage`.
+ */
+async function chartDir(
+  dir: string,
+  version: string,
+  greeting: string,
+  withImage = false,
+) {
   const chart = path.join(dir, `shop-${version}`);
   await fs.mkdir(path.join(chart, 'templates'), { recursive: true });
   await fs.writeFile(
@@ -47,7 +55,11 @@ async function chartDir(dir: string, version: string, greeting: string) {
   );
   await fs.writeFile(
     path.join(chart, 'templates', 'configmap.yaml'),
-    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-greeting\ndata:\n  greeting: {{ printf "%s%s" .Values.greeting .Values.suffix | quote }}\n',
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-greeting\ndata:\n  greeting: {{ printf "%s%s" .Values.greeting .Values.suffix | quote }}\n${
+      withImage
+        ? '  image: {{ printf "%s:%s" .Values.image.repository .Values.image.tag | quote }}\n'
+        : ''
+    }`,
   );
   return chart;
 }
@@ -306,5 +318,140 @@ describe('charts from a chart repository: status and promotion of chart versions
       const [latest] = body.items as PromotionRecord[];
       return latest?.status === 'deployed' ? latest : undefined;
     }, 'the promotion to be recorded as deployed');
+  });
+
+  it('moves the chart and the image together in one commit when both differ, and the image alone when the chart does not', async () => {
+    await sandbox.charts.publish(
+      'stable',
+      await chartDir(
+        path.join(sandboxDir, 'chart-sources'),
+        '1.2.0',
+        'welcome',
+        true,
+      ),
+    );
+    const image = (tag: string) =>
+      `suffix: " from $ENV"\nimage:\n  repository: registry.example.test/shop\n  tag: "${tag}" # CI writes it\n`;
+    await pushChange(
+      sandbox,
+      'shop-config',
+      {
+        'envs/values-dev.yaml': () => image('a1b2c3d').replace('$ENV', 'dev'),
+        'envs/values-staging.yaml': () =>
+          image('0000000').replace('$ENV', 'staging'),
+      },
+      'images in the values',
+    );
+    await laneWhen(
+      'dev',
+      e => e.chart?.running === '1.2.0' && e.desired?.image?.tag === 'a1b2c3d',
+      'dev to run chart 1.2.0 with its image in the values',
+    );
+    await laneWhen(
+      'staging',
+      e => e.desired?.image?.tag === '0000000',
+      "staging's image in the values",
+    );
+
+    const preview = await promote(server, {
+      from: 'dev',
+      to: 'staging',
+      dryRun: true,
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.body.moves).toEqual([
+      {
+        what: 'chart',
+        from: '1.1.0',
+        to: '1.2.0',
+        file: 'argocd/staging.yaml',
+        key: 'spec.sources.0.targetRevision',
+      },
+      {
+        what: 'image',
+        from: '0000000',
+        to: 'a1b2c3d',
+        file: 'envs/values-staging.yaml',
+        key: 'image.tag',
+      },
+    ]);
+    expect(preview.body.diff).toContain('+++ b/argocd/staging.yaml');
+    expect(preview.body.diff).toContain('+  tag: "a1b2c3d" # CI writes it');
+    // The new chart rendered with the new image: what staging will run.
+    expect(preview.body.renderedDiff).toContain(
+      '+  image: "registry.example.test/shop:a1b2c3d"',
+    );
+
+    const before = await gitIn(sandboxDir, 'shop-config', 'rev-parse', 'main');
+    const res = await promote(server, { from: 'dev', to: 'staging' });
+    expect(res.status).toBe(201);
+    expect(res.body.moves).toHaveLength(2);
+    // One commit, both files.
+    expect(await gitIn(sandboxDir, 'shop-config', 'rev-parse', 'main~1')).toBe(
+      before,
+    );
+    expect(
+      (
+        await gitIn(
+          sandboxDir,
+          'shop-config',
+          'diff',
+          '--name-only',
+          'main~1',
+          'main',
+        )
+      )
+        .trim()
+        .split('\n'),
+    ).toEqual(['argocd/staging.yaml', 'envs/values-staging.yaml']);
+    expect(
+      (
+        await gitIn(sandboxDir, 'shop-config', 'log', '-1', '--format=%s')
+      ).trim(),
+    ).toBe('Promote shop chart 1.2.0 and image a1b2c3d from dev to staging');
+    await laneWhen(
+      'staging',
+      e => e.chart?.running === '1.2.0' && e.desired?.image?.tag === 'a1b2c3d',
+      'staging to run chart 1.2.0 with the image',
+    );
+
+    // CI builds a new image in dev; the chart stays: only the values file moves.
+    await pushChange(
+      sandbox,
+      'shop-config',
+      {
+        'envs/values-dev.yaml': () => image('e4f5a6b').replace('$ENV', 'dev'),
+      },
+      'ci: e4f5a6b',
+    );
+    await laneWhen(
+      'dev',
+      e => e.desired?.image?.tag === 'e4f5a6b',
+      "dev's new image",
+    );
+    const imagePreview = await promote(server, {
+      from: 'dev',
+      to: 'staging',
+      dryRun: true,
+    });
+    // The chart staging runs, rendered with the new image.
+    expect(imagePreview.body.renderedDiff).toContain(
+      '+  image: "registry.example.test/shop:e4f5a6b"',
+    );
+    const imageOnly = await promote(server, { from: 'dev', to: 'staging' });
+    expect(imageOnly.status).toBe(201);
+    expect(imageOnly.body.moves).toEqual([
+      expect.objectContaining({ what: 'image', to: 'e4f5a6b' }),
+    ]);
+    expect(
+      await gitIn(
+        sandboxDir,
+        'shop-config',
+        'diff',
+        '--name-only',
+        'main~1',
+        'main',
+      ),
+    ).toBe('envs/values-staging.yaml\n');
   });
 });

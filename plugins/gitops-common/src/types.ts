@@ -142,6 +142,8 @@ export interface DesiredState {
   valuesFile?: string;
   /** The repository of the values file when it is not the chart's (a `$ref/` file). */
   valuesRepoURL?: string;
+  /** The branch (target revision) of the values file when it is not the chart's. */
+  valuesTargetRevision?: string;
   /** The chart in the repository, for rendering it: its path and Argo CD's `helm.valueFiles`. */
   chart?: { path: string; valueFiles: string[]; releaseName?: string };
   /** The version to run; absent when there is none yet (see noVersionYet) or on error. */
@@ -354,6 +356,21 @@ export interface PromotionGate {
 }
 
 /**
+ * One version a promotion moves, and where it is written.
+ *
+ * @public
+ */
+export interface PromotionMove {
+  what: 'image' | 'chart';
+  /** What the target's config names now. */
+  from?: string;
+  to: string;
+  /** The file in the config repository and the key the version is written at. */
+  file: string;
+  key: string;
+}
+
+/**
  * What a promotion request answers.
  *
  * @public
@@ -370,4 +387,6 @@ export interface PromotionResult extends PromotionRecord {
   dryRun: boolean;
   /** True when this answers an earlier request with the same idempotency key. */
   replayed?: boolean;
+  /** What the write moves: the chart's version, the image's, or both in one commit. */
+  moves?: PromotionMove[];
 }

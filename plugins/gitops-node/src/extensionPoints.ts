@@ -224,6 +224,12 @@ export interface ValuesFileChange {
   /** Path of the values file in the repository. */
   file: string;
   edit: (before: string) => string;
+  /**
+   * More files of the same repository and branch edited in the same commit: a
+   * promotion that moves a chart's version (in its Application manifest) and the
+   * image (in the values file) at once. The commit happens only if every edit applies.
+   */
+  alsoEdit?: FileEdit[];
   /** Commit message; its first line is the title of a pull request. */
   message: string;
   author: { name: string; email: string };
@@ -244,7 +250,17 @@ export interface PullRequestDetails {
 }
 
 /**
- * The file before and after a write; `commit` is the new commit, absent when the
+ * One more file a {@link ValuesFileChange} edits.
+ *
+ * @public
+ */
+export interface FileEdit {
+  file: string;
+  edit: (before: string) => string;
+}
+
+/**
+ * The file before and after a write; `commit` is the new commit, absent when every
  * file already read as wanted (nothing was written).
  *
  * @public
@@ -252,9 +268,60 @@ export interface PullRequestDetails {
 export interface ValuesFileWriteResult {
   before: string;
   after: string;
+  /** The `alsoEdit` files before and after, in their order. */
+  also?: FileWrite[];
   commit?: string;
   /** The opened pull or merge request. */
   pullRequestUrl?: string;
+}
+
+/** @public */
+export interface FileWrite {
+  file: string;
+  before: string;
+  after: string;
+}
+
+/**
+ * Every file a change edits, the values file first.
+ *
+ * @public
+ */
+export function fileEditsOf(change: ValuesFileChange): FileEdit[] {
+  return [{ file: change.file, edit: change.edit }, ...(change.alsoEdit ?? [])];
+}
+
+/**
+ * The result of a write of `files` (in {@link fileEditsOf}'s order).
+ *
+ * @public
+ */
+export function writeResultOf(
+  files: FileWrite[],
+  commit?: string,
+): ValuesFileWriteResult {
+  const [main, ...also] = files;
+  return {
+    before: main.before,
+    after: main.after,
+    ...(also.length > 0 && { also }),
+    ...(commit && { commit }),
+  };
+}
+
+/**
+ * Every file of a write, the values file first, before and after.
+ *
+ * @public
+ */
+export function filesOfWrite(
+  change: ValuesFileChange,
+  result: ValuesFileWriteResult,
+): FileWrite[] {
+  return [
+    { file: change.file, before: result.before, after: result.after },
+    ...(result.also ?? []),
+  ];
 }
 
 /**

@@ -10,7 +10,12 @@ import {
   EnvironmentStatus,
   ImageReference,
 } from '@gitops-backstage/plugin-gitops-common';
-import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
+import {
+  ConfigRepoWriter,
+  fileEditsOf,
+  ValuesFileChange,
+  writeResultOf,
+} from '@gitops-backstage/plugin-gitops-node';
 import { Knex } from 'knex';
 import { GitopsConfig } from '../config';
 import { GitConfigRepoReader } from '../services/ConfigRepo/GitConfigRepoReader';
@@ -162,13 +167,16 @@ export class MemoryWriter implements ConfigRepoWriter {
     this.reads++;
     return this.files[location.file];
   }
-  async commit(change: { file: string; edit: (text: string) => string }) {
-    const before = this.files[change.file];
-    const after = change.edit(before);
-    if (after === before) return { before, after };
-    this.files[change.file] = after;
+  async commit(change: ValuesFileChange) {
+    const files = fileEditsOf(change).map(({ file, edit }) => ({
+      file,
+      before: this.files[file],
+      after: edit(this.files[file]),
+    }));
+    if (files.every(f => f.after === f.before)) return writeResultOf(files);
+    for (const f of files) this.files[f.file] = f.after;
     const commit = `${this.commits.length + 1}`.padStart(40, 'c');
     this.commits.push(commit);
-    return { before, after, commit };
+    return writeResultOf(files, commit);
   }
 }

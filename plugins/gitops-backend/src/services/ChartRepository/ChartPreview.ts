@@ -34,13 +34,18 @@ export class ChartPreview {
     },
   ) {}
 
-  /** The diff, or a note saying why there is none; never throws. */
+  /**
+   * The diff, or a note saying why there is none; never throws. `valuesEdit` is the
+   * edit of one of the environment's values files that the promotion makes as well
+   * (its image): the promoted version renders with it.
+   */
   async diff(options: {
     target: EnvironmentStatus;
     from: string;
     to: string;
+    valuesEdit?: { file: string; edit: (text: string) => string };
   }): Promise<{ renderedDiff: string } | { renderedDiffNote: string }> {
-    const { target, from, to } = options;
+    const { target, from, to, valuesEdit } = options;
     const chart = target.chart!;
     const repo = this.options.repositories.find(r =>
       sameRepository(r.url, chart.repoURL),
@@ -60,14 +65,23 @@ export class ChartPreview {
     }
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-chart-'));
     try {
-      const valueFiles = await this.writeValues(root, chart.values ?? []);
-      const render = async (version: string) => {
+      const texts = await this.readValues(chart.values ?? []);
+      const valueFiles = await writeValues(root, 'now', texts);
+      const edited = await writeValues(
+        root,
+        'after',
+        texts.map(({ path: file, text }) => ({
+          path: file,
+          text: file === valuesEdit?.file ? valuesEdit.edit(text) : text,
+        })),
+      );
+      const render = async (version: string, files: string[]) => {
         const chartPath = await this.unpack(root, repo, chart.chart, version);
         const { ok, stdout, stderr } = await this.options.helm.template(
           {
             root,
             chartPath,
-            valueFiles,
+            valueFiles: files,
             releaseName: chart.releaseName ?? target.application.name,
             namespace: target.environment,
           },
@@ -78,7 +92,10 @@ export class ChartPreview {
         return stdout;
       };
       // Both versions at once: each is a download and a helm process of its own.
-      const [before, after] = await Promise.all([render(from), render(to)]);
+      const [before, after] = await Promise.all([
+        render(from, valueFiles),
+        render(to, edited),
+      ]);
       return {
         renderedDiff: unifiedDiff(
           `${chart.chart} ${from}`,
@@ -98,14 +115,12 @@ export class ChartPreview {
     }
   }
 
-  /** The environment's values files from Git, as `/values/<n>.yaml` under `root`. */
-  private async writeValues(
-    root: string,
+  /** The environment's values files from Git, in Helm's order. */
+  private async readValues(
     values: NonNullable<NonNullable<EnvironmentStatus['chart']>['values']>,
   ) {
-    await fs.mkdir(path.join(root, 'values'));
-    const files: string[] = [];
-    for (const [i, file] of values.entries()) {
+    const texts: Array<{ path: string; text: string }> = [];
+    for (const file of values) {
       const { files: read } = await this.options.reader.readFiles(
         file.repoURL,
         file.targetRevision,
@@ -115,10 +130,9 @@ export class ChartPreview {
       if (text === undefined) {
         throw new Error(`${file.path} is not in ${file.repoURL}`);
       }
-      await fs.writeFile(path.join(root, 'values', `${i}.yaml`), text);
-      files.push(`/values/${i}.yaml`);
+      texts.push({ path: file.path, text });
     }
-    return files;
+    return texts;
   }
 
   /** The package unpacked under `root/<version>`; answers the chart's path in `root`. */
@@ -156,4 +170,19 @@ export class ChartPreview {
     }
     return path.join('charts', version, chart);
   }
+}
+
+/** Values files as `/values/<set>/<n>.yaml` under `root`, their paths for helm. */
+async function writeValues(
+  root: string,
+  set: string,
+  texts: Array<{ text: string }>,
+) {
+  await fs.mkdir(path.join(root, 'values', set), { recursive: true });
+  return Promise.all(
+    texts.map(async ({ text }, i) => {
+      await fs.writeFile(path.join(root, 'values', set, `${i}.yaml`), text);
+      return `/values/${set}/${i}.yaml`;
+    }),
+  );
 }

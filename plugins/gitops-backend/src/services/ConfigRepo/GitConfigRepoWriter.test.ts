@@ -162,6 +162,41 @@ describe('GitConfigRepoWriter', () => {
     await expect(bare('fsck', '--strict')).resolves.toBeDefined();
   });
 
+  it('commits several files in one commit, or nothing when one edit refuses', async () => {
+    const other = 'envs/prod/values.yaml';
+    const seed = await bare('rev-parse', 'main');
+    const refused = writer().commit(
+      change(setTag('v2'), {
+        alsoEdit: [
+          {
+            file: other,
+            edit: () => {
+              throw new Error('would not pin');
+            },
+          },
+        ],
+      }),
+    );
+    await expect(refused).rejects.toThrow('would not pin');
+    expect(await bare('rev-parse', 'main')).toBe(seed);
+
+    const result = await writer().commit(
+      change(setTag('v2'), { alsoEdit: [{ file: other, edit: setTag('v3') }] }),
+    );
+    expect(result.also).toEqual([
+      {
+        file: other,
+        before: 'image:\n  tag: v0\n',
+        after: 'image:\n  tag: v3\n',
+      },
+    ]);
+    expect(await bare('rev-parse', 'main~1')).toBe(seed);
+    expect(await bare('diff', '--numstat', 'main~1', 'main')).toBe(
+      `1\t1\t${other}\n1\t1\t${FILE}`,
+    );
+    await expect(bare('fsck', '--strict')).resolves.toBeDefined();
+  });
+
   it('reads through the clone it commits with: each read sees the branch head, a tag reads as its commit', async () => {
     const { reader, writer: w } = backend();
     const url = server.repoUrl(repo);

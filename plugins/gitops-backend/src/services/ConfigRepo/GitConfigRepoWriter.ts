@@ -1,10 +1,12 @@
 import git from 'isomorphic-git';
 import {
   ConfigRepoWriter,
+  fileEditsOf,
   GitopsSourceError,
   redactUrl,
   ValuesFileChange,
   ValuesFileWriteResult,
+  writeResultOf,
 } from '@gitops-backstage/plugin-gitops-node';
 import { GitConfigRepoReader } from './GitConfigRepoReader';
 import { KeptClones } from './keptClones';
@@ -82,22 +84,24 @@ export class GitConfigRepoWriter implements ConfigRepoWriter {
     change: ValuesFileChange,
   ): Promise<ValuesFileWriteResult> {
     const { head } = clone;
-    const before = await readFile(clone, head, change);
-    const after = change.edit(before);
-    if (after === before) return { before, after };
+    const files = [];
+    for (const { file, edit } of fileEditsOf(change)) {
+      const before = await readFile(clone, head, { ...change, file });
+      files.push({ file, before, after: edit(before) });
+    }
+    const changed = files.filter(f => f.after !== f.before);
+    if (!changed.length) return writeResultOf(files);
     try {
       const written: string[] = [];
-      const blob = await git.writeBlob({
-        ...clone.git,
-        blob: Buffer.from(after, 'utf8'),
-      });
-      const tree = await replaceInTree(
-        clone,
-        head,
-        change.file.split('/'),
-        blob,
-        written,
-      );
+      let tree = head;
+      for (const { file, after } of changed) {
+        const blob = await git.writeBlob({
+          ...clone.git,
+          blob: Buffer.from(after, 'utf8'),
+        });
+        written.push(blob);
+        tree = await replaceInTree(clone, tree, file.split('/'), blob, written);
+      }
       const commit = await git.commit({
         ...clone.git,
         message: change.message,
@@ -106,7 +110,7 @@ export class GitConfigRepoWriter implements ConfigRepoWriter {
         parent: [head],
         noUpdateBranch: true,
       });
-      await push(clone, change, head, commit, [blob, ...written, commit]);
+      await push(clone, change, head, commit, [...written, commit]);
       // Now the branch's head here too: the next fetch says it has it.
       await git.writeRef({
         ...clone.git,
@@ -114,7 +118,7 @@ export class GitConfigRepoWriter implements ConfigRepoWriter {
         value: commit,
         force: true,
       });
-      return { before, after, commit };
+      return writeResultOf(files, commit);
     } catch (error) {
       throw gitSourceError(error, change.repoURL, change.branch);
     }

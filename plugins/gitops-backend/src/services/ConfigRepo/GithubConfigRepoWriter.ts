@@ -9,12 +9,14 @@ import {
 import type { GitopsErrorCode } from '@gitops-backstage/plugin-gitops-common';
 import {
   ConfigRepoWriter,
+  fileEditsOf,
   GitopsSourceError,
   PullRequestDetails,
   PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
   redactUrl,
+  writeResultOf,
 } from '@gitops-backstage/plugin-gitops-node';
 import { Octokit } from '@octokit/rest';
 
@@ -102,11 +104,9 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
         ref: `heads/${change.branch}`,
       });
       // Read at the very commit the branch will start from, to create nothing when
-      // the file already reads as wanted.
-      const base = await this.readFile(gh, head.object.sha, change.file);
-      if (change.edit(base.text) === base.text) {
-        return { before: base.text, after: base.text };
-      }
+      // the files already read as wanted.
+      const files = await this.editedAt(gh, head.object.sha, change);
+      if (files.every(f => f.after === f.before)) return writeResultOf(files);
       await gh.octokit.rest.git.createRef({
         owner,
         repo,
@@ -198,6 +198,7 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
     gh: Repo,
     change: ValuesFileChange,
   ): Promise<ValuesFileWriteResult> {
+    if (change.alsoEdit?.length) return this.commitTreeOn(gh, change);
     for (let attempt = 1; ; attempt++) {
       const { text: before, sha } = await this.readFile(
         gh,
@@ -233,6 +234,83 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
         }
       }
     }
+  }
+
+  /**
+   * Several files in one commit (the contents API writes one): a tree on the head's,
+   * a commit on the head, and the branch moved to it only as a fast forward, so a
+   * branch someone moved meanwhile refuses (422) and the edits start again from theirs.
+   */
+  private async commitTreeOn(
+    gh: Repo,
+    change: ValuesFileChange,
+  ): Promise<ValuesFileWriteResult> {
+    const { owner, repo } = gh;
+    const ref = `heads/${change.branch}`;
+    for (let attempt = 1; ; attempt++) {
+      const { data: head } = await gh.octokit.rest.git.getRef({
+        owner,
+        repo,
+        ref,
+      });
+      const files = await this.editedAt(gh, head.object.sha, change);
+      const changed = files.filter(f => f.after !== f.before);
+      if (!changed.length) return writeResultOf(files);
+      const { data: parent } = await gh.octokit.rest.git.getCommit({
+        owner,
+        repo,
+        commit_sha: head.object.sha,
+      });
+      const { data: tree } = await gh.octokit.rest.git.createTree({
+        owner,
+        repo,
+        base_tree: parent.tree.sha,
+        tree: changed.map(f => ({
+          path: f.file,
+          mode: '100644' as const,
+          type: 'blob' as const,
+          content: f.after,
+        })),
+      });
+      const { data: commit } = await gh.octokit.rest.git.createCommit({
+        owner,
+        repo,
+        message: change.message,
+        tree: tree.sha,
+        parents: [head.object.sha],
+        author: change.author,
+        committer: change.author,
+      });
+      try {
+        await gh.octokit.rest.git.updateRef({
+          owner,
+          repo,
+          ref,
+          sha: commit.sha,
+          force: false,
+        });
+        return writeResultOf(files, commit.sha);
+      } catch (error) {
+        // 422 "Update is not a fast forward": someone wrote first.
+        if ((error as { status?: number }).status !== 422) throw error;
+        if (attempt >= ATTEMPTS) {
+          throw new GitopsSourceError(
+            'upstream-error',
+            `${change.file} in ${owner}/${repo} kept changing (conflict ${ATTEMPTS} times); try again`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Every file of the change at commit `sha`, before and after its edit. */
+  private editedAt(gh: Repo, sha: string, change: ValuesFileChange) {
+    return Promise.all(
+      fileEditsOf(change).map(async ({ file, edit }) => {
+        const { text } = await this.readFile(gh, sha, file);
+        return { file, before: text, after: edit(text) };
+      }),
+    );
   }
 
   private async readFile(gh: Repo, ref: string, file: string) {

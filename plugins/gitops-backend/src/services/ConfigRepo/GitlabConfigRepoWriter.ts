@@ -7,12 +7,14 @@ import {
 import type { GitopsErrorCode } from '@gitops-backstage/plugin-gitops-common';
 import {
   ConfigRepoWriter,
+  fileEditsOf,
   GitopsSourceError,
   PullRequestDetails,
   PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
   redactUrl,
+  writeResultOf,
 } from '@gitops-backstage/plugin-gitops-node';
 import { Gitlab } from '@gitbeaker/rest';
 
@@ -90,10 +92,9 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
   ): Promise<ValuesFileWriteResult> {
     const gl = this.connect(change.repoURL, options.signal);
     try {
-      const base = await this.readFile(gl, change.branch, change.file);
-      // Start the branch at the commit just read, so the edit applies to that text.
-      const after = change.edit(base.text);
-      if (after === base.text) return { before: base.text, after };
+      const base = await this.edited(gl, change.branch, change);
+      // Start the branch at the commit just read, so the edits apply to that text.
+      if (!base.changed.length) return writeResultOf(base.files);
       gl.signal?.throwIfAborted();
       await gl.api.Branches.create(gl.path, pullRequest.branch, base.commit);
       const result = await this.commitOn(gl, {
@@ -174,32 +175,25 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
     change: ValuesFileChange,
   ): Promise<ValuesFileWriteResult> {
     for (let attempt = 1; ; attempt++) {
-      const { text: before, lastCommitId } = await this.readFile(
-        gl,
-        change.branch,
-        change.file,
-      );
-      const after = change.edit(before);
-      if (after === before) return { before, after };
+      const { files, changed } = await this.edited(gl, change.branch, change);
+      if (!changed.length) return writeResultOf(files);
       gl.signal?.throwIfAborted();
       try {
         const commit = await gl.api.Commits.create(
           gl.path,
           change.branch,
           change.message,
-          [
-            {
-              action: 'update',
-              filePath: change.file,
-              content: after,
-              lastCommitId,
-            },
-          ],
+          changed.map(f => ({
+            action: 'update' as const,
+            filePath: f.file,
+            content: f.after,
+            lastCommitId: f.lastCommitId,
+          })),
           { authorName: change.author.name, authorEmail: change.author.email },
         );
-        return { before, after, commit: commit.id };
+        return writeResultOf(files, commit.id);
       } catch (error) {
-        // 400: the file changed since `lastCommitId`, someone wrote first. Start
+        // 400: a file changed since its `lastCommitId`, someone wrote first. Start
         // again from theirs.
         if (status(error) !== 400) throw error;
         if (attempt >= ATTEMPTS) {
@@ -210,6 +204,35 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
         }
       }
     }
+  }
+
+  /**
+   * Every file of the change at `ref`, edited: the others read at the commit the values
+   * file was read at, so all edits apply to one commit's text.
+   */
+  private async edited(gl: Project, ref: string, change: ValuesFileChange) {
+    const [first, ...rest] = fileEditsOf(change);
+    const base = await this.readFile(gl, ref, first.file);
+    const read = [
+      { ...first, ...base },
+      ...(await Promise.all(
+        rest.map(async e => ({
+          ...e,
+          ...(await this.readFile(gl, base.commit, e.file)),
+        })),
+      )),
+    ];
+    const files = read.map(f => ({
+      file: f.file,
+      before: f.text,
+      after: f.edit(f.text),
+      lastCommitId: f.lastCommitId,
+    }));
+    return {
+      commit: base.commit,
+      files: files.map(({ file, before, after }) => ({ file, before, after })),
+      changed: files.filter(f => f.after !== f.before),
+    };
   }
 
   private async readFile(gl: Project, ref: string, file: string) {

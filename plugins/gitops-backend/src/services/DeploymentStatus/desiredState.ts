@@ -280,9 +280,7 @@ export class DesiredStateReader {
       return {
         ...base,
         valuesFile: file.path,
-        ...(file.source.repoURL !== base.repoURL && {
-          valuesRepoURL: file.source.repoURL,
-        }),
+        ...valuesSourceOf(file, base),
         noVersionYet: { repository: image.repository },
       };
     }
@@ -303,12 +301,23 @@ export class DesiredStateReader {
     return {
       ...base,
       valuesFile: valuesFile!.path,
-      ...(valuesFile!.source.repoURL !== base.repoURL && {
-        valuesRepoURL: valuesFile!.source.repoURL,
-      }),
+      ...valuesSourceOf(valuesFile!, base),
       image: image as ImageReference,
     };
   }
+}
+
+/** Where a values file is when it is not beside the chart (a `$ref/` file). */
+function valuesSourceOf(file: ValuesFile, base: DesiredState) {
+  const revision = file.source.targetRevision ?? 'HEAD';
+  return {
+    ...(file.source.repoURL !== base.repoURL && {
+      valuesRepoURL: file.source.repoURL,
+    }),
+    ...(revision !== base.targetRevision && {
+      valuesTargetRevision: revision,
+    }),
+  };
 }
 
 /** The paths to read in each repository (by repoKey), for all plans. */

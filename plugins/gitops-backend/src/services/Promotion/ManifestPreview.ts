@@ -33,7 +33,12 @@ export class ManifestPreview {
   }): Promise<{ renderedDiff: string } | { renderedDiffNote: string }> {
     const { desired, releaseName, namespace } = options;
     const chart = desired.chart;
-    if (!chart || !desired.valuesFile || desired.valuesRepoURL) {
+    if (
+      !chart ||
+      !desired.valuesFile ||
+      desired.valuesRepoURL ||
+      desired.valuesTargetRevision
+    ) {
       return {
         renderedDiffNote:
           'The chart and its values files are not in one repository, so the preview shows the values diff only',

@@ -18,7 +18,12 @@ import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
 import { DeploymentStatusService } from '../DeploymentStatus/DeploymentStatusService';
 import { assertWritable } from '../DeploymentStatus/writeOwnership';
 import { ManifestPreview } from './ManifestPreview';
-import { planChartPromotion } from './chartPromotion';
+import {
+  chartMoves,
+  combinePlans,
+  imageMoves,
+  planChartPromotion,
+} from './chartPromotion';
 import { ApplicationManifests } from '../ChartRepository/applicationManifests';
 import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
 import { ChartPreview } from '../ChartRepository/ChartPreview';
@@ -192,8 +197,12 @@ export class PromotionService {
     });
   }
 
-  /** Pins the chart version `source` resolves to in `target`'s Application manifest. */
-  private chartPlan(options: {
+  /**
+   * Pins the chart version `source` resolves to in `target`'s Application manifest,
+   * and, when the environments name their images in values files that differ, the
+   * image as well, in the same commit.
+   */
+  private async chartPlan(options: {
     entity: Entity;
     source: EnvironmentStatus;
     target: EnvironmentStatus;
@@ -201,19 +210,25 @@ export class PromotionService {
     gates: PromotionGate[];
     actor: string;
   }): Promise<Plan> {
+    const { source, target } = options;
+    const image = imageMoves(source, target)
+      ? this.imagePlan(options)
+      : undefined;
+    if (image && !chartMoves(source, target)) return image;
     const { charts, manifests } = this.options;
     if (!charts || !manifests) {
       throw new ConflictError(
         'This backend does not promote charts from chart repositories',
       );
     }
-    assertWritable(options.target);
-    return planChartPromotion({
+    assertWritable(target);
+    const chart = await planChartPromotion({
       ...options,
       charts,
       manifests,
       writerFor: repoURL => this.writerFor(repoURL),
     });
+    return image ? combinePlans(chart, image, options) : chart;
   }
 
   /**

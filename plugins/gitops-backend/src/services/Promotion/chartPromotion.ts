@@ -13,7 +13,7 @@ import {
 } from '../ChartRepository/applicationManifests';
 import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
 import { scalar, valueAt } from '../DeploymentStatus/desiredState';
-import { Plan, commitMessage, safeParse, writerFor } from './plan';
+import { Plan, commitMessage, safeParse, versionOf, writerFor } from './plan';
 
 /** A record's value key that is an Application's chart version, not an image key. */
 export function isChartVersionKey(key: string | null | undefined) {
@@ -103,6 +103,15 @@ export async function planChartPromotion(options: {
     method: options.method,
     gates: options.gates,
     valueKey: location.versionKey,
+    moves: [
+      {
+        what: 'chart',
+        from: previous,
+        to: version,
+        file: location.file,
+        key: location.versionKey,
+      },
+    ],
     writer,
     change: {
       repoURL: location.repoURL,
@@ -133,4 +142,83 @@ export async function planChartPromotion(options: {
       author: { name: actor, email: 'backstage-gitops@noreply.local' },
     },
   };
+}
+
+/**
+ * Whether promoting `source` to `target` moves the chart's version: false when the
+ * target's Application already pins exactly the version the source resolves to.
+ */
+export function chartMoves(
+  source: EnvironmentStatus,
+  target: EnvironmentStatus,
+): boolean {
+  const from = source.chart?.resolved ?? source.chart?.wanted;
+  return !from || from !== target.chart?.wanted;
+}
+
+/**
+ * Whether it moves the image too: both environments name their image in values files
+ * from Git (`$values`) and the versions differ. A chart that pins its image itself has
+ * no image in the values, and moving the chart moves it.
+ */
+export function imageMoves(
+  source: EnvironmentStatus,
+  target: EnvironmentStatus,
+): boolean {
+  const image = source.desired?.image;
+  const desired = target.desired;
+  return Boolean(
+    image &&
+      (desired?.image || desired?.noVersionYet) &&
+      versionOf(image) !== versionOf(desired?.image),
+  );
+}
+
+/**
+ * The chart's and the image's moves as one commit: the Application manifest pinning
+ * the chart and the values file naming the image are edited together, so the target
+ * never runs the new chart with the old image or the other way round. Refused (409)
+ * when the two files are not in one repository and branch: no single commit holds both.
+ */
+export function combinePlans(
+  chart: Plan,
+  image: Plan,
+  options: { entity: Entity; actor: string },
+): Plan {
+  const where = (plan: Plan) =>
+    `${plan.change.file} in ${plan.change.repoURL} (${plan.change.branch})`;
+  if (
+    !sameRepository(chart.change.repoURL, image.change.repoURL) ||
+    chart.change.branch !== image.change.branch
+  ) {
+    throw new ConflictError(
+      `${chart.to} pins its chart in ${where(chart)} and its image in ${where(
+        image,
+      )}: one commit cannot move both; move the values into the Application's repository and branch, or promote the chart and the image separately`,
+    );
+  }
+  const [chartMove] = chart.moves;
+  const [imageMove] = image.moves;
+  return {
+    ...chart,
+    moves: [chartMove, imageMove],
+    change: {
+      ...chart.change,
+      alsoEdit: [{ file: image.change.file, edit: image.change.edit }],
+      message: commitMessage({
+        message: `Promote ${options.entity.metadata.name} chart ${chart.version} and image ${image.version} from ${chart.from} to ${chart.to}`,
+        to: chart.to,
+        previous: `chart ${chartMove.from ?? 'none'} with image ${
+          imageMove.from ?? 'none'
+        }`,
+        actor: options.actor,
+      }),
+    },
+  };
+}
+
+/** Repository URLs naming one repository (`.git` and a trailing slash aside). */
+function sameRepository(a: string, b: string) {
+  const key = (url: string) => url.replace(/\/$/, '').replace(/\.git$/, '');
+  return key(a) === key(b);
 }

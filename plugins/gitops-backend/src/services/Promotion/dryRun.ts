@@ -2,6 +2,7 @@ import {
   EnvironmentStatus,
   PromotionResult,
 } from '@gitops-backstage/plugin-gitops-common';
+import { fileEditsOf } from '@gitops-backstage/plugin-gitops-node';
 import { ChartPreview } from '../ChartRepository/ChartPreview';
 import { isChartVersionKey } from './chartPromotion';
 import { ManifestPreview } from './ManifestPreview';
@@ -18,22 +19,26 @@ export async function dryRunOf(
   options: { preview?: ManifestPreview; charts?: ChartPreview; now: Date },
 ): Promise<PromotionResult> {
   const { change } = plan;
-  const before = await plan.writer.read(change);
-  const after = change.edit(before);
+  const files = await Promise.all(
+    fileEditsOf(change).map(async ({ file, edit }) => {
+      const before = await plan.writer.read({ ...change, file });
+      return { file, before, after: edit(before) };
+    }),
+  );
+  const changes = files.some(f => f.after !== f.before);
   const gates = [
     ...plan.gates,
     {
       name: 'version changes',
-      passed: after !== before,
-      message:
-        after === before
-          ? `${plan.to} already has ${plan.version}`
-          : `${plan.to} moves from ${plan.previous ?? 'nothing'} to ${
-              plan.version
-            }`,
+      passed: changes,
+      message: !changes
+        ? `${plan.to} already has ${plan.version}`
+        : `${plan.to} moves from ${plan.previous ?? 'nothing'} to ${
+            plan.version
+          }`,
     },
   ];
-  const rendered = await renderedDiff(plan, target, options, after !== before);
+  const rendered = await renderedDiff(plan, target, options, changes);
   const now = options.now.toISOString();
   return {
     id: '',
@@ -48,10 +53,11 @@ export async function dryRunOf(
     actor: plan.change.author.name,
     createdAt: now,
     updatedAt: now,
-    diff: diffOf(change.file, before, after),
+    diff: diffOf(files),
     ...rendered,
     gates,
     dryRun: true,
+    moves: plan.moves,
   };
 }
 
@@ -65,15 +71,26 @@ async function renderedDiff(
   if (!changes) {
     return { renderedDiffNote: 'Nothing to render: the values do not change' };
   }
-  if (isChartVersionKey(plan.valueKey)) {
-    const from = target.chart?.resolved ?? target.chart?.running;
+  if (target.chart) {
+    // A chart from a chart repository: its running version and the one it moves to
+    // (the same when only the image moves), the image's values edit applied.
+    const from = target.chart.resolved ?? target.chart.running;
     if (!options.charts) return { renderedDiffNote: NO_HELM };
     if (!from) {
       return {
         renderedDiffNote: `${plan.to} runs no version of the chart yet: nothing to compare with`,
       };
     }
-    return options.charts.diff({ target, from, to: plan.version });
+    const chartMove = plan.moves.find(m => m.what === 'chart');
+    const valuesEdit = isChartVersionKey(plan.valueKey)
+      ? plan.change.alsoEdit?.[0]
+      : plan.change;
+    return options.charts.diff({
+      target,
+      from,
+      to: chartMove?.to ?? from,
+      ...(valuesEdit && { valuesEdit }),
+    });
   }
   if (!options.preview) return { renderedDiffNote: NO_HELM };
   return options.preview.diff({

@@ -6,6 +6,7 @@ import {
   EnvironmentStatus,
   ImageReference,
   PromotionGate,
+  PromotionMove,
   PromotionRecord,
   setYamlValues,
 } from '@gitops-backstage/plugin-gitops-common';
@@ -34,6 +35,8 @@ export interface Plan {
   /** Its `edit` refuses (409) a text that would not pin the version afterwards. */
   change: ValuesFileChange;
   valueKey: string;
+  /** The versions the change moves: the image's, the chart's, or both. */
+  moves: PromotionMove[];
   writer: ConfigRepoWriter;
 }
 
@@ -79,6 +82,7 @@ export function planChange(options: {
   const previous = versionOf(current);
   const repoURL = desired.valuesRepoURL ?? desired.repoURL;
   const writer = writerFor(options, repoURL);
+  const valueKey = image.digest ? keys.digest : keys.tag;
   return {
     kind: options.kind,
     entityRef: stringifyEntityRef(options.entity),
@@ -88,11 +92,20 @@ export function planChange(options: {
     ...(previous && { previous }),
     method: options.method,
     gates: options.gates,
-    valueKey: image.digest ? keys.digest : keys.tag,
+    valueKey,
+    moves: [
+      {
+        what: 'image',
+        ...(previous && { from: previous }),
+        to: version,
+        file: desired.valuesFile!,
+        key: valueKey,
+      },
+    ],
     writer,
     change: {
       repoURL,
-      branch: desired.targetRevision,
+      branch: desired.valuesTargetRevision ?? desired.targetRevision,
       file: desired.valuesFile!,
       edit: pinningEdit(values, image, keys, `${to}'s ${desired.valuesFile}`),
       message: commitMessage({ ...options, previous }),

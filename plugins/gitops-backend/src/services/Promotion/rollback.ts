@@ -37,7 +37,7 @@ export async function rollbackImage(options: {
   const text = await options.reader.readFileAt(
     {
       repoURL: desired.valuesRepoURL ?? desired.repoURL,
-      branch: desired.targetRevision,
+      branch: desired.valuesTargetRevision ?? desired.targetRevision,
       file: desired.valuesFile!,
     },
     entry.revision,

@@ -4,6 +4,8 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError } from '@backstage/errors';
 import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
 import {
+  FileWrite,
+  filesOfWrite,
   GitopsSourceError,
   ValuesFileChange,
   ValuesFileWriteResult,
@@ -144,9 +146,10 @@ export class PromotionWriter {
     }
     return {
       ...toRecord({ ...row, ...done }),
-      diff: diffOf(plan.change.file, result.before, result.after),
+      diff: diffOf(filesOfWrite(plan.change, result)),
       gates: plan.gates,
       dryRun: false,
+      moves: plan.moves,
     };
   }
 
@@ -160,19 +163,28 @@ export class PromotionWriter {
     entity: Entity,
   ): Promise<ValuesFileWriteResult> {
     let refused: unknown;
+    const noting =
+      (edit: (text: string) => string) =>
+      (text: string): string => {
+        try {
+          return edit(text);
+        } catch (error) {
+          refused = error;
+          throw error;
+        }
+      };
     // The id as a trailer makes each request's commit distinct: identical commits of
     // racing requests would otherwise all "win" the push as one.
     const change: ValuesFileChange = {
       ...plan.change,
       message: `${plan.change.message}\n\nPromotion-Id: ${row.id}`,
-      edit: text => {
-        try {
-          return plan.change.edit(text);
-        } catch (error) {
-          refused = error;
-          throw error;
-        }
-      },
+      edit: noting(plan.change.edit),
+      ...(plan.change.alsoEdit && {
+        alsoEdit: plan.change.alsoEdit.map(e => ({
+          file: e.file,
+          edit: noting(e.edit),
+        })),
+      }),
     };
     try {
       if (plan.method === 'commit') return await plan.writer.commit(change);
@@ -254,8 +266,10 @@ export class PromotionWriter {
   }
 }
 
-export function diffOf(file: string, before: string, after: string) {
-  return before === after
-    ? ''
-    : unifiedDiff(`a/${file}`, `b/${file}`, before, after);
+/** The unified diff of every file a write changes. */
+export function diffOf(files: FileWrite[]) {
+  return files
+    .filter(f => f.before !== f.after)
+    .map(f => unifiedDiff(`a/${f.file}`, `b/${f.file}`, f.before, f.after))
+    .join('');
 }

@@ -79,6 +79,49 @@ async function render(
 }
 
 describe('PromoteButton', () => {
+  it('says when the chart and the image move together, and where each is written', async () => {
+    server.use(
+      http.post(PROMOTIONS, () =>
+        HttpResponse.json(
+          result({
+            version: '1.2.0',
+            previousVersion: '1.1.0',
+            moves: [
+              {
+                what: 'chart',
+                from: '1.1.0',
+                to: '1.2.0',
+                file: 'argocd/staging.yaml',
+                key: 'spec.sources.0.targetRevision',
+              },
+              {
+                what: 'image',
+                from: '1a2b3c4',
+                to: '4c5d6e7',
+                file: 'envs/values-staging.yaml',
+                key: 'image.tag',
+              },
+            ],
+          }),
+        ),
+      ),
+    );
+    await render();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    expect(await screen.findByTestId('promotion-summary')).toHaveTextContent(
+      'staging moves its chart and its image together, by a commit',
+    );
+    const moves = screen.getByTestId('promotion-moves');
+    expect(moves).toHaveTextContent(
+      'Chart 1.1.0 → 1.2.0spec.sources.0.targetRevision in argocd/staging.yaml',
+    );
+    expect(moves).toHaveTextContent(
+      'Image 1a2b3c4 → 4c5d6e7image.tag in envs/values-staging.yaml',
+    );
+  });
+
   it('previews what moves and the diff, then commits once with an idempotency key', async () => {
     const bodies: any[] = [];
     server.use(

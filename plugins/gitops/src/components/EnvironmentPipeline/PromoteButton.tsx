@@ -123,12 +123,39 @@ export function PromoteButton(props: {
           {preview && !result && (
             <>
               <Typography variant="body1" data-testid="promotion-summary">
-                {to} moves from{' '}
-                <code>{preview.previousVersion ?? 'nothing'}</code> to{' '}
-                <code>{preview.version}</code>, by a{' '}
+                {preview.moves && preview.moves.length > 1 ? (
+                  <>{to} moves its chart and its image together</>
+                ) : (
+                  <>
+                    {to} moves{' '}
+                    {preview.moves?.[0]?.what === 'chart' ? 'its chart ' : ''}
+                    from <code>
+                      {preview.previousVersion ?? 'nothing'}
+                    </code> to <code>{preview.version}</code>
+                  </>
+                )}
+                , by a{' '}
                 {preview.method === 'pull-request' ? 'pull request' : 'commit'}{' '}
                 to its config repository.
               </Typography>
+              {preview.moves && (
+                <List dense data-testid="promotion-moves">
+                  {preview.moves.map(move => (
+                    <ListItem key={move.what} disableGutters>
+                      <ListItemText
+                        primary={
+                          <>
+                            {move.what === 'chart' ? 'Chart' : 'Image'}{' '}
+                            <code>{move.from ?? 'nothing'}</code> →{' '}
+                            <code>{move.to}</code>
+                          </>
+                        }
+                        secondary={`${move.key} in ${move.file}`}
+                      />
+                    </ListItem>
+                  ))}
+                </List>
+              )}
               {last && (
                 <Alert
                   severity="warning"
@@ -165,11 +192,11 @@ export function PromoteButton(props: {
                 ))}
               </List>
               <Typography variant="subtitle2" component="h3">
-                Values file
+                Config repository
               </Typography>
               <DiffView
                 diff={preview.diff}
-                label={`values file diff of ${to}`}
+                label={`config repository diff of ${to}`}
                 data-testid="promotion-diff"
               />
               <Typography variant="subtitle2" component="h3">

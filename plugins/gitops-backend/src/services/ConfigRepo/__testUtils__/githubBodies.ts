@@ -150,6 +150,52 @@ export function commitItem(commit: FakeCommit) {
   return body;
 }
 
+/** GET git/commits/{sha} and POST git/commits: `git-commit`. */
+export function gitCommit(commit: FakeCommit & { tree: string }) {
+  const body = githubExample('git-commit');
+  const user = gitUser(commit.date);
+  return Object.assign(body, {
+    sha: commit.sha,
+    node_id: Buffer.from(`commit:${commit.sha}`).toString('base64'),
+    url: `${REPO_API}/git/commits/${commit.sha}`,
+    html_url: `${REPO_WEB}/commit/${commit.sha}`,
+    author: user,
+    committer: user,
+    message: commit.message,
+    tree: { url: `${REPO_API}/git/trees/${commit.tree}`, sha: commit.tree },
+    parents: commit.parent
+      ? [
+          {
+            url: `${REPO_API}/git/commits/${commit.parent}`,
+            html_url: `${REPO_WEB}/commit/${commit.parent}`,
+            sha: commit.parent,
+          },
+        ]
+      : [],
+  });
+}
+
+/** POST git/trees: `git-tree`, every file of the (flat-listed) tree with its blob sha. */
+export function gitTree(
+  sha: string,
+  files: Array<{ path: string; size: number; sha: string }>,
+) {
+  const body = githubExample('git-tree');
+  return Object.assign(body, {
+    sha,
+    url: `${REPO_API}/git/trees/${sha}`,
+    tree: files.map(f => ({
+      path: f.path,
+      mode: '100644',
+      type: 'blob',
+      size: f.size,
+      sha: f.sha,
+      url: `${REPO_API}/git/blobs/${f.sha}`,
+    })),
+    truncated: false,
+  });
+}
+
 /** GET git/ref and POST git/refs: `git-ref`. */
 export function gitRef(ref: string, sha: string) {
   const body = githubExample('git-ref');

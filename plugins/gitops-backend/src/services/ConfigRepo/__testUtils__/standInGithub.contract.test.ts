@@ -177,6 +177,81 @@ describe('FakeGithub against GitHub’s OpenAPI description', () => {
     );
   });
 
+  it('git/commits, git/trees and PATCH git/refs: a commit of several files, 404 and 422 where GitHub answers them', async () => {
+    const head = github.branches.get('main')!;
+    const parent = await answers(
+      `GET ${R}/git/commits/{commit_sha}`,
+      { url: `${REPO}/git/commits/${head}` },
+      200,
+    );
+    await answers(
+      `GET ${R}/git/commits/{commit_sha}`,
+      { url: `${REPO}/git/commits/${'f'.repeat(40)}` },
+      404,
+    );
+    const entry = { path: 'a.yaml', mode: '100644', type: 'blob' };
+    const tree = await answers(
+      `POST ${R}/git/trees`,
+      {
+        url: `${REPO}/git/trees`,
+        body: {
+          base_tree: parent.tree.sha,
+          tree: [{ ...entry, content: 'a: 1\n' }],
+        },
+      },
+      201,
+    );
+    expect(tree.tree).toContainEqual(
+      expect.objectContaining({ path: 'a.yaml', sha: blobSha('a: 1\n') }),
+    );
+    await answers(
+      `POST ${R}/git/trees`,
+      {
+        url: `${REPO}/git/trees`,
+        body: { base_tree: 'f'.repeat(40), tree: [{ ...entry, content: '' }] },
+      },
+      422,
+    );
+    const commit = await answers(
+      `POST ${R}/git/commits`,
+      {
+        url: `${REPO}/git/commits`,
+        body: { message: 'two files', tree: tree.sha, parents: [head] },
+      },
+      201,
+    );
+    expect(commit.parents[0].sha).toBe(head);
+    await answers(
+      `POST ${R}/git/commits`,
+      {
+        url: `${REPO}/git/commits`,
+        body: { message: 'm', tree: 'f'.repeat(40), parents: [head] },
+      },
+      422,
+    );
+    // Someone moves main first: not a fast forward any more.
+    github.write('main', FILE, text => `${text}# more\n`);
+    await answers(
+      `PATCH ${R}/git/refs/{ref}`,
+      {
+        url: `${REPO}/git/refs/heads/main`,
+        body: { sha: commit.sha, force: false },
+      },
+      422,
+    );
+    github.branches.set('main', head);
+    const moved = await answers(
+      `PATCH ${R}/git/refs/{ref}`,
+      {
+        url: `${REPO}/git/refs/heads/main`,
+        body: { sha: commit.sha, force: false },
+      },
+      200,
+    );
+    expect(moved.object.sha).toBe(commit.sha);
+    expect(github.files('main')!['a.yaml']).toBe('a: 1\n');
+  });
+
   it('pulls: POST 201 and 422, GET 200 in every state, reviewers 201 and 422', async () => {
     github.branches.set('b', github.branches.get('main')!);
     const pull = { head: 'b', base: 'main', title: 't', body: 'b' };

@@ -11,7 +11,9 @@ import {
   contentFile,
   FakePull,
   fileCommit,
+  gitCommit,
   gitRef,
+  gitTree,
   HOST,
   OWNER,
   pullRequest,
@@ -52,6 +54,8 @@ export class FakeGithub {
   /** Each commit's message, parent and time, for the commits API. */
   history = new Map<string, { message: string; parent?: string; date: Date }>();
   branches = new Map<string, string>();
+  /** Trees made by POST git/trees: file snapshots, as commits are. */
+  trees = new Map<string, Record<string, string>>();
   requests: Array<{
     method: string;
     path: string;
@@ -85,6 +89,21 @@ export class FakeGithub {
 
   files(ref: string) {
     return this.commits.get(this.branches.get(ref) ?? ref);
+  }
+
+  /** A commit's tree: a sha of its own, from the commit's. */
+  treeOf(commit: string) {
+    const sha = createHash('sha1').update(`tree ${commit}`).digest('hex');
+    this.trees.set(sha, this.commits.get(commit)!);
+    return sha;
+  }
+
+  /** Whether `ancestor` is `commit` or one of its parents' ancestors. */
+  private isAncestor(ancestor: string, commit?: string): boolean {
+    for (let sha = commit; sha; sha = this.history.get(sha)?.parent) {
+      if (sha === ancestor) return true;
+    }
+    return false;
   }
 
   /** Another writer commits straight to a branch. */
@@ -184,6 +203,56 @@ export class FakeGithub {
       const sha = this.branches.get(branch);
       if (!sha) return notFound();
       return json(gitRef(`refs/heads/${branch}`, sha), 200);
+    }
+    if (route === 'GET git' && rest[0] === 'commits') {
+      const sha = rest[1];
+      if (!this.commits.has(sha)) return notFound();
+      const tree = this.treeOf(sha);
+      return json(gitCommit({ sha, ...this.history.get(sha)!, tree }), 200);
+    }
+    if (route === 'POST git' && rest[0] === 'trees') {
+      const base = this.trees.get(body.base_tree);
+      if (!base) return json(validationError('Invalid tree info'), 422);
+      const files = { ...base };
+      for (const entry of body.tree) files[entry.path] = entry.content;
+      const sha = createHash('sha1')
+        .update(JSON.stringify(files))
+        .digest('hex');
+      this.trees.set(sha, files);
+      const listed = Object.entries(files).map(([file, text]) => ({
+        path: file,
+        size: Buffer.byteLength(text),
+        sha: blobSha(text),
+      }));
+      return json(gitTree(sha, listed), 201, {
+        location: `${API}/repos/${OWNER}/${REPO}/git/trees/${sha}`,
+      });
+    }
+    if (route === 'POST git' && rest[0] === 'commits') {
+      const files = this.trees.get(body.tree);
+      const [parent] = body.parents ?? [];
+      if (!files || (parent && !this.commits.has(parent)))
+        return json(validationError('Tree SHA does not exist'), 422);
+      const sha = this.addCommit(files, body.message, parent);
+      return json(
+        gitCommit({ sha, ...this.history.get(sha)!, tree: body.tree }),
+        201,
+        { location: `${API}/repos/${OWNER}/${REPO}/git/commits/${sha}` },
+      );
+    }
+    if (route === 'PATCH git' && rest[0] === 'refs') {
+      const race = this.beforeWrite;
+      this.beforeWrite = undefined;
+      race?.();
+      const branch = tail.replace(/^refs\/heads\//, '');
+      const current = this.branches.get(branch);
+      if (!current || !this.commits.has(body.sha))
+        return json(validationError('Reference does not exist'), 422);
+      // As GitHub: without `force`, only a fast forward moves the branch.
+      if (!body.force && !this.isAncestor(current, body.sha))
+        return json(validationError('Update is not a fast forward'), 422);
+      this.branches.set(branch, body.sha);
+      return json(gitRef(`refs/heads/${branch}`, body.sha), 200);
     }
     if (route === 'POST git' && rest[0] === 'refs') {
       const branch = body.ref.replace(/^refs\/heads\//, '');
