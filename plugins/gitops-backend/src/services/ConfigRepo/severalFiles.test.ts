@@ -64,12 +64,10 @@ describe('a change of several files on GitHub', () => {
     expect(tree.body.tree.map((e: any) => e.path)).toEqual([FILE]);
 
     const writes = fake.writes().length;
-    const result = await github
-      .writer()
-      .commit({
-        ...github.change(same),
-        alsoEdit: [{ file: OTHER, edit: same }],
-      });
+    const result = await github.writer().commit({
+      ...github.change(same),
+      alsoEdit: [{ file: OTHER, edit: same }],
+    });
     expect(result.commit).toBeUndefined();
     expect(fake.writes()).toHaveLength(writes);
   });
@@ -80,12 +78,10 @@ describe('a change of several files on GitHub', () => {
       throw new Error('would not pin');
     };
     await expect(
-      github
-        .writer()
-        .commit({
-          ...github.change(),
-          alsoEdit: [{ file: OTHER, edit: refuse }],
-        }),
+      github.writer().commit({
+        ...github.change(),
+        alsoEdit: [{ file: OTHER, edit: refuse }],
+      }),
     ).rejects.toThrow('would not pin');
     expect(fake.writes()).toEqual([]);
     expect(fake.branches.get('main')).toBe(head);
