@@ -1,6 +1,4 @@
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { mockServices } from '@backstage/backend-test-utils';
 import {
   EntityDeploymentStatus,
   PromotionRecord,
@@ -18,8 +16,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { gitopsPlugin } from './plugin';
 import {
+  allowedAndDeniedBackends,
   component,
   gitIn,
   sandboxBackendConfig,
@@ -114,6 +112,7 @@ describe('charts from a chart repository: status and promotion of chart versions
   let server: any;
   let denied: any;
   let auditor: ReturnType<typeof mockServices.auditor.mock>;
+  let close = () => {};
 
   beforeAll(async () => {
     sandboxDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-charts-'));
@@ -164,29 +163,17 @@ describe('charts from a chart repository: status and promotion of chart versions
     }
 
     const helm = await helmBinary();
-    const features = (result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) => [
-      gitopsPlugin,
-      catalogServiceMock.factory({ entities }),
-      mockServices.permissions.factory({ result }),
-      mockServices.rootConfig.factory({
-        data: sandboxBackendConfig(sandbox, {
-          helm: { command: helm },
-          chartRepositories: [{ url: sandbox.charts.repoUrl('stable') }],
-        }),
+    ({ server, denied, auditor, close } = await allowedAndDeniedBackends(
+      entities,
+      sandboxBackendConfig(sandbox, {
+        helm: { command: helm },
+        chartRepositories: [{ url: sandbox.charts.repoUrl('stable') }],
       }),
-    ];
-    auditor = mockServices.auditor.mock();
-    ({ server } = await startTestBackend({
-      features: [...features(AuthorizeResult.ALLOW), auditor.factory],
-    }));
-    ({ server: denied } = await startTestBackend({
-      features: features(AuthorizeResult.DENY),
-    }));
+    ));
     await settled(sandbox);
   });
   afterAll(async () => {
-    server?.close();
-    denied?.close();
+    close();
     await sandbox?.stop();
     await fs.rm(sandboxDir, { recursive: true, force: true });
   });
@@ -231,6 +218,7 @@ describe('charts from a chart repository: status and promotion of chart versions
       running: '1.1.0',
       newest: '1.1.0',
       deployedBy: { name: 'shop-apps' },
+      pinnedAt: { kind: 'application' },
       values: [
         {
           repoURL: sandbox.repoUrl('shop-config'),

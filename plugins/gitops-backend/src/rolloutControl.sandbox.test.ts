@@ -1,6 +1,4 @@
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { mockServices } from '@backstage/backend-test-utils';
 import { EntityDeploymentStatus } from '@gitops-backstage/plugin-gitops-common';
 import {
   eventually,
@@ -14,8 +12,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { gitopsPlugin } from './plugin';
 import {
+  allowedAndDeniedBackends,
   component,
   sandboxBackendConfig,
   specErrors,
@@ -39,28 +37,19 @@ describe("Argo Rollouts from an entity's lane: progress, previews and controls (
   let server: any;
   let denied: any;
   let auditor: ReturnType<typeof mockServices.auditor.mock>;
+  let close = () => {};
 
   beforeAll(async () => {
     sandboxDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gitops-rollout-'));
     sandbox = await startTestSandbox({ dir: sandboxDir });
-    const features = (result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) => [
-      gitopsPlugin,
-      catalogServiceMock.factory({ entities }),
-      mockServices.permissions.factory({ result }),
-      mockServices.rootConfig.factory({ data: sandboxBackendConfig(sandbox) }),
-    ];
-    auditor = mockServices.auditor.mock();
-    ({ server } = await startTestBackend({
-      features: [...features(AuthorizeResult.ALLOW), auditor.factory],
-    }));
-    ({ server: denied } = await startTestBackend({
-      features: features(AuthorizeResult.DENY),
-    }));
+    ({ server, denied, auditor, close } = await allowedAndDeniedBackends(
+      entities,
+      sandboxBackendConfig(sandbox),
+    ));
     await settled(sandbox);
   });
   afterAll(async () => {
-    server?.close();
-    denied?.close();
+    close();
     await sandbox?.stop();
     await fs.rm(sandboxDir, { recursive: true, force: true });
   });

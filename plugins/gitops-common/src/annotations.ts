@@ -65,3 +65,53 @@ export const PROMOTION_POLICY_ANNOTATION = 'gitops/promotion-policy';
  * @public
  */
 export const APPLICATION_ENTITY_ANNOTATION = 'gitops.backstage.io/entity-ref';
+
+/**
+ * Entity annotation saying where the version of a chart from a chart repository is
+ * pinned in Git, for the status and for promotions:
+ * - `application` (the default): the `targetRevision` of the Application's own
+ *   manifest, in the Git directory of the Application that deployed it (app of apps);
+ * - `values:<key>`: a key of the values of the Application that deployed it, when that
+ *   one is a Helm chart in Git rendering the Applications (the `argocd-apps` chart,
+ *   a platform's own), e.g. `values:services.shop.{environment}.chartVersion`;
+ *   `{environment}` stands for the environment's name.
+ *
+ * @public
+ */
+export const CHART_VERSION_ANNOTATION = 'gitops/chart-version-at';
+
+/**
+ * Where an environment's chart version is pinned in Git (see CHART_VERSION_ANNOTATION).
+ *
+ * @public
+ */
+export type ChartVersionLocation =
+  | { kind: 'application' }
+  | { kind: 'values'; key: string };
+
+const VALUES_KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * The entity's chart version location for `environment`; throws an Error naming the
+ * problem when the annotation is malformed.
+ *
+ * @public
+ */
+export function readChartVersionLocation(
+  annotations: Record<string, string> | undefined,
+  environment: string,
+): ChartVersionLocation {
+  const value = annotations?.[CHART_VERSION_ANNOTATION]?.trim();
+  if (!value || value === 'application') return { kind: 'application' };
+  const key = value.startsWith('values:')
+    ? value.slice('values:'.length).split('{environment}').join(environment)
+    : undefined;
+  if (key === undefined || !VALUES_KEY.test(key)) {
+    throw new Error(
+      `${CHART_VERSION_ANNOTATION} must be "application" or "values:<key>" (dotted, with letters, digits, _ and - and an optional {environment}), not ${JSON.stringify(
+        value,
+      )}`,
+    );
+  }
+  return { kind: 'values', key };
+}

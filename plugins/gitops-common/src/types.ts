@@ -188,6 +188,12 @@ export interface ChartVersions {
    * resource tracking names it. Absent: the version is set in Argo CD only.
    */
   deployedBy?: { name: string; namespace?: string };
+  /**
+   * Where Git pins the version (the entity's `gitops/chart-version-at`): the
+   * Application manifest's `targetRevision`, or a key of the values of the Application
+   * that deployed it.
+   */
+  pinnedAt?: { kind: 'application' } | { kind: 'values'; key: string };
   /** The values files from Git the chart is rendered with, in Helm's order (`$ref/` files). */
   values?: Array<{ repoURL: string; targetRevision: string; path: string }>;
   /** Argo CD's `helm.releaseName`, when it is not the Application's name. */

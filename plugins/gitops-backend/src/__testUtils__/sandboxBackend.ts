@@ -1,4 +1,7 @@
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { Sandbox } from '@gitops-backstage/gitops-sandbox';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -7,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { gitopsPlugin } from '../plugin';
 
 export const exec = promisify(execFile);
 
@@ -118,4 +122,37 @@ export async function gitIn(
 /** A values file's tag, read straight from the sandbox's bare repository. */
 export async function tagInGit(sandboxDir: string, repo: string, file: string) {
   return parse(await gitIn(sandboxDir, repo, 'show', `main:${file}`)).image.tag;
+}
+
+/**
+ * Two backends of the plugin over `config`: one whose permission policy allows every
+ * request (its auditor kept, to check the events), one whose policy denies every one,
+ * for the 403-and-nothing-written checks.
+ */
+export async function allowedAndDeniedBackends(
+  entities: Entity[],
+  config: Record<string, unknown>,
+) {
+  const features = (result: AuthorizeResult.ALLOW | AuthorizeResult.DENY) => [
+    gitopsPlugin,
+    catalogServiceMock.factory({ entities }),
+    mockServices.permissions.factory({ result }),
+    mockServices.rootConfig.factory({ data: config as any }),
+  ];
+  const auditor = mockServices.auditor.mock();
+  const { server } = await startTestBackend({
+    features: [...features(AuthorizeResult.ALLOW), auditor.factory],
+  });
+  const { server: denied } = await startTestBackend({
+    features: features(AuthorizeResult.DENY),
+  });
+  return {
+    server,
+    denied,
+    auditor,
+    close: () => {
+      server.close();
+      denied.close();
+    },
+  };
 }

@@ -185,7 +185,9 @@ describe('DesiredStateReader: a chart from a chart repository', () => {
       repoURL: CHARTS,
       targetRevision: '1.0.0',
       valuesFile: 'envs/values-dev.yaml',
+      // The $values source's repository and branch: where a promotion writes.
       valuesRepoURL: VALUES,
+      valuesTargetRevision: 'main',
       image: { repository: 'registry.example.com/shop', tag: 'abc1234' },
     });
   });

@@ -1,11 +1,14 @@
+import path from 'node:path';
 import { ConflictError } from '@backstage/errors';
+import { ChartVersionLocation } from '@gitops-backstage/plugin-gitops-common';
 import {
   ArgoApplication,
   GitopsLiveStateSource,
   redactUrl,
 } from '@gitops-backstage/plugin-gitops-node';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { GitConfigRepoReader } from '../ConfigRepo/GitConfigRepoReader';
+import { scalar, valueAt } from '../DeploymentStatus/desiredState';
 
 /** Argo CD 3's resource tracking (its default) and Argo CD 2's label tracking. */
 const TRACKING_ANNOTATION = 'argocd.argoproj.io/tracking-id';
@@ -33,13 +36,15 @@ export function parentOf(
       };
 }
 
-/** An Application's manifest in Git: the file, and the key of its chart's version. */
+/** Where Git pins an Application's chart version: the file, and the key in it. */
 export interface ManifestLocation {
   repoURL: string;
   branch: string;
   file: string;
-  /** e.g. `spec.source.targetRevision`, `spec.sources.0.targetRevision`. */
+  /** e.g. `spec.source.targetRevision`, `spec.sources.0.targetRevision`, a values key. */
   versionKey: string;
+  /** Whether `text` (the file as it is when written) still pins the version there. */
+  stillPins: (text: string) => boolean;
 }
 
 /**
@@ -60,9 +65,10 @@ export class ApplicationManifests {
     instance: string;
     application: { name: string; namespace: string };
     parent?: { name: string; namespace?: string };
-    chart: { repoURL: string; chart: string };
+    chart: { repoURL: string; chart: string; wanted: string };
+    location: ChartVersionLocation;
   }): Promise<ManifestLocation> {
-    const { application, parent, chart } = options;
+    const { application, parent, chart, location } = options;
     if (!parent) {
       throw new ConflictError(
         `Application ${application.name} was not deployed by an Application from Git (no ${TRACKING_ANNOTATION} annotation or ${INSTANCE_LABEL} label names one): its chart version is not in Git, so it cannot be promoted`,
@@ -85,11 +91,24 @@ export class ApplicationManifests {
         }: the file pinning its chart version cannot be found`,
       );
     }
-    const branch = gitSource.targetRevision || 'HEAD';
+    const git = {
+      repoURL: gitSource.repoURL,
+      branch: gitSource.targetRevision || 'HEAD',
+      path: gitSource.path ?? '',
+    };
+    if (location.kind === 'values') {
+      return this.inValues({
+        ...git,
+        valueFiles: gitSource.helm?.valueFiles ?? [],
+        key: location.key,
+        deployer: parent.name,
+        wanted: chart.wanted,
+      });
+    }
     const { files } = await this.options.reader.readYamlFilesUnder(
-      gitSource.repoURL,
-      branch,
-      gitSource.path ?? '',
+      git.repoURL,
+      git.branch,
+      git.path,
     );
     const found = Object.entries(files).flatMap(([file, text]) => {
       const key = text && versionKeyIn(text, application, chart);
@@ -99,8 +118,8 @@ export class ApplicationManifests {
       throw new ConflictError(
         `${
           found.length === 0 ? 'No' : `${found.length} files, not one,`
-        } file under ${gitSource.path} of ${redactUrl(
-          gitSource.repoURL,
+        } file under ${git.path} of ${redactUrl(
+          git.repoURL,
         )} holds Application ${application.namespace}/${
           application.name
         } with chart ${chart.chart} from ${chart.repoURL}${
@@ -108,7 +127,72 @@ export class ApplicationManifests {
         }`,
       );
     }
-    return { repoURL: gitSource.repoURL, branch, ...found[0] };
+    const [{ file, versionKey }] = found;
+    return {
+      repoURL: git.repoURL,
+      branch: git.branch,
+      file,
+      versionKey,
+      stillPins: text => versionKeyIn(text, application, chart) === versionKey,
+    };
+  }
+
+  /**
+   * The values file of the deploying Helm chart that sets `key` last, in Helm's order
+   * (the chart's values.yaml, then `helm.valueFiles`): the one whose value Helm
+   * renders. It must name the version the Application asks for now, or the key is not
+   * what pins it.
+   */
+  private async inValues(options: {
+    repoURL: string;
+    branch: string;
+    path: string;
+    valueFiles: string[];
+    key: string;
+    deployer: string;
+    wanted: string;
+  }): Promise<ManifestLocation> {
+    const { repoURL, branch, key, deployer, wanted } = options;
+    const paths = ['values.yaml', ...options.valueFiles].map(file =>
+      path.posix.join(options.path, file),
+    );
+    const { files } = await this.options.reader.readFiles(
+      repoURL,
+      branch,
+      paths,
+    );
+    const valueIn = (text: string | undefined) => {
+      try {
+        return text === undefined
+          ? undefined
+          : scalar(valueAt(parse(text), key));
+      } catch {
+        return undefined;
+      }
+    };
+    const file = [...paths]
+      .reverse()
+      .find(p => valueIn(files[p]) !== undefined);
+    if (!file) {
+      throw new ConflictError(
+        `No values file of ${deployer} (${paths.join(', ')} in ${redactUrl(
+          repoURL,
+        )}) sets ${key}, where gitops/chart-version-at says the chart version is`,
+      );
+    }
+    const value = valueIn(files[file]);
+    if (value !== wanted) {
+      throw new ConflictError(
+        `${key} in ${file} of ${deployer} is ${value}, but the Application asks for ${wanted}: that key does not pin its chart version (check gitops/chart-version-at)`,
+      );
+    }
+    return {
+      repoURL,
+      branch,
+      file,
+      versionKey: key,
+      stillPins: text => valueIn(text) !== undefined,
+    };
   }
 }
 

@@ -34,6 +34,7 @@ import {
   queryOf,
   sortByOrder,
   tooManyApplications,
+  withPinnedAt,
 } from './entityAnnotations';
 
 export interface DeploymentStatusServiceOptions {
@@ -180,7 +181,7 @@ export class DeploymentStatusService {
       );
       status.desired = desired[i];
       if (rollouts[i]) status.live.rollout = rollouts[i];
-      if (charts[i]) status.chart = charts[i];
+      if (charts[i]) status.chart = withPinnedAt(charts[i]!, entity, status);
       status.drift = driftOf(desired[i], status.live.images, charts[i]);
       return status;
     });

@@ -2,9 +2,11 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
   ApplicationLocator,
+  ChartVersions,
   ENVIRONMENTS_ANNOTATION,
   EnvironmentStatus,
   readApplicationLocator,
+  readChartVersionLocation,
 } from '@gitops-backstage/plugin-gitops-common';
 import { ApplicationQuery } from '@gitops-backstage/plugin-gitops-node';
 
@@ -85,4 +87,27 @@ export function sortByOrder(
       a.environment.localeCompare(b.environment) ||
       a.instance.localeCompare(b.instance),
   );
+}
+
+/** The chart's versions with where Git pins them, as the entity says. */
+export function withPinnedAt(
+  chart: ChartVersions,
+  entity: Entity,
+  env: EnvironmentStatus,
+): ChartVersions {
+  try {
+    const pinnedAt = readChartVersionLocation(
+      entity.metadata.annotations,
+      env.environment,
+    );
+    return { ...chart, pinnedAt };
+  } catch (error) {
+    return {
+      ...chart,
+      error: chart.error ?? {
+        code: 'invalid-annotation',
+        message: (error as Error).message,
+      },
+    };
+  }
 }

@@ -1,6 +1,9 @@
 import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
 import { EnvironmentStatus } from '@gitops-backstage/plugin-gitops-common';
-import { ApplicationManifests } from '../ChartRepository/applicationManifests';
+import {
+  ApplicationManifests,
+  versionKeyIn,
+} from '../ChartRepository/applicationManifests';
 import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
 import { planChartPromotion } from './chartPromotion';
 
@@ -61,6 +64,12 @@ function plan(options: {
     branch: 'main',
     file: 'argocd/staging.yaml',
     versionKey: 'spec.source.targetRevision',
+    stillPins: (text: string) =>
+      versionKeyIn(
+        text,
+        { name: 'shop-staging', namespace: 'argocd' },
+        { repoURL: CHARTS, chart: 'shop' },
+      ) === 'spec.source.targetRevision',
   }));
   const writer = { id: 'git' } as ConfigRepoWriter;
   return {
@@ -111,7 +120,7 @@ describe('planChartPromotion', () => {
     // The file changed meanwhile: it no longer holds the Application; nothing is written.
     expect(() =>
       p.change.edit(STAGING_FILE.replace('name: shop-staging', 'name: other')),
-    ).toThrow(/no longer holds Application shop-staging/);
+    ).toThrow(/no longer pins the chart version of Application shop-staging/);
   });
 
   it('refuses a version the chart repository does not offer, before looking for any file', async () => {

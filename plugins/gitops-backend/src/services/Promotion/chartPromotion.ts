@@ -3,22 +3,15 @@ import { ConflictError, InputError } from '@backstage/errors';
 import {
   EnvironmentStatus,
   PromotionGate,
+  readChartVersionLocation,
   setYamlValues,
 } from '@gitops-backstage/plugin-gitops-common';
 import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
 import semver from 'semver';
-import {
-  ApplicationManifests,
-  versionKeyIn,
-} from '../ChartRepository/applicationManifests';
+import { ApplicationManifests } from '../ChartRepository/applicationManifests';
 import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
 import { scalar, valueAt } from '../DeploymentStatus/desiredState';
 import { Plan, commitMessage, safeParse, versionOf, writerFor } from './plan';
-
-/** A record's value key that is an Application's chart version, not an image key. */
-export function isChartVersionKey(key: string | null | undefined) {
-  return Boolean(key && /^spec\.sources?\./.test(key));
-}
 
 /**
  * The promotion of a chart from a chart repository: the version `from` resolves to is
@@ -83,11 +76,18 @@ export async function planChartPromotion(options: {
       `${toChart.repoURL} has no ${toChart.chart} ${version}; nothing was written`,
     );
   }
+  let pinnedAt;
+  try {
+    pinnedAt = readChartVersionLocation(entity.metadata.annotations, to);
+  } catch (error) {
+    throw new InputError((error as Error).message);
+  }
   const location = await options.manifests.locate({
     instance: target.instance,
     application: target.application,
     parent: toChart.deployedBy,
     chart: toChart,
+    location: pinnedAt,
   });
   const kind = 'promotion';
   const writer = writerFor({ ...options, kind, to }, location.repoURL);
@@ -119,10 +119,10 @@ export async function planChartPromotion(options: {
       file: location.file,
       edit: before => {
         // The file may have moved on since it was found: edit only what was found.
-        const key = versionKeyIn(before, target.application, toChart);
-        if (key !== location.versionKey) {
+        const key = location.versionKey;
+        if (!location.stillPins(before)) {
           throw new ConflictError(
-            `${where} no longer holds Application ${target.application.name} with chart ${toChart.chart}; nothing was written`,
+            `${where} no longer pins the chart version of Application ${target.application.name} at ${key}; nothing was written`,
           );
         }
         const after = setYamlValues(before, { [key]: version });

@@ -4,7 +4,6 @@ import {
 } from '@gitops-backstage/plugin-gitops-common';
 import { fileEditsOf } from '@gitops-backstage/plugin-gitops-node';
 import { ChartPreview } from '../ChartRepository/ChartPreview';
-import { isChartVersionKey } from './chartPromotion';
 import { ManifestPreview } from './ManifestPreview';
 import { Plan } from './plan';
 import { diffOf } from './write';
@@ -82,9 +81,7 @@ async function renderedDiff(
       };
     }
     const chartMove = plan.moves.find(m => m.what === 'chart');
-    const valuesEdit = isChartVersionKey(plan.valueKey)
-      ? plan.change.alsoEdit?.[0]
-      : plan.change;
+    const valuesEdit = chartMove ? plan.change.alsoEdit?.[0] : plan.change;
     return options.charts.diff({
       target,
       from,

@@ -10,7 +10,6 @@ import {
   scalar,
   valueAt,
 } from '../DeploymentStatus/desiredState';
-import { isChartVersionKey } from './chartPromotion';
 import { safeParse, versionOf } from './plan';
 import { pullRequestBranch, Row, TABLE, WRITE_LEASE_MS } from './records';
 /** Unsettled rows looked at per pass when the pass is bounded. */
@@ -108,7 +107,7 @@ export class PromotionSettler {
         e => e.environment === row.to_environment,
       );
       const image = env?.desired?.image;
-      const runs = isChartVersionKey(row.value_key)
+      const runs = this.isChartRecord(row)
         ? env?.chart?.running === row.version
         : env &&
           image &&
@@ -125,10 +124,20 @@ export class PromotionSettler {
     }
   }
 
+  /** A record of a chart version's move: its key is not the image's. */
+  private isChartRecord(row: Row) {
+    const { keys } = this.options;
+    return (
+      row.value_key !== null &&
+      row.value_key !== keys.tag &&
+      row.value_key !== keys.digest
+    );
+  }
+
   /** Whether the file written pins the record's version, read as the status reads it. */
   private pinned(text: string, row: Row) {
     const parsed = safeParse(text);
-    return isChartVersionKey(row.value_key)
+    return this.isChartRecord(row)
       ? scalar(valueAt(parsed, row.value_key!)) === row.version
       : versionOf(imageIn(parsed, this.options.keys)) === row.version;
   }

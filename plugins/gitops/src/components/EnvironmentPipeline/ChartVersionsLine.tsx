@@ -9,9 +9,7 @@ import Typography from '@material-ui/core/Typography';
 export function ChartVersionsLine(props: { chart: ChartVersions }) {
   const { chart } = props;
   const pinned = chart.resolved === chart.wanted;
-  const where = chart.deployedBy
-    ? `targetRevision of the Application manifest deployed by ${chart.deployedBy.name}`
-    : 'targetRevision of the Application (not from Git)';
+  const where = pinnedWhere(chart);
   return (
     <Typography variant="body2" component="div" data-testid="chart-versions">
       Chart {chart.chart}:{' '}
@@ -48,9 +46,21 @@ export function ChartVersionsLine(props: { chart: ChartVersions }) {
       )}
       {chart.error && (
         <Typography variant="caption" color="textSecondary" component="div">
-          Newest version unknown: {chart.error.message}
+          {chart.error.code === 'invalid-annotation'
+            ? chart.error.message
+            : `Newest version unknown: ${chart.error.message}`}
         </Typography>
       )}
     </Typography>
   );
+}
+
+/** Where Git pins the version, as the entity says (`gitops/chart-version-at`). */
+function pinnedWhere(chart: ChartVersions) {
+  if (!chart.deployedBy)
+    return 'targetRevision of the Application (not from Git)';
+  const deployer = chart.deployedBy.name;
+  return chart.pinnedAt?.kind === 'values'
+    ? `${chart.pinnedAt.key} in the values of ${deployer}, which renders the Application`
+    : `targetRevision of the Application manifest deployed by ${deployer}`;
 }

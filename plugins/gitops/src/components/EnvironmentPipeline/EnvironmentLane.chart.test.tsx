@@ -117,4 +117,20 @@ describe('EnvironmentLane of a chart from a chart repository', () => {
       screen.getByText(/Newest version unknown: index.yaml answered 503/),
     ).toBeInTheDocument();
   });
+
+  it('names the values key pinning the version when the entity says so', async () => {
+    await render(
+      chartEnvironment(
+        {
+          ...shopChart,
+          pinnedAt: { kind: 'values', key: 'environments.prod.chartVersion' },
+        },
+        false,
+      ),
+    );
+    expect(screen.getByTestId('chart-wanted')).toHaveAttribute(
+      'title',
+      'environments.prod.chartVersion in the values of shop-apps, which renders the Application',
+    );
+  });
 });
