@@ -24,6 +24,7 @@ export { ArgoContracts, CONTRACTS_DIR } from './contracts';
 export {
   startTestSandbox,
   argo,
+  createAppOfApps,
   pushChange,
   setTag,
   eventually,

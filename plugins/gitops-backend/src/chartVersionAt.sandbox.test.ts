@@ -4,7 +4,7 @@ import {
   PromotionRecord,
 } from '@gitops-backstage/plugin-gitops-common';
 import {
-  argo,
+  createAppOfApps,
   eventually,
   pushChange,
   Sandbox,
@@ -112,28 +112,7 @@ environments:
       },
       'the cafe, its Applications rendered by a chart',
     );
-    const created = await argo(sandbox, 'main', '/api/v1/applications', {
-      method: 'POST',
-      body: {
-        metadata: { name: 'cafe-apps', namespace: 'argocd' },
-        spec: {
-          project: 'default',
-          source: {
-            repoURL: sandbox.repoUrl('cafe-config'),
-            targetRevision: 'main',
-            path: 'apps',
-          },
-          destination: {
-            server: 'https://kubernetes.default.svc',
-            namespace: 'argocd',
-          },
-          syncPolicy: { automated: { prune: true } },
-        },
-      },
-    });
-    if (created.status !== 200) {
-      throw new Error(`cafe-apps not created: ${JSON.stringify(created.body)}`);
-    }
+    await createAppOfApps(sandbox, 'cafe-apps', 'cafe-config', 'apps');
     config = sandboxBackendConfig(sandbox, {
       chartRepositories: [{ url: sandbox.charts.repoUrl('stable') }],
     });

@@ -4,7 +4,7 @@ import {
   PromotionRecord,
 } from '@gitops-backstage/plugin-gitops-common';
 import {
-  argo,
+  createAppOfApps,
   eventually,
   helmBinary,
   pushChange,
@@ -139,28 +139,7 @@ describe('charts from a chart repository: status and promotion of chart versions
       'the shop, deployed from the chart repository',
     );
     // The platform's app of apps over argocd/, as the templates register it.
-    const created = await argo(sandbox, 'main', '/api/v1/applications', {
-      method: 'POST',
-      body: {
-        metadata: { name: 'shop-apps', namespace: 'argocd' },
-        spec: {
-          project: 'default',
-          source: {
-            repoURL: sandbox.repoUrl('shop-config'),
-            targetRevision: 'main',
-            path: 'argocd',
-          },
-          destination: {
-            server: 'https://kubernetes.default.svc',
-            namespace: 'argocd',
-          },
-          syncPolicy: { automated: { prune: true } },
-        },
-      },
-    });
-    if (created.status !== 200) {
-      throw new Error(`shop-apps not created: ${JSON.stringify(created.body)}`);
-    }
+    await createAppOfApps(sandbox, 'shop-apps', 'shop-config', 'argocd');
 
     const helm = await helmBinary();
     ({ server, denied, auditor, close } = await allowedAndDeniedBackends(
@@ -201,6 +180,19 @@ describe('charts from a chart repository: status and promotion of chart versions
     request(to)
       .post('/api/gitops/entities/component/default/shop/promotions')
       .send(body);
+  const filesOfLastCommit = async () =>
+    (
+      await gitIn(
+        sandboxDir,
+        'shop-config',
+        'diff',
+        '--name-only',
+        'main~1',
+        'main',
+      )
+    )
+      .trim()
+      .split('\n');
   const stagingFile = () =>
     gitIn(sandboxDir, 'shop-config', 'show', 'main:argocd/staging.yaml');
 
@@ -378,20 +370,10 @@ describe('charts from a chart repository: status and promotion of chart versions
     expect(await gitIn(sandboxDir, 'shop-config', 'rev-parse', 'main~1')).toBe(
       before,
     );
-    expect(
-      (
-        await gitIn(
-          sandboxDir,
-          'shop-config',
-          'diff',
-          '--name-only',
-          'main~1',
-          'main',
-        )
-      )
-        .trim()
-        .split('\n'),
-    ).toEqual(['argocd/staging.yaml', 'envs/values-staging.yaml']);
+    expect(await filesOfLastCommit()).toEqual([
+      'argocd/staging.yaml',
+      'envs/values-staging.yaml',
+    ]);
     expect(
       (
         await gitIn(sandboxDir, 'shop-config', 'log', '-1', '--format=%s')
@@ -431,15 +413,6 @@ describe('charts from a chart repository: status and promotion of chart versions
     expect(imageOnly.body.moves).toEqual([
       expect.objectContaining({ what: 'image', to: 'e4f5a6b' }),
     ]);
-    expect(
-      await gitIn(
-        sandboxDir,
-        'shop-config',
-        'diff',
-        '--name-only',
-        'main~1',
-        'main',
-      ),
-    ).toBe('envs/values-staging.yaml\n');
+    expect(await filesOfLastCommit()).toEqual(['envs/values-staging.yaml']);
   });
 });

@@ -93,6 +93,45 @@ export async function createChartApplication(sandbox: Sandbox, app: string) {
   }
 }
 
+/**
+ * Creates the app of apps `name` in argocd on instance main through the API, as the
+ * templates register it: the Git directory (or Helm chart) `dir` of the repository
+ * `repo` at main, synced automatically with pruning into the argocd namespace.
+ */
+export async function createAppOfApps(
+  sandbox: Sandbox,
+  name: string,
+  repo: string,
+  dir: string,
+) {
+  const created = await argo(sandbox, 'main', '/api/v1/applications', {
+    method: 'POST',
+    body: {
+      metadata: { name, namespace: 'argocd' },
+      spec: {
+        project: 'default',
+        source: {
+          repoURL: sandbox.repoUrl(repo),
+          targetRevision: 'main',
+          path: dir,
+        },
+        destination: {
+          server: 'https://kubernetes.default.svc',
+          namespace: 'argocd',
+        },
+        syncPolicy: { automated: { prune: true } },
+      },
+    },
+  });
+  if (created.status !== 200) {
+    throw new Error(
+      `Creating ${name} answered ${created.status}: ${JSON.stringify(
+        created.body,
+      )}`,
+    );
+  }
+}
+
 /** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
