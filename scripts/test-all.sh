@@ -21,6 +21,9 @@ phase() {
 phase "config check" yarn config:check
 phase lint yarn lint
 phase "type check" yarn tsc
+# After tsc: the reports are made from its declarations; --ci fails on any API change not
+# committed (run `yarn build:api-reports` and commit the report.api.md files).
+phase "api reports" yarn build:api-reports --ci
 phase unit yarn test:unit
 phase examples yarn test:examples
 phase e2e yarn e2e

@@ -8,7 +8,11 @@ import {
   Scalar,
 } from 'yaml';
 
-/** A value that can be written into a YAML file. */
+/**
+ * A value that can be written into a YAML file.
+ *
+ * @public
+ */
 export type YamlValue =
   | string
   | number
@@ -17,7 +21,11 @@ export type YamlValue =
   | YamlValue[]
   | { [key: string]: YamlValue };
 
-/** Raised when a key path or a file cannot take the requested values. */
+/**
+ * Raised when a key path or a file cannot take the requested values.
+ *
+ * @public
+ */
 export class InvalidValuesError extends Error {
   constructor(message: string) {
     super(message);
@@ -29,6 +37,8 @@ export class InvalidValuesError extends Error {
  * Splits a Helm-style key path (`image.tag`, `ingress.hosts.0.host`) into its
  * segments. A dot inside a key is escaped with a backslash, as `helm --set`
  * does: `podLabels.app\.kubernetes\.io/name`.
+ *
+ * @public
  */
 export function parseKeyPath(keyPath: string): string[] {
   const segments: string[] = [];
@@ -64,6 +74,8 @@ export function parseKeyPath(keyPath: string): string[] {
  * Document API, which keeps comments and order but writes in its own style.
  * Missing parent maps are created; an index into an existing list addresses
  * that item.
+ *
+ * @public
  */
 export function setYamlValues(
   source: string,

@@ -24,7 +24,11 @@ function quote(value: string) {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
-/** Throws an InputError naming the problem when `name` is no valid Helm release name. */
+/**
+ * Throws an InputError naming the problem when `name` is no valid Helm release name.
+ *
+ * @public
+ */
 export function checkReleaseName(name: string): void {
   if (!RELEASE_NAME.test(name)) {
     throw new InputError(
@@ -42,7 +46,11 @@ export function checkReleaseName(name: string): void {
   }
 }
 
-/** Throws an InputError naming the problem when `namespace` is no valid Kubernetes namespace. */
+/**
+ * Throws an InputError naming the problem when `namespace` is no valid Kubernetes namespace.
+ *
+ * @public
+ */
 export function checkNamespace(namespace: string): void {
   if (namespace.length > MAX_NAMESPACE || !NAMESPACE.test(namespace)) {
     throw new InputError(

@@ -38,40 +38,42 @@ export const gitopsPlugin = createPlugin({
  *
  * @public
  */
-export const EntityGitopsDeploymentsContent = gitopsPlugin.provide(
-  createRoutableExtension({
-    name: 'EntityGitopsDeploymentsContent',
-    component: () =>
-      import('./components/DeploymentsContent/DeploymentsContent').then(
-        m => m.DeploymentsContent,
-      ),
-    mountPoint: entityContentRouteRef,
-  }),
-);
+export const EntityGitopsDeploymentsContent: () => JSX.Element =
+  gitopsPlugin.provide(
+    createRoutableExtension({
+      name: 'EntityGitopsDeploymentsContent',
+      component: () =>
+        import('./components/DeploymentsContent/DeploymentsContent').then(
+          m => m.DeploymentsContent,
+        ),
+      mountPoint: entityContentRouteRef,
+    }),
+  );
 
 /**
  * The overview card: one line per environment.
  *
  * @public
  */
-export const EntityGitopsDeploymentsCard = gitopsPlugin.provide(
-  createComponentExtension({
-    name: 'EntityGitopsDeploymentsCard',
-    component: {
-      lazy: () =>
-        import('./components/DeploymentsCard/EntityDeploymentsCard').then(
-          m => m.EntityDeploymentsCard,
-        ),
-    },
-  }),
-);
+export const EntityGitopsDeploymentsCard: () => JSX.Element =
+  gitopsPlugin.provide(
+    createComponentExtension({
+      name: 'EntityGitopsDeploymentsCard',
+      component: {
+        lazy: () =>
+          import('./components/DeploymentsCard/EntityDeploymentsCard').then(
+            m => m.EntityDeploymentsCard,
+          ),
+      },
+    }),
+  );
 
 /**
  * The fleet page: every service × environment. Mount it on a route, e.g. `/gitops`.
  *
  * @public
  */
-export const GitopsFleetPage = gitopsPlugin.provide(
+export const GitopsFleetPage: () => JSX.Element = gitopsPlugin.provide(
   createRoutableExtension({
     name: 'GitopsFleetPage',
     component: () =>
