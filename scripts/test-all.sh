@@ -27,3 +27,8 @@ phase "api reports" yarn build:api-reports --ci
 phase unit yarn test:unit
 phase examples yarn test:examples
 phase e2e yarn e2e
+# The adopter's path (a fresh create-app app installing the packed plugins): long, so on
+# request only.
+if [ "${ADOPTER_TEST:-}" = 1 ]; then
+  phase adopter yarn test:adopter
+fi

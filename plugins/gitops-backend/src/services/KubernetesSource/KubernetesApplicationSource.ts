@@ -1,9 +1,7 @@
-import {
-  ApiException,
+import type {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObject,
-  Observable,
   RequestContext,
   ResponseContext,
 } from '@kubernetes/client-node';
@@ -22,6 +20,7 @@ import {
   itemsOf,
 } from '../applicationSchema';
 import { InformerTiming, watchWithInformer } from './applicationInformer';
+import { clientNode, isApiException } from './clientNode';
 
 const APPLICATIONS = {
   group: 'argoproj.io',
@@ -38,8 +37,11 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
   readonly id: string;
   readonly frontendUrl?: string;
   readonly applicationNamespace: string;
-  private readonly kubeConfig = new KubeConfig();
-  private readonly api: CustomObjectsApi;
+  /** client-node's config and API client for the cluster, once client-node is loaded. */
+  private readonly kube: Promise<{
+    kubeConfig: KubeConfig;
+    api: CustomObjectsApi;
+  }>;
   private readonly limit: pLimit.Limit;
   private readonly watchTiming: InformerTiming;
 
@@ -55,22 +57,28 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
     this.applicationNamespace = cluster.applicationNamespace;
     this.frontendUrl = cluster.frontendUrl;
     this.watchTiming = { backoffMs: 500, maxBackoffMs: 30_000, ...watchTiming };
-    this.kubeConfig.loadFromOptions({
-      clusters: [
-        {
-          name: cluster.name,
-          server: cluster.url,
-          caData: cluster.caData,
-          skipTLSVerify: cluster.skipTLSVerify,
-        },
-      ],
-      users: [{ name: 'backstage', token: cluster.token }],
-      contexts: [
-        { name: cluster.name, cluster: cluster.name, user: 'backstage' },
-      ],
-      currentContext: cluster.name,
+    this.kube = clientNode().then(k8s => {
+      const kubeConfig = new k8s.KubeConfig();
+      kubeConfig.loadFromOptions({
+        clusters: [
+          {
+            name: cluster.name,
+            server: cluster.url,
+            caData: cluster.caData,
+            skipTLSVerify: cluster.skipTLSVerify,
+          },
+        ],
+        users: [{ name: 'backstage', token: cluster.token }],
+        contexts: [
+          { name: cluster.name, cluster: cluster.name, user: 'backstage' },
+        ],
+        currentContext: cluster.name,
+      });
+      return {
+        kubeConfig,
+        api: kubeConfig.makeApiClient(k8s.CustomObjectsApi),
+      };
     });
-    this.api = this.kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
   /**
@@ -82,8 +90,10 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
       const namespace = query.appNamespace ?? this.cluster.applicationNamespace;
       const found = await Promise.all(
         query.names.map(name =>
-          this.call(() =>
-            this.api.getNamespacedCustomObject({
+          this.call(async () =>
+            (
+              await this.kube
+            ).api.getNamespacedCustomObject({
               ...APPLICATIONS,
               namespace,
               name,
@@ -103,15 +113,16 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
       return found.flat();
     }
     const labelSelector = query.selector || undefined;
-    const list = await this.call(() =>
-      query.appNamespace
-        ? this.api.listNamespacedCustomObject({
+    const list = await this.call(async () => {
+      const { api } = await this.kube;
+      return query.appNamespace
+        ? api.listNamespacedCustomObject({
             ...APPLICATIONS,
             namespace: query.appNamespace,
             labelSelector,
           })
-        : this.api.listClusterCustomObject({ ...APPLICATIONS, labelSelector }),
-    );
+        : api.listClusterCustomObject({ ...APPLICATIONS, labelSelector });
+    });
     // Kubernetes cannot filter by project: Argo CD's `projects` filter, done here.
     const items = itemsOf(this.checkList(list)) as Array<
       Partial<ArgoApplication>
@@ -127,18 +138,20 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
    * Every Application as it changes, from client-node's informer. It watches every
    * namespace, as selector queries list: the live index answers those from it.
    */
-  watchApplications(options: {
+  async *watchApplications(options: {
     signal: AbortSignal;
   }): AsyncIterable<ApplicationWatchEvent> {
     const { group, version, plural } = APPLICATIONS;
-    return watchWithInformer(
+    const { kubeConfig, api } = await this.kube;
+    const abortedBy = await abortedByMiddleware();
+    yield* watchWithInformer(
       {
-        kubeConfig: this.kubeConfig,
+        kubeConfig,
         path: `/apis/${group}/${version}/${plural}`,
         list: async signal => {
           const list = this.checkList(
             await this.call(() =>
-              this.api.listClusterCustomObject(APPLICATIONS, abortedBy(signal)),
+              api.listClusterCustomObject(APPLICATIONS, abortedBy(signal)),
             ),
           );
           return {
@@ -207,10 +220,9 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
     action: 'list' | 'watch',
   ): GitopsSourceError {
     if (error instanceof GitopsSourceError) return error;
-    const status =
-      error instanceof ApiException
-        ? error.code
-        : (error as { statusCode?: unknown })?.statusCode;
+    const status = isApiException(error)
+      ? error.code
+      : (error as { statusCode?: unknown })?.statusCode;
     if (typeof status === 'number') {
       if (status === 401)
         return this.error(
@@ -262,9 +274,10 @@ export class KubernetesApplicationSource implements GitopsLiveStateSource {
   }
 }
 
-/** Request options under which `signal` aborts the request. */
-function abortedBy(signal: AbortSignal) {
-  return {
+/** Request options under which a signal aborts the request. */
+async function abortedByMiddleware() {
+  const { Observable } = await clientNode();
+  return (signal: AbortSignal) => ({
     middleware: [
       {
         pre: (request: RequestContext) => {
@@ -276,5 +289,5 @@ function abortedBy(signal: AbortSignal) {
       },
     ],
     middlewareMergeStrategy: 'append' as const,
-  };
+  });
 }

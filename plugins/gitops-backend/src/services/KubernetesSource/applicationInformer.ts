@@ -1,15 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import {
+import type {
   KubeConfig,
   KubernetesListObject,
   KubernetesObject,
-  ListWatch,
   Watch,
 } from '@kubernetes/client-node';
 import {
   ApplicationWatchEvent,
   GitopsSourceError,
 } from '@gitops-backstage/plugin-gitops-node';
+import { clientNode } from './clientNode';
 
 export interface InformerTiming {
   /** The first restart's delay; it doubles with each failure in a row. */
@@ -33,20 +33,21 @@ export interface ApplicationInformerOptions {
  * close a watch the informer opens later (after its own pause or List): this one opens
  * none then, and closes one that was still connecting.
  */
-class StoppableWatch extends Watch {
-  constructor(config: KubeConfig, private readonly stopped: AbortSignal) {
-    super(config);
-  }
-
-  override async watch(
-    ...args: Parameters<Watch['watch']>
-  ): Promise<AbortController> {
+function stoppableWatch(
+  WatchClass: typeof Watch,
+  config: KubeConfig,
+  stopped: AbortSignal,
+): Watch {
+  const watch = new WatchClass(config);
+  const open = watch.watch.bind(watch);
+  watch.watch = async (...args) => {
     // Never connected: the informer waits for a `done` that never comes, holding nothing.
-    if (this.stopped.aborted) return new AbortController();
-    const request = await super.watch(...args);
-    if (this.stopped.aborted) request.abort();
+    if (stopped.aborted) return new AbortController();
+    const request = await open(...args);
+    if (stopped.aborted) request.abort();
     return request;
-  }
+  };
+  return watch;
 }
 
 /**
@@ -89,9 +90,10 @@ async function* informerRound(
   // Ends this informer's every request and pause, whichever way the round ends.
   const round = new AbortController();
   const stopped = AbortSignal.any([signal, round.signal]);
-  const informer = new ListWatch<KubernetesObject>(
+  const k8s = await clientNode();
+  const informer = new k8s.ListWatch<KubernetesObject>(
     options.path,
-    new StoppableWatch(options.kubeConfig, stopped),
+    stoppableWatch(k8s.Watch, options.kubeConfig, stopped),
     () => options.list(stopped),
     false,
     undefined,
