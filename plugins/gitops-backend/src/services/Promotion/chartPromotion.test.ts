@@ -5,7 +5,8 @@ import {
   versionKeyIn,
 } from '../ChartRepository/applicationManifests';
 import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
-import { planChartPromotion } from './chartPromotion';
+import { combinePlans, planChartPromotion } from './chartPromotion';
+import { Plan } from './plan';
 
 const CHARTS = 'https://charts.example.com/stable';
 
@@ -157,5 +158,57 @@ describe('planChartPromotion', () => {
         offered: ['1.1.0\nspec: evil'],
       }).planned,
     ).rejects.toThrow(/is not a semantic version/);
+  });
+});
+
+describe('combinePlans', () => {
+  const planIn = (repoURL: string, file: string, what: 'chart' | 'image') =>
+    ({
+      kind: 'promotion',
+      from: 'dev',
+      to: 'staging',
+      version: what === 'chart' ? '1.1.0' : 'abc1234',
+      moves: [{ what, to: 'x', file, key: 'k' }],
+      change: { repoURL, branch: 'main', file, edit: (t: string) => t },
+    } as unknown as Plan);
+  const entity = { metadata: { name: 'shop' } } as any;
+
+  it('edits both files in one commit of one repository, however its URL is written', () => {
+    const combined = combinePlans(
+      planIn(
+        'https://git.example.com/shop-config.git',
+        'argocd/staging.yaml',
+        'chart',
+      ),
+      planIn(
+        'https://git.example.com/shop-config/',
+        'envs/staging.yaml',
+        'image',
+      ),
+      { entity, actor: 'user:default/ada' },
+    );
+    expect(combined.change.file).toBe('argocd/staging.yaml');
+    expect(combined.change.alsoEdit?.map(e => e.file)).toEqual([
+      'envs/staging.yaml',
+    ]);
+    expect(combined.moves.map(m => m.what)).toEqual(['chart', 'image']);
+  });
+
+  it('refuses (409) files in two repositories: no one commit holds both', () => {
+    expect(() =>
+      combinePlans(
+        planIn(
+          'https://git.example.com/shop-config.git',
+          'argocd/staging.yaml',
+          'chart',
+        ),
+        planIn(
+          'https://git.example.com/shop-values.git',
+          'envs/staging.yaml',
+          'image',
+        ),
+        { entity, actor: 'user:default/ada' },
+      ),
+    ).toThrow('one commit cannot move both');
   });
 });

@@ -10,6 +10,7 @@ import { ConfigRepoWriter } from '@gitops-backstage/plugin-gitops-node';
 import semver from 'semver';
 import { ApplicationManifests } from '../ChartRepository/applicationManifests';
 import { ChartVersionReader } from '../ChartRepository/ChartVersionReader';
+import { normalizeRepoUrl } from '../GitPush/gitPushes';
 import { scalar, valueAt } from '../DeploymentStatus/desiredState';
 import { Plan, commitMessage, safeParse, versionOf, writerFor } from './plan';
 
@@ -217,8 +218,8 @@ export function combinePlans(
   };
 }
 
-/** Repository URLs naming one repository (`.git` and a trailing slash aside). */
+/** Repository URLs naming one repository, as Git pushes are matched to Applications. */
 function sameRepository(a: string, b: string) {
-  const key = (url: string) => url.replace(/\/$/, '').replace(/\.git$/, '');
-  return key(a) === key(b);
+  const key = normalizeRepoUrl(a);
+  return key !== undefined && key === normalizeRepoUrl(b);
 }
