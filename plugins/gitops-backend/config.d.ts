@@ -177,6 +177,26 @@ export interface Config {
       /** @visibility secret */
       password?: string;
     }>;
+    /**
+     * Image registries whose images' `org.opencontainers.image.revision` label may be
+     * read, to find the app-repository commit of a version. Others are never contacted.
+     */
+    imageRegistries?: Array<{
+      /** As image references name it: `ghcr.io`, `registry.example.com:5000`, `docker.io`. */
+      host: string;
+      /** Where its API answers when not `https://<host>` (a mirror). */
+      url?: string;
+      username?: string;
+      /** @visibility secret */
+      password?: string;
+    }>;
+    /** The app-repository commits between two versions (Promote dialog, lanes, history). */
+    changeLog?: {
+      /** Commits listed; the rest are counted ("and N more"). Default 250. */
+      maxCommits?: number;
+      /** Commits of history fetched from an app repository on plain Git. Default 1000. */
+      fetchDepth?: number;
+    };
     git?: {
       /**
        * Credentials for config repositories on Git servers that no Backstage

@@ -54,6 +54,44 @@ export function rootApplication(
 }
 
 /**
+ * The app repositories' history after their first commit, oldest first: merged pull
+ * requests (GitHub's merge and squash subjects), issue keys, and a release tag, so the
+ * change log between the examples' versions has something to show.
+ */
+const APP_HISTORY: Array<{ message: string; tag?: string }> = [
+  { message: 'Add /version endpoint (#3)' },
+  { message: 'CHK-101 Log request ids' },
+  {
+    message:
+      'Merge pull request #5 from team-checkout/timeouts\n\nSet timeouts on outgoing calls',
+    tag: 'v1.4.0',
+  },
+  { message: 'Bump Flask to 3.0.3 (#7)' },
+  { message: 'Fix /ping when the cache is cold\n\nFixes #8' },
+  {
+    message:
+      'Merge pull request #9 from team-checkout/metrics\n\nExpose Prometheus metrics',
+  },
+  { message: 'CHK-117 Retry the database connection' },
+  { message: 'Tidy the Dockerfile (#11)' },
+  {
+    message:
+      'Merge pull request #12 from team-checkout/readiness\n\nAdd a readiness probe endpoint',
+  },
+  { message: "Return the build's commit in /version (#14)" },
+];
+
+/**
+ * The app-repository commit each example environment's image was built from (its
+ * revision label): dev runs main, staging four commits behind, prod the release.
+ */
+export const EXAMPLE_BUILT_FROM: Record<string, string> = {
+  dev: 'main',
+  staging: 'main~4',
+  prod: 'v1.4.0',
+};
+
+/**
  * Creates `<name>-app` and `<name>-config` for each `services/<name>` of the examples,
  * unless they exist: the app code, and the shared chart with the service's values
  * files and Application manifests (pointed at this Git server). Answers the config
@@ -70,9 +108,13 @@ export async function seedExamples(
     const app = path.join(servicesDir, service, 'app');
     const config = path.join(servicesDir, service, 'config');
     if (await exists(app)) {
-      await seedRepository(git, reposDir, `${service}-app`, [
-        { from: app, to: '.' },
-      ]);
+      await seedRepository(
+        git,
+        reposDir,
+        `${service}-app`,
+        [{ from: app, to: '.' }],
+        APP_HISTORY,
+      );
     }
     if (await exists(config)) {
       await seedRepository(git, reposDir, `${service}-config`, [
@@ -90,6 +132,7 @@ async function seedRepository(
   reposDir: string,
   name: string,
   layers: Array<{ from: string; to: string }>,
+  history: typeof APP_HISTORY = [],
 ) {
   const bare = path.join(reposDir, `${name}.git`);
   if (await exists(bare)) return;
@@ -121,11 +164,38 @@ async function seedRepository(
         'user.email=sandbox@example.com',
         ...args,
       ]);
+    // Commits a few hours apart, ending now: lead times of the examples look real.
+    const hoursAgo = (hours: number) => {
+      const date = new Date(Date.now() - hours * 3600_000).toISOString();
+      return { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+    };
+    const commit = (message: string, hours: number) =>
+      exec(
+        'git',
+        [
+          '-C',
+          work,
+          '-c',
+          'user.name=Sandbox',
+          '-c',
+          'user.email=sandbox@example.com',
+          'commit',
+          '--quiet',
+          '--allow-empty',
+          '-m',
+          message,
+        ],
+        { env: { ...process.env, ...hoursAgo(hours) } },
+      );
     await git('init', '--quiet', '--initial-branch=main');
     await git('add', '-A');
-    await git('commit', '--quiet', '-m', `Initial ${name} from examples`);
+    await commit(`Initial ${name} from examples`, (history.length + 1) * 6);
+    for (const [i, step] of history.entries()) {
+      await commit(step.message, (history.length - i) * 6);
+      if (step.tag) await git('tag', step.tag);
+    }
     await gitServer.createRepository(name);
-    await git('push', '--quiet', bare, 'main');
+    await git('push', '--quiet', bare, 'main', '--tags');
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -3,6 +3,11 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { PushedChart, pushChart } from './charts/ociCharts';
 import { BareRepository } from './git/repoFiles';
+import { EXAMPLE_BUILT_FROM } from './examples';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
 import { RegistryCredentials } from './registry/auth';
 import { ResolvedImage, parseImageReference } from './registry/references';
 import { OciRegistry, startRegistry } from './registry/RegistryServer';
@@ -98,9 +103,9 @@ export function imagesInValues(values: unknown): string[] {
 /**
  * Pushes, as CI would have, every image the examples' values files name (every
  * environment of every `services/<name>/config/chart/values-*.yaml`): multi-arch
- * (linux/amd64, linux/arm64), labelled with the revision built. A tag that is a
- * commit SHA is its own revision; a release tag was built from the app repository's
- * `main`, the one commit the sandbox has of it.
+ * (linux/amd64, linux/arm64), labelled with the revision built: the app-repository
+ * commit each environment's version was built from (EXAMPLE_BUILT_FROM), as CI labels
+ * its builds with the full commit SHA.
  */
 export async function seedExampleImages(
   registry: SandboxRegistry,
@@ -112,17 +117,22 @@ export async function seedExampleImages(
   for (const service of (await fs.readdir(servicesDir)).sort()) {
     const chartDir = path.join(servicesDir, service, 'config', 'chart');
     const files = await fs.readdir(chartDir).catch(() => [] as string[]);
-    const appCommit = await new BareRepository(
-      path.join(reposDir, `${service}-app.git`),
-    ).resolve('main');
+    const appRepo = path.join(reposDir, `${service}-app.git`);
+    const appCommit = await new BareRepository(appRepo).resolve('main');
     for (const file of files.filter(f => /^values-.+\.ya?ml$/.test(f))) {
+      const environment = /^values-(.+)\.ya?ml$/.exec(file)![1];
+      const builtFrom = await revParse(
+        appRepo,
+        EXAMPLE_BUILT_FROM[environment] ?? 'main',
+      );
       const values = parse(
         await fs.readFile(path.join(chartDir, file), 'utf8'),
       );
       for (const image of imagesInValues(values)) {
         if (pushed.includes(image)) continue;
         const tag = parseImageReference(image)?.tag ?? '';
-        const revision = /^[0-9a-f]{7,40}$/.test(tag) ? tag : appCommit ?? tag;
+        const revision =
+          builtFrom ?? (/^[0-9a-f]{7,40}$/.test(tag) ? tag : appCommit ?? tag);
         await registry.pushImage(image, {
           labels: { [REVISION_LABEL]: revision },
         });
@@ -131,4 +141,21 @@ export async function seedExampleImages(
     }
   }
   return pushed;
+}
+
+/** The commit `revision` (`main~4`, a tag) names in a bare repository, if any. */
+async function revParse(bare: string, revision: string) {
+  try {
+    const { stdout } = await exec('git', [
+      '-C',
+      bare,
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      `${revision}^{commit}`,
+    ]);
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -17,6 +17,10 @@ import {
   ChartRepositoryConfig,
   readChartRepositories,
 } from './services/ChartRepository/chartRepositories';
+import {
+  ImageRegistryConfig,
+  readImageRegistries,
+} from './services/ChangeLog/imageRevision';
 
 /** A cluster whose Application resources are read directly. Holds a secret. */
 export interface KubernetesClusterConfig {
@@ -54,6 +58,14 @@ export interface GitopsConfig {
   helmCommand?: string;
   /** Chart repositories whose versions may be read (holds secrets). */
   chartRepositories: ChartRepositoryConfig[];
+  /** Image registries whose labels may be read (holds secrets). */
+  imageRegistries: ImageRegistryConfig[];
+  changeLog: {
+    /** Commits listed between two versions; the rest are counted. */
+    maxCommits: number;
+    /** Commits of history fetched from a plain Git app repository. */
+    fetchDepth: number;
+  };
 }
 
 function positiveNumber(config: Config, key: string, fallback: number): number {
@@ -148,6 +160,11 @@ export function readGitopsConfig(config: Config): GitopsConfig {
     promotionPolicy: policy.data,
     helmCommand: config.getOptionalString('gitops.helm.command'),
     chartRepositories: readChartRepositories(config),
+    imageRegistries: readImageRegistries(config),
+    changeLog: {
+      maxCommits: positiveInteger(config, 'gitops.changeLog.maxCommits', 250),
+      fetchDepth: positiveInteger(config, 'gitops.changeLog.fetchDepth', 1000),
+    },
     instances,
     clusters,
     environments,

@@ -44,6 +44,11 @@ import {
 import { ConfigRepoIndex } from './services/ConfigRepo/configRepoIndex';
 import { ListedApplication } from './services/applicationSchema';
 import { randomUUID } from 'node:crypto';
+import { ScmIntegrations } from '@backstage/integration';
+import { ChangeLogService } from './services/ChangeLog/ChangeLogService';
+import { GitCommits } from './services/ChangeLog/gitCommits';
+import { GithubCommits } from './services/ChangeLog/githubCommits';
+import { GitlabCommits } from './services/ChangeLog/gitlabCommits';
 
 /**
  * The GitOps backend plugin.
@@ -321,6 +326,25 @@ export const gitopsPlugin = createBackendPlugin({
           timeout: { minutes: 1 },
           fn: () => promotions.settleAbandonedWrites(),
         });
+        // The app-repository commits between versions: GitHub's API, GitLab's, else Git.
+        const integrations = ScmIntegrations.fromConfig(config);
+        const gitCommits = new GitCommits({
+          credentials,
+          timeoutMs,
+          depth: gitopsConfig.changeLog.fetchDepth,
+        });
+        lifecycle.addShutdownHook(() => gitCommits.close());
+        const changeLogs = new ChangeLogService({
+          sources: [
+            new GithubCommits(integrations, timeoutMs),
+            new GitlabCommits(integrations, timeoutMs),
+            gitCommits,
+          ],
+          registries: gitopsConfig.imageRegistries,
+          credentials,
+          maxCommits: gitopsConfig.changeLog.maxCommits,
+          timeoutMs,
+        });
         // Browsers hear of changes only from a watch, through the signals backend.
         const installed = await instanceMetadata.getInstalledPlugins();
         const signalled =
@@ -337,6 +361,7 @@ export const gitopsPlugin = createBackendPlugin({
             auditor,
             onEntitiesListed: entities => liveSignals.remember(entities),
             signalled,
+            changeLogs,
             indexed: () =>
               gitopsConfig.watch &&
               Object.values(live.status()).every(s => s.live) &&

@@ -31,6 +31,8 @@ import { GitopsConfig } from './config';
 import { DeploymentStatusService } from './services/DeploymentStatus/DeploymentStatusService';
 import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
 import { controlRollout } from './services/DeploymentStatus/rolloutControl';
+import { ChangeLogService } from './services/ChangeLog/ChangeLogService';
+import { deliveryRouter } from './deliveryRouter';
 import {
   environmentParams,
   parse,
@@ -53,6 +55,8 @@ export interface RouterOptions {
   signalled?: boolean;
   /** Whether views read memory only now (watches live, config read ahead). */
   indexed?: () => boolean;
+  /** Serves the change log between versions; without it there is no such route. */
+  changeLogs?: ChangeLogService;
 }
 
 export async function createRouter(
@@ -70,12 +74,14 @@ export async function createRouter(
     onEntitiesListed,
     signalled = false,
     indexed = () => false,
+    changeLogs,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
 
+  const checks = requestChecks({ catalog, httpAuth, permissions, auditor });
   const { entityOf, authorizeOn, refusedAudited, auditRefusal, actorOf } =
-    requestChecks({ catalog, httpAuth, permissions, auditor });
+    checks;
 
   // What the plugin runs with; names only, never URLs with credentials or tokens, and
   // those only to signed-in users and services.
@@ -324,6 +330,8 @@ export async function createRouter(
     onEntitiesListed?.(items);
     res.json({ ...(await status.fleetStatus(items)), signalled });
   });
+
+  if (changeLogs) router.use(deliveryRouter({ checks, status, changeLogs }));
 
   // An empty or unknown path segment matches no route: say so, as every other error
   // does, without echoing the path back.

@@ -115,3 +115,13 @@ export function readChartVersionLocation(
   }
   return { kind: 'values', key };
 }
+
+/**
+ * Entity annotation naming the app repository (the code the images are built from),
+ * for the change log between versions, e.g.
+ * `gitops/app-repository: https://github.com/org/service-a`. The templates write it;
+ * without it `backstage.io/source-location` is used.
+ *
+ * @public
+ */
+export const APP_REPOSITORY_ANNOTATION = 'gitops/app-repository';

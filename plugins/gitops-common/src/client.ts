@@ -9,6 +9,18 @@ import {
   RevisionMetadata,
   RolloutAction,
 } from './types';
+import { ChangeLog, EntityDora, FleetDora } from './delivery';
+
+/**
+ * Which DORA figures: the environment (default the pipeline's last) and the window in
+ * days (default 30, at most 365).
+ *
+ * @public
+ */
+export interface DoraQuery {
+  environment?: string;
+  days?: number;
+}
 
 /**
  * The GitOps backend's REST API (plugins/gitops-backend/src/schema/openapi.yaml).
@@ -57,6 +69,26 @@ export interface GitopsApi {
     environment: string,
     action: RolloutAction,
   ): Promise<ApplicationActionResult>;
+  /**
+   * The app-repository commits between two image versions of an environment: `from`
+   * defaults to the version the environment's values name now.
+   */
+  getChangeLog(
+    entityRef: string | CompoundEntityRef,
+    request: { environment: string; to: string; from?: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<ChangeLog>;
+  /** An entity's four DORA figures. */
+  getEntityDora(
+    entityRef: string | CompoundEntityRef,
+    query?: DoraQuery,
+    options?: { signal?: AbortSignal },
+  ): Promise<EntityDora>;
+  /** Every annotated entity's DORA figures, and each owner's. */
+  getFleetDora(
+    query?: DoraQuery,
+    options?: { signal?: AbortSignal },
+  ): Promise<FleetDora>;
 }
 
 /**
@@ -161,6 +193,32 @@ export class GitopsClient implements GitopsApi {
     );
   }
 
+  getChangeLog(
+    entityRef: string | CompoundEntityRef,
+    request: { environment: string; to: string; from?: string },
+    options: { signal?: AbortSignal } = {},
+  ) {
+    return this.get<ChangeLog>(
+      `${entityPath(entityRef)}/changelog${query(request)}`,
+      options,
+    );
+  }
+
+  getEntityDora(
+    entityRef: string | CompoundEntityRef,
+    dora: DoraQuery = {},
+    options: { signal?: AbortSignal } = {},
+  ) {
+    return this.get<EntityDora>(
+      `${entityPath(entityRef)}/dora${query(dora)}`,
+      options,
+    );
+  }
+
+  getFleetDora(dora: DoraQuery = {}, options: { signal?: AbortSignal } = {}) {
+    return this.get<FleetDora>(`/dora${query(dora)}`, options);
+  }
+
   private async get<T>(
     path: string,
     options: { signal?: AbortSignal },
@@ -180,4 +238,13 @@ function entityPath(entityRef: string | CompoundEntityRef) {
   return `/entities/${encodeURIComponent(
     ref.kind.toLocaleLowerCase('en-US'),
   )}/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.name)}`;
+}
+
+function query(params: object) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
 }

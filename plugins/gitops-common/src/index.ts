@@ -8,6 +8,7 @@ export * from './permissions';
 export * from './applicationLocator';
 export * from './labelSelector';
 export * from './types';
+export * from './delivery';
 export * from './imageReference';
 export * from './client';
 export * from './setYamlValues';

@@ -1,6 +1,7 @@
 /**
  * The GitOps backend's REST answers (see the plugin's openapi.yaml).
  */
+import type { ChangeLog } from './delivery';
 
 /**
  * Why a source (an Argo CD instance, a cluster) or a file could not answer.
@@ -395,4 +396,6 @@ export interface PromotionResult extends PromotionRecord {
   replayed?: boolean;
   /** What the write moves: the chart's version, the image's, or both in one commit. */
   moves?: PromotionMove[];
+  /** The app-repository commits the image move ships (also in a pull request's body). */
+  changeLog?: ChangeLog;
 }

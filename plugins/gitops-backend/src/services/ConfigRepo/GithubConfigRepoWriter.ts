@@ -6,7 +6,6 @@ import {
   ScmIntegrationRegistry,
   ScmIntegrations,
 } from '@backstage/integration';
-import type { GitopsErrorCode } from '@gitops-backstage/plugin-gitops-common';
 import {
   ConfigRepoWriter,
   fileEditsOf,
@@ -15,10 +14,9 @@ import {
   PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
-  redactUrl,
   writeResultOf,
 } from '@gitops-backstage/plugin-gitops-node';
-import { Octokit } from '@octokit/rest';
+import { connectGithub, GithubRepo } from '../Scm/githubRepo';
 
 const ATTEMPTS = 3;
 /** Pages of 100 commits an interrupted promotion's commit is looked for in. */
@@ -29,14 +27,7 @@ interface Options {
   logger?: LoggerService;
 }
 
-/** One repository on one GitHub (or GitHub Enterprise) instance, for one operation. */
-interface Repo {
-  octokit: Octokit;
-  owner: string;
-  repo: string;
-  /** Turns any failure into a GitopsSourceError naming the repository and file. */
-  fail(error: unknown, file: string): GitopsSourceError;
-}
+type Repo = GithubRepo;
 
 /**
  * Writes values files through GitHub's contents API: no clone, and the blob sha sent
@@ -358,78 +349,10 @@ export class GithubConfigRepoWriter implements ConfigRepoWriter {
     }
   }
 
-  private async connect(repoURL: string, signal?: AbortSignal): Promise<Repo> {
-    const integration = this.integrations.github.byUrl(repoURL);
-    const [owner, repo] = new URL(repoURL).pathname
-      .replace(/^\/|\/$|\.git$/g, '')
-      .split('/');
-    if (!integration || !owner || !repo) {
-      throw new GitopsSourceError(
-        'not-found',
-        `${redactUrl(
-          repoURL,
-        )} is not a repository on a configured GitHub integration`,
-      );
-    }
-    const { token } = await this.credentials.getCredentials({ url: repoURL });
-    let timedOut = false;
-    const timeoutMs = this.options.timeoutMs;
-    const octokit = new Octokit({
-      auth: token,
-      baseUrl: integration.config.apiBaseUrl,
-      request: {
-        // A timeout for each request, plus the caller's signal.
-        fetch: async (url: string, init: RequestInit) => {
-          const timeout = AbortSignal.timeout(timeoutMs);
-          try {
-            return await fetch(url, {
-              ...init,
-              signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-            });
-          } catch (error) {
-            timedOut ||= timeout.aborted;
-            throw error;
-          }
-        },
-      },
+  private connect(repoURL: string, signal?: AbortSignal) {
+    return connectGithub(this.integrations, this.credentials, repoURL, {
+      timeoutMs: this.options.timeoutMs,
+      signal,
     });
-    const fail = (error: unknown, file: string) => {
-      if (error instanceof GitopsSourceError) return error;
-      const e = error as {
-        status?: number;
-        message?: string;
-        response?: { headers?: Record<string, string | undefined> };
-      };
-      let code: GitopsErrorCode;
-      if (timedOut || signal?.aborted) code = 'timeout';
-      else if (!e.response) code = 'unreachable';
-      else code = statusCode(e.status, e.response.headers ?? {});
-      const detail = `${e.status ?? ''} ${e.message ?? error}`.trim();
-      const message = `GitHub: ${file ? `${file} in ` : ''}${owner}/${repo}: ${
-        code === 'timeout' ? `timed out after ${timeoutMs} ms` : detail
-      }`;
-      // Never echo a credential, whatever GitHub answered.
-      return new GitopsSourceError(
-        code,
-        token ? message.split(token).join('***') : message,
-      );
-    };
-    return { octokit, owner, repo, fail };
   }
-}
-
-function statusCode(
-  status: number | undefined,
-  headers: Record<string, string | undefined>,
-): GitopsErrorCode {
-  if (status === 401) return 'unauthorized';
-  // GitHub answers 403 (or 429) when a rate limit is spent.
-  if (
-    status === 429 ||
-    (status === 403 && headers['x-ratelimit-remaining'] === '0')
-  )
-    return 'rate-limited';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'not-found';
-  return 'upstream-error';
 }

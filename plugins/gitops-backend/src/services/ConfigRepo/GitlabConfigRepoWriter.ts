@@ -4,7 +4,6 @@ import {
   ScmIntegrationRegistry,
   ScmIntegrations,
 } from '@backstage/integration';
-import type { GitopsErrorCode } from '@gitops-backstage/plugin-gitops-common';
 import {
   ConfigRepoWriter,
   fileEditsOf,
@@ -13,10 +12,13 @@ import {
   PullRequestState,
   ValuesFileChange,
   ValuesFileWriteResult,
-  redactUrl,
   writeResultOf,
 } from '@gitops-backstage/plugin-gitops-node';
-import { Gitlab } from '@gitbeaker/rest';
+import {
+  connectGitlab,
+  gitlabStatus as status,
+  GitlabProject,
+} from '../Scm/gitlabProject';
 
 const ATTEMPTS = 3;
 /** Pages of 100 commits an interrupted promotion's commit is looked for in. */
@@ -27,15 +29,7 @@ interface Options {
   logger?: LoggerService;
 }
 
-/** One project on one GitLab instance, for one operation. */
-interface Project {
-  api: ReturnType<typeof gitlabApi>;
-  /** `group/sub/repo`; gitbeaker URL-encodes it as the project id. */
-  path: string;
-  signal?: AbortSignal;
-  /** Turns any failure into a GitopsSourceError naming the project and file. */
-  fail(error: unknown, file: string): GitopsSourceError;
-}
+type Project = GitlabProject;
 
 /**
  * Writes values files through GitLab's files and commits APIs: no clone, and the
@@ -261,74 +255,9 @@ export class GitlabConfigRepoWriter implements ConfigRepoWriter {
   }
 
   private connect(repoURL: string, signal?: AbortSignal): Project {
-    const integration = this.integrations.gitlab.byUrl(repoURL);
-    if (!integration) {
-      throw new GitopsSourceError(
-        'not-found',
-        `${redactUrl(
-          repoURL,
-        )} is not a repository on a configured GitLab integration`,
-      );
-    }
-    const { apiBaseUrl, baseUrl, token } = integration.config;
-    // GitLab may live under a path (https://host/gitlab); the project path follows it.
-    const prefix = new URL(baseUrl).pathname.replace(/\/$/, '');
-    const path = new URL(repoURL).pathname
-      .slice(prefix.length)
-      .replace(/^\/|\/$|\.git$/g, '');
-    const timeoutMs = this.options.timeoutMs;
-    // gitbeaker takes no per-call signal: its queryTimeout bounds each request and the
-    // caller's signal is checked between requests.
-    const api = gitlabApi(apiBaseUrl, timeoutMs, token);
-    const fail = (error: unknown, file: string) => {
-      if (error instanceof GitopsSourceError) return error;
-      const e = error as {
-        name?: string;
-        message?: string;
-        cause?: { description?: string };
-      };
-      let code: GitopsErrorCode;
-      if (e.name === 'GitbeakerTimeoutError' || signal?.aborted)
-        code = 'timeout';
-      // gitbeaker gave up after retrying 429s and 502s.
-      else if (e.name === 'GitbeakerRetryError') code = 'upstream-error';
-      else code = statusCode(status(error));
-      const detail =
-        code === 'timeout'
-          ? `timed out after ${timeoutMs} ms`
-          : `${status(error) ?? ''} ${
-              e.cause?.description ?? e.message ?? error
-            }`.trim();
-      const message = `GitLab: ${file ? `${file} in ` : ''}${path}: ${detail}`;
-      // Never echo a credential, whatever GitLab answered.
-      return new GitopsSourceError(
-        code,
-        token ? message.split(token).join('***') : message,
-      );
-    };
-    return { api, path, signal, fail };
+    return connectGitlab(this.integrations, repoURL, {
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
   }
-}
-
-function gitlabApi(apiBaseUrl: string, timeoutMs: number, token?: string) {
-  return new Gitlab({
-    host: apiBaseUrl.replace(/\/api\/v4\/?$/, ''),
-    queryTimeout: timeoutMs,
-    // Bearer, as Backstage's GitLab integration sends it.
-    ...(token ? { oauthToken: token } : {}),
-  });
-}
-
-function status(error: unknown): number | undefined {
-  return (error as { cause?: { response?: { status?: number } } })?.cause
-    ?.response?.status;
-}
-
-function statusCode(code: number | undefined): GitopsErrorCode {
-  if (code === undefined) return 'unreachable';
-  if (code === 401) return 'unauthorized';
-  if (code === 403) return 'forbidden';
-  if (code === 404) return 'not-found';
-  if (code === 429) return 'rate-limited';
-  return 'upstream-error';
 }

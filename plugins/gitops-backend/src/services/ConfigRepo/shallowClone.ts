@@ -127,6 +127,7 @@ export function gitSourceError(
   error: unknown,
   repoURL: string,
   ref: string,
+  what = 'config repository',
 ): GitopsSourceError {
   if (error instanceof GitopsSourceError) return error;
   const e = error as {
@@ -134,7 +135,7 @@ export function gitSourceError(
     name?: string;
     data?: { statusCode?: number };
   };
-  const where = `config repository ${redactUrl(repoURL)}`;
+  const where = `${what} ${redactUrl(repoURL)}`;
   if (error instanceof GitRedirectRefusedError) {
     return new GitopsSourceError(
       'upstream-error',
