@@ -4,6 +4,7 @@ import { createDevApp } from '@backstage/dev-utils';
 import { Entity } from '@backstage/catalog-model';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import {
+  EntityDoraCard,
   EntityGitopsDeploymentsCard,
   EntityGitopsDeploymentsContent,
   GitopsFleetPage,
@@ -29,6 +30,7 @@ createDevApp()
     element: (
       <EntityProvider entity={serviceA}>
         <EntityGitopsDeploymentsCard />
+        <EntityDoraCard />
         <EntityGitopsDeploymentsContent />
       </EntityProvider>
     ),

@@ -1,4 +1,5 @@
 import {
+  EntityDoraCard,
   EntityGitopsDeploymentsContent,
   gitopsPlugin,
   isGitopsAvailable,
@@ -9,6 +10,7 @@ describe('legacy gitops plugin', () => {
     expect(gitopsPlugin.getId()).toBe('gitops');
     expect(gitopsPlugin.routes.entityContent).toBeDefined();
     expect(EntityGitopsDeploymentsContent).toBeInstanceOf(Function);
+    expect(EntityDoraCard).toBeInstanceOf(Function);
     expect(
       isGitopsAvailable({
         apiVersion: 'backstage.io/v1alpha1',

@@ -69,6 +69,24 @@ export const EntityGitopsDeploymentsCard: () => JSX.Element =
   );
 
 /**
+ * The overview card of the four DORA figures: deployment frequency, lead time, change
+ * failure rate and time to restore, per environment over 7, 30 or 90 days.
+ *
+ * @public
+ */
+export const EntityDoraCard: () => JSX.Element = gitopsPlugin.provide(
+  createComponentExtension({
+    name: 'EntityDoraCard',
+    component: {
+      lazy: () =>
+        import('./components/DoraCard/EntityDoraCard').then(
+          m => m.EntityDoraCard,
+        ),
+    },
+  }),
+);
+
+/**
  * The fleet page: every service × environment. Mount it on a route, e.g. `/gitops`.
  *
  * @public

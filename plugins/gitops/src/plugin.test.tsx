@@ -12,6 +12,7 @@ import plugin from './index';
 import {
   entityDeploymentsCard,
   entityDeploymentsContent,
+  entityDoraCard,
   fleetPage,
 } from './plugin';
 
@@ -50,6 +51,7 @@ describe('gitops frontend plugin', () => {
     for (const id of [
       'api:gitops',
       'entity-card:gitops/deployments',
+      'entity-card:gitops/dora',
       'page:gitops',
     ] as const) {
       expect(plugin.getExtension(id)).toBeDefined();
@@ -66,6 +68,22 @@ describe('gitops frontend plugin', () => {
         metadata: {
           name: 'a',
           annotations: { 'argocd/app-selector': 'app=a' },
+        },
+      }),
+    ).toBe(true);
+    expect(filter(entity('Component'))).toBe(false);
+  });
+
+  it('has the DORA card, for annotated entities only', () => {
+    const card = createExtensionTester(entityDoraCard);
+    const filter = card.get(EntityCardBlueprint.dataRefs.filterFunction)!;
+    expect(
+      filter({
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: {
+          name: 'a',
+          annotations: { 'argocd/app-name': 'a-dev' },
         },
       }),
     ).toBe(true);

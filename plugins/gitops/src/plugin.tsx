@@ -51,6 +51,18 @@ export const entityDeploymentsCard = EntityCardBlueprint.make({
   },
 });
 
+/** The overview card of the four DORA figures. @public */
+export const entityDoraCard = EntityCardBlueprint.make({
+  name: 'dora',
+  params: {
+    filter: isGitopsAvailable,
+    loader: () =>
+      import('./components/DoraCard/EntityDoraCard').then(m => (
+        <m.EntityDoraCard />
+      )),
+  },
+});
+
 /** The fleet page at /gitops, in the sidebar. @public */
 export const fleetPage = PageBlueprint.make({
   params: {
@@ -74,6 +86,7 @@ export const gitopsPlugin = createFrontendPlugin({
     gitopsApi,
     entityDeploymentsContent,
     entityDeploymentsCard,
+    entityDoraCard,
     fleetPage,
   ],
 });

@@ -6,6 +6,7 @@ import {
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
 import { entityStatus } from '../../__testUtils__/fixtures';
+import { deliveryHandlers } from '../../__testUtils__/delivery';
 import {
   BASE,
   server,
@@ -31,6 +32,7 @@ registerMswServer();
 jest.setTimeout(60_000);
 beforeEach(() =>
   server.use(
+    ...deliveryHandlers(),
     http.get(`${BASE}/entities/component/default/service-a/status`, () =>
       HttpResponse.json(entityStatus),
     ),

@@ -8,6 +8,7 @@ import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
 import { entityStatus, environment } from '../../__testUtils__/fixtures';
+import { deliveryHandlers } from '../../__testUtils__/delivery';
 import {
   BASE,
   server,
@@ -25,6 +26,7 @@ const STATUS = `${BASE}/entities/component/default/service-a/status`;
 
 function answer(status: EntityDeploymentStatus, promotions: object[] = []) {
   server.use(
+    ...deliveryHandlers(),
     http.get(STATUS, () => HttpResponse.json(status)),
     http.get(`${BASE}/entities/component/default/service-a/promotions`, () =>
       HttpResponse.json({ items: promotions }),
@@ -85,6 +87,23 @@ describe('EntityDeployments', () => {
         .getAllByTestId('promotion-step')
         .map(s => within(s).getByText(/^promote: /).textContent),
     ).toEqual(['promote: 1a2b3c4 → 4c5d6e7', 'promote: v1.4.0 → 1a2b3c4']);
+  });
+
+  it('shows the DORA figures under the pipeline, in the environments of the pipeline', async () => {
+    answer(entityStatus);
+    await render();
+    const card = await screen.findByTestId('gitops-dora-card');
+    expect(
+      await within(card).findByTestId('dora-changeFailureRate'),
+    ).toHaveTextContent('12.5%');
+    expect(
+      screen.getByTestId('pipeline').compareDocumentPosition(card) &
+        Node.DOCUMENT_POSITION_FOLLOWING,
+    ).toBeTruthy();
+    await userEvent.click(within(card).getByLabelText('DORA environment'));
+    expect(
+      (await screen.findAllByRole('option')).map(o => o.textContent),
+    ).toEqual(['dev', 'staging', 'prod']);
   });
 
   it('marks drift, a failed operation, a degraded app and Rollout progress', async () => {

@@ -9,12 +9,17 @@ import { entitySignalChannel } from '@gitops-backstage/plugin-gitops-common';
 import { useLiveStatus } from '../../hooks/useLiveStatus';
 import { EnvironmentPipeline } from '../EnvironmentPipeline/EnvironmentPipeline';
 import { DeploymentHistory } from '../History/DeploymentHistory';
+import { DoraCard } from '../DoraCard/DoraCard';
+import { pipelineEnvironments } from '../common/pipelineOrder';
 import { StatusRefreshContext } from './StatusRefreshContext';
 
 /** How often the tab refreshes while visible (failures back off). */
 export const REFRESH_MS = 15_000;
 
-/** The environment pipeline and history of one entity, refreshed while visible. */
+/**
+ * The environment pipeline, how the entity delivers (DORA) and its history, refreshed
+ * while visible.
+ */
 export function EntityDeployments(props: { entityRef: string }) {
   const { entityRef } = props;
   const api = useApi(gitopsApiRef);
@@ -59,6 +64,10 @@ export function EntityDeployments(props: { entityRef: string }) {
           </Alert>
         ))}
         <EnvironmentPipeline status={status} />
+        <DoraCard
+          entityRef={entityRef}
+          environments={pipelineEnvironments(status)}
+        />
         <DeploymentHistory status={status} />
       </Box>
     </StatusRefreshContext.Provider>

@@ -21,6 +21,7 @@ import { Revision } from '../common/Revision';
 import { versionOf } from '../common/format';
 import { ApplicationAction, notWritableReason } from './ApplicationAction';
 import { ChartVersionsLine } from './ChartVersionsLine';
+import { CommitsAhead, tagsApart } from './CommitsAhead';
 import { RolloutLane } from './RolloutLane';
 
 /** The running images, the one the config names first. */
@@ -100,9 +101,12 @@ export function EnvironmentLane(props: {
   first: boolean;
   /** The pipeline's last environment: its writes ask for an explicit confirmation. */
   last?: boolean;
+  /** The next environment in the pipeline: the lane counts the commits it lacks. */
+  next?: EnvironmentStatus;
 }) {
-  const { entityRef, env, first, last } = props;
+  const { entityRef, env, first, last, next } = props;
   const { live, desired } = env;
+  const apart = tagsApart(env, next);
   const running = runningImages(env);
   const desiredVersion =
     desired?.image && versionOf(formatImageReference(desired.image));
@@ -183,6 +187,14 @@ export function EnvironmentLane(props: {
             In Git: <DesiredVersion env={env} first={first} />{' '}
             {env.drift && <DriftChip />}
           </Typography>
+        )}
+        {apart && next && (
+          <CommitsAhead
+            entityRef={entityRef}
+            environment={next.environment}
+            version={apart.version}
+            nextVersion={apart.nextVersion}
+          />
         )}
         {live.deployed && (
           <Typography variant="body2" component="div">

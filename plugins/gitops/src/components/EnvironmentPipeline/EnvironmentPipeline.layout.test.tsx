@@ -11,6 +11,7 @@ import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
 import { entityStatus, environment } from '../../__testUtils__/fixtures';
+import { deliveryHandlers } from '../../__testUtils__/delivery';
 import {
   BASE,
   registerMswServer,
@@ -52,6 +53,7 @@ afterAll(() => {
 
 async function render(environments: EnvironmentStatus[]) {
   server.use(
+    ...deliveryHandlers(),
     http.get(`${SERVICE_A}/environments/:env/revisions/:revision`, () =>
       HttpResponse.json({ message: 'a commit' }),
     ),

@@ -14,6 +14,7 @@ import {
   environment,
   environmentWithoutVersion,
 } from '../../__testUtils__/fixtures';
+import { deliveryHandlers } from '../../__testUtils__/delivery';
 import {
   BASE,
   registerMswServer,
@@ -30,6 +31,7 @@ jest.setTimeout(60_000);
 async function render(environments: EnvironmentStatus[]) {
   // Each lane links its deployed commit; its metadata is not what is tested here.
   server.use(
+    ...deliveryHandlers(),
     http.get(
       `${BASE}/entities/component/default/service-a/environments/:env/revisions/:revision`,
       () => HttpResponse.json({ message: 'a commit' }),

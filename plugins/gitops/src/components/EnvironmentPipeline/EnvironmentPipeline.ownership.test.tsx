@@ -8,6 +8,7 @@ import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { screen, waitFor, within } from '@testing-library/react';
 import { gitopsApiRef } from '../../api';
 import { environment, entityStatus } from '../../__testUtils__/fixtures';
+import { deliveryHandlers } from '../../__testUtils__/delivery';
 import { http, HttpResponse } from 'msw';
 import {
   BASE,
@@ -29,6 +30,7 @@ describe('EnvironmentPipeline, for Applications the entity may not write', () =>
   it('disables sync, refresh and the promotion into an Application it does not own, naming why, though the permission allows', async () => {
     // Each lane links its deployed commit; its metadata is not what is tested here.
     server.use(
+      ...deliveryHandlers(),
       http.get(
         `${BASE}/entities/component/default/service-a/environments/:env/revisions/:revision`,
         () => HttpResponse.json({ message: 'a commit' }),

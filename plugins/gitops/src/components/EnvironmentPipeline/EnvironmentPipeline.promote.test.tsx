@@ -12,6 +12,7 @@ import { http, HttpResponse } from 'msw';
 import { useState } from 'react';
 import { gitopsApiRef } from '../../api';
 import { entityStatus, environment } from '../../__testUtils__/fixtures';
+import { deliveryHandlers } from '../../__testUtils__/delivery';
 import {
   BASE,
   registerMswServer,
@@ -47,6 +48,7 @@ function Pipeline(props: { after: EntityDeploymentStatus }) {
 describe('EnvironmentPipeline, promoting', () => {
   it('keeps the dialog and its result open when the refresh after the promotion puts the two environments in step', async () => {
     server.use(
+      ...deliveryHandlers(),
       http.get(
         `${BASE}/entities/component/default/service-a/environments/:env/revisions/:revision`,
         () => HttpResponse.json({ message: 'a commit' }),

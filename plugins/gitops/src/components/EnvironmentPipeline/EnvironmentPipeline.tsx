@@ -62,13 +62,15 @@ export function EnvironmentPipeline(props: { status: EntityDeploymentStatus }) {
             style={{ gap: GAP_PX }}
           >
             {envs.length > 0 ? (
-              envs.map(env => (
+              envs.map((env, j) => (
                 <EnvironmentLane
                   key={`${env.instance}/${env.application.name}`}
                   entityRef={status.entityRef}
                   env={env}
                   first={i === 0}
                   last={name === last}
+                  // The lane the promotion starts from, as PromotionStep takes it.
+                  next={j === 0 ? lanes[i + 1]?.envs[0] : undefined}
                 />
               ))
             ) : (

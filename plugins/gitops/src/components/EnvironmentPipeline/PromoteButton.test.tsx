@@ -6,10 +6,11 @@ import {
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { PromotionResult } from '@gitops-backstage/plugin-gitops-common';
-import { screen } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
 import { gitopsApiRef } from '../../api';
+import { changeLog } from '../../__testUtils__/delivery';
 import {
   BASE,
   registerMswServer,
@@ -164,6 +165,8 @@ describe('PromoteButton', () => {
     expect(diff.querySelector('[data-diff="removed"]')).toHaveTextContent(
       "- tag: '1a2b3c4'",
     );
+    // No change log in the answer: nothing about app commits.
+    expect(screen.queryByTestId('change-log')).toBeNull();
     // Only the last environment gets the explicit warning.
     expect(screen.queryByTestId('last-environment-warning')).toBeNull();
     expect(screen.getByTestId('promotion-gates')).toHaveTextContent(
@@ -184,6 +187,36 @@ describe('PromoteButton', () => {
       },
     ]);
     expect(refresh).toHaveBeenCalled();
+  });
+
+  it('lists the app commits the promotion ships, above the diffs', async () => {
+    server.use(
+      http.post(PROMOTIONS, () =>
+        HttpResponse.json(result({ changeLog: changeLog({ total: 5 }) })),
+      ),
+    );
+    await render();
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Promote' }),
+    );
+    const log = await screen.findByTestId('change-log');
+    expect(log).toHaveTextContent('staging gets these 5 changes');
+    expect(
+      within(log)
+        .getAllByTestId('change-log-commit')
+        .map(c => c.textContent),
+    ).toEqual([
+      expect.stringContaining('feat: pay by invoice PAY-12'),
+      expect.stringContaining('fix: round totals'),
+    ]);
+    expect(within(log).getByTestId('change-log-more')).toHaveTextContent(
+      'and 3 more',
+    );
+    // What ships comes before how the config changes.
+    expect(
+      log.compareDocumentPosition(screen.getByTestId('promotion-diff')) &
+        Node.DOCUMENT_POSITION_FOLLOWING,
+    ).toBeTruthy();
   });
 
   it('names the gate that refuses, and offers no confirmation', async () => {

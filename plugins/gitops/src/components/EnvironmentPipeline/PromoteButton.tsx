@@ -24,6 +24,7 @@ import { useElementId } from '../../hooks/useElementId';
 import { useStatusRefresh } from '../DeploymentsContent/StatusRefreshContext';
 import { backendMessage, PermittedButton } from '../common/PermittedButton';
 import { DiffView } from '../common/DiffView';
+import { ChangeLogList } from '../ChangeLog/ChangeLogList';
 
 /** "Promote 9f8e7d6", or "Promote 9f8e7d6 to prod" into the last environment. */
 function confirmLabel(version?: string, lastEnvironment?: string) {
@@ -33,8 +34,8 @@ function confirmLabel(version?: string, lastEnvironment?: string) {
 }
 
 /**
- * Promote `from` into `to`: a preview first (what moves, every gate's verdict, the
- * values-file and rendered-manifest diffs), then the commit or pull request, with an
+ * Promote `from` into `to`: a preview first (what moves, the app commits it ships,
+ * every gate's verdict, the values-file and rendered-manifest diffs), then the commit or pull request, with an
  * idempotency key so a retry writes once.
  */
 export function PromoteButton(props: {
@@ -155,6 +156,10 @@ export function PromoteButton(props: {
                     </ListItem>
                   ))}
                 </List>
+              )}
+              {preview.changeLog && (
+                // What ships, before how the config changes: what a reviewer asks first.
+                <ChangeLogList changeLog={preview.changeLog} environment={to} />
               )}
               {last && (
                 <Alert

@@ -11,6 +11,7 @@ import {
   environmentWithoutVersion,
   fleetStatus,
 } from '../../__testUtils__/fixtures';
+import { deliveryHandlers, fleetDora } from '../../__testUtils__/delivery';
 import {
   BASE,
   server,
@@ -42,7 +43,10 @@ const serviceNames = () =>
 
 describe('FleetPage', () => {
   beforeEach(() =>
-    server.use(http.get(`${BASE}/fleet`, () => HttpResponse.json(fleetStatus))),
+    server.use(
+      ...deliveryHandlers(),
+      http.get(`${BASE}/fleet`, () => HttpResponse.json(fleetStatus)),
+    ),
   );
 
   it('lists every service with a coloured version per environment, linking to its tab', async () => {
@@ -157,5 +161,108 @@ describe('FleetPage', () => {
     // Not drift: the Drift filter leaves it out.
     await userEvent.click(screen.getByRole('checkbox', { name: 'Drift' }));
     expect(screen.getByText('0 of 1 services')).toBeInTheDocument();
+  });
+
+  it("shows each service's DORA figures in the last environment, with bands, and each team's", async () => {
+    const asked: string[] = [];
+    server.use(
+      http.get(`${BASE}/dora`, ({ request }) => {
+        asked.push(new URL(request.url).searchParams.toString());
+        return HttpResponse.json(fleetDora);
+      }),
+    );
+    await render();
+    expect(
+      await screen.findByRole('columnheader', { name: 'Deploys/day' }),
+    ).toBeInTheDocument();
+    for (const name of ['Lead time', 'Failure rate', 'Restore']) {
+      expect(screen.getByRole('columnheader', { name })).toBeInTheDocument();
+    }
+    const cells = (service: string) =>
+      within(screen.getByRole('link', { name: service }).closest('tr')!)
+        .getAllByRole('cell')
+        .slice(-4)
+        .map(c => c.textContent);
+    expect(cells('service-a')).toEqual([
+      '5.6/weekHigh',
+      '5.5 hoursElite',
+      '12.5%Medium',
+      '30 minutesLow',
+    ]);
+    expect(cells('billing')).toEqual([
+      'noneNo data',
+      '—No data',
+      '—No data',
+      '—No data',
+    ]);
+    // No figures for it in the answer.
+    expect(cells('service-b')).toEqual(['—', '—', '—', '—']);
+    expect(asked).toEqual(['environment=prod&days=30']);
+
+    await userEvent.click(screen.getByRole('tab', { name: 'Teams' }));
+    expect(
+      await screen.findByText('1 team in prod over 30 days'),
+    ).toBeInTheDocument();
+    const team = screen.getByText('team-checkout').closest('tr')!;
+    expect(
+      within(team)
+        .getAllByRole('cell')
+        .map(c => c.textContent),
+    ).toEqual([
+      'team-checkout',
+      '2',
+      '2.5/dayElite',
+      '5.5 hoursElite',
+      '12.5%Medium',
+      '30 minutesLow',
+    ]);
+    expect(screen.queryByText('3 of 3 services')).toBeNull();
+  });
+
+  it('asks the DORA figures of the environment and window picked', async () => {
+    const asked: string[] = [];
+    server.use(
+      http.get(`${BASE}/dora`, ({ request }) => {
+        asked.push(new URL(request.url).searchParams.toString());
+        return HttpResponse.json(fleetDora);
+      }),
+    );
+    await render();
+    await screen.findByRole('columnheader', { name: 'Deploys/day' });
+    await userEvent.click(screen.getByRole('button', { name: '7 days' }));
+    await userEvent.click(screen.getByLabelText('DORA environment'));
+    await userEvent.click(
+      await screen.findByRole('option', { name: 'staging' }),
+    );
+    await waitFor(() =>
+      expect(asked).toEqual([
+        'environment=prod&days=30',
+        'environment=prod&days=7',
+        'environment=staging&days=7',
+      ]),
+    );
+  });
+
+  it('still shows the fleet when the DORA figures fail, and says why', async () => {
+    server.use(
+      http.get(`${BASE}/dora`, () =>
+        HttpResponse.json(
+          {
+            error: { name: 'Error', message: 'The database did not answer' },
+            response: { statusCode: 503 },
+          },
+          { status: 503 },
+        ),
+      ),
+    );
+    await render();
+    expect(await screen.findByTestId('dora-error')).toHaveTextContent(
+      'Could not load the DORA figures: The database did not answer',
+    );
+    expect(screen.getByText('3 of 3 services')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'service-a' })).toBeInTheDocument();
+    expect(
+      screen.queryByRole('columnheader', { name: 'Deploys/day' }),
+    ).toBeNull();
   });
 });

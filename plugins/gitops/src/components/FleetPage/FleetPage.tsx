@@ -3,6 +3,7 @@ import {
   Header,
   Link,
   Page,
+  Progress,
   ResponseErrorPanel,
   Table,
   TableColumn,
@@ -22,13 +23,19 @@ import FormControlLabel from '@material-ui/core/FormControlLabel';
 import InputLabel from '@material-ui/core/InputLabel';
 import MenuItem from '@material-ui/core/MenuItem';
 import Select from '@material-ui/core/Select';
+import Tab from '@material-ui/core/Tab';
+import Tabs from '@material-ui/core/Tabs';
 import Alert from '@material-ui/lab/Alert';
 import { useCallback, useMemo, useState } from 'react';
+import useAsync from 'react-use/esm/useAsync';
 import { gitopsApiRef } from '../../api';
 import { useLiveStatus } from '../../hooks/useLiveStatus';
 import { NEUTRAL, statusColor } from '../common/StatusBadges';
 import { versionOf } from '../common/format';
 import { noVersionHint } from '../common/NoVersionYet';
+import { backendMessage } from '../common/PermittedButton';
+import { DoraControls } from '../DoraCard/DoraControls';
+import { doraColumns, FleetTeamsTable } from './FleetDora';
 
 type Row = FleetStatus['entities'][number] & { id: string; name: string };
 
@@ -120,7 +127,10 @@ function FilterSelect(props: {
   );
 }
 
-/** Every annotated service × environment, coloured by status; filter, sort and page. */
+/**
+ * Every annotated service × environment, coloured by status, with its DORA figures in
+ * one environment; filter, sort and page. The Teams view has each owner's figures.
+ */
 export function FleetPage() {
   const api = useApi(gitopsApiRef);
   const entityRoute = useRouteRef(entityRouteRef);
@@ -140,6 +150,25 @@ export function FleetPage() {
     degraded: false,
     drift: false,
   });
+  const [view, setView] = useState<'services' | 'teams'>('services');
+  const [pickedEnvironment, setPickedEnvironment] = useState<string>();
+  const [days, setDays] = useState(30);
+
+  // Once per environment and window, not on every status refresh: the figures move
+  // slowly. It waits for the fleet, whose last environment is the default.
+  const fleetLoaded = Boolean(fleet);
+  const doraEnvironment = pickedEnvironment ?? fleet?.environmentOrder.at(-1);
+  const { value: dora, error: doraError } = useAsync(
+    async () =>
+      fleetLoaded
+        ? api.getFleetDora({ environment: doraEnvironment, days })
+        : undefined,
+    [api, fleetLoaded, doraEnvironment, days],
+  );
+  const doraByEntity = useMemo(
+    () => new Map(dora?.entities.map(e => [e.entityRef, e.figures])),
+    [dora],
+  );
 
   const rows: Row[] = useMemo(
     () =>
@@ -199,6 +228,7 @@ export function FleetPage() {
         ),
       }),
     ),
+    ...(dora ? doraColumns<Row>(row => doraByEntity.get(row.entityRef)) : []),
   ];
 
   return (
@@ -220,55 +250,97 @@ export function FleetPage() {
               {e.code} — {e.message}
             </Alert>
           ))}
+          {doraError && (
+            <Alert severity="warning" data-testid="dora-error">
+              Could not load the DORA figures: {backendMessage(doraError)}
+            </Alert>
+          )}
           <Box
             display="flex"
-            alignItems="center"
+            alignItems="flex-end"
+            justifyContent="space-between"
             flexWrap="wrap"
             style={{ gap: 16 }}
-            my={2}
+            mt={2}
           >
-            <FilterSelect
-              label="Owner"
-              value={owner}
-              options={owners}
-              onChange={setOwner}
+            <Tabs
+              value={view}
+              onChange={(_, value) => setView(value)}
+              indicatorColor="primary"
+              aria-label="fleet view"
+            >
+              <Tab value="services" label="Services" />
+              <Tab value="teams" label="Teams" />
+            </Tabs>
+            <DoraControls
+              environments={fleet?.environmentOrder ?? []}
+              environment={doraEnvironment}
+              onEnvironment={setPickedEnvironment}
+              days={days}
+              onDays={setDays}
             />
-            <FilterSelect
-              label="System"
-              value={system}
-              options={systems}
-              onChange={setSystem}
-            />
-            {(Object.keys(FLAGS) as Flag[]).map(flag => (
-              <FormControlLabel
-                key={flag}
-                control={
-                  <Checkbox
-                    checked={flags[flag]}
-                    onChange={e =>
-                      setFlags({ ...flags, [flag]: e.target.checked })
-                    }
-                  />
-                }
-                label={FLAGS[flag].label}
-              />
-            ))}
           </Box>
-          <Table<Row>
-            title={`${visible.length} of ${rows.length} services`}
-            isLoading={loading && !fleet}
-            columns={columns}
-            data={visible}
-            options={{
-              paging: true,
-              pageSize: 20,
-              pageSizeOptions: [20, 50, 100],
-              search: true,
-              padding: 'dense',
-              // Its drag handles would nest in the sort buttons (axe: nested-interactive).
-              draggable: false,
-            }}
-          />
+          {view === 'services' ? (
+            <>
+              <Box
+                display="flex"
+                alignItems="center"
+                flexWrap="wrap"
+                style={{ gap: 16 }}
+                my={2}
+              >
+                <FilterSelect
+                  label="Owner"
+                  value={owner}
+                  options={owners}
+                  onChange={setOwner}
+                />
+                <FilterSelect
+                  label="System"
+                  value={system}
+                  options={systems}
+                  onChange={setSystem}
+                />
+                {(Object.keys(FLAGS) as Flag[]).map(flag => (
+                  <FormControlLabel
+                    key={flag}
+                    control={
+                      <Checkbox
+                        checked={flags[flag]}
+                        onChange={e =>
+                          setFlags({ ...flags, [flag]: e.target.checked })
+                        }
+                      />
+                    }
+                    label={FLAGS[flag].label}
+                  />
+                ))}
+              </Box>
+              <Table<Row>
+                title={`${visible.length} of ${rows.length} services`}
+                isLoading={loading && !fleet}
+                columns={columns}
+                data={visible}
+                options={{
+                  paging: true,
+                  pageSize: 20,
+                  pageSizeOptions: [20, 50, 100],
+                  search: true,
+                  padding: 'dense',
+                  // Its drag handles would nest in the sort buttons (axe: nested-interactive).
+                  draggable: false,
+                }}
+              />
+            </>
+          ) : (
+            <Box mt={2}>
+              {dora ? (
+                <FleetTeamsTable dora={dora} />
+              ) : (
+                !doraError && <Progress />
+              )}
+            </Box>
+          )}
         </div>
       </Content>
     </Page>
