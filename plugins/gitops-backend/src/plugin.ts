@@ -272,6 +272,25 @@ export const gitopsPlugin = createBackendPlugin({
             ),
           });
         }
+        // The app-repository commits between versions: GitHub's API, GitLab's, else Git.
+        const integrations = ScmIntegrations.fromConfig(config);
+        const gitCommits = new GitCommits({
+          credentials,
+          timeoutMs,
+          depth: gitopsConfig.changeLog.fetchDepth,
+        });
+        lifecycle.addShutdownHook(() => gitCommits.close());
+        const changeLogs = new ChangeLogService({
+          sources: [
+            new GithubCommits(integrations, timeoutMs),
+            new GitlabCommits(integrations, timeoutMs),
+            gitCommits,
+          ],
+          registries: gitopsConfig.imageRegistries,
+          credentials,
+          maxCommits: gitopsConfig.changeLog.maxCommits,
+          timeoutMs,
+        });
         const gitWriter = new GitConfigRepoWriter(clones, reader);
         const promotions = new PromotionService({
           db,
@@ -310,6 +329,7 @@ export const gitopsPlugin = createBackendPlugin({
             reader,
           }),
           logger,
+          changeLogs,
         });
         // Promotions a previous run left half-way are settled from Git.
         promotions
@@ -325,25 +345,6 @@ export const gitopsPlugin = createBackendPlugin({
           // Short: a replica killed during a pass holds the task until this expires.
           timeout: { minutes: 1 },
           fn: () => promotions.settleAbandonedWrites(),
-        });
-        // The app-repository commits between versions: GitHub's API, GitLab's, else Git.
-        const integrations = ScmIntegrations.fromConfig(config);
-        const gitCommits = new GitCommits({
-          credentials,
-          timeoutMs,
-          depth: gitopsConfig.changeLog.fetchDepth,
-        });
-        lifecycle.addShutdownHook(() => gitCommits.close());
-        const changeLogs = new ChangeLogService({
-          sources: [
-            new GithubCommits(integrations, timeoutMs),
-            new GitlabCommits(integrations, timeoutMs),
-            gitCommits,
-          ],
-          registries: gitopsConfig.imageRegistries,
-          credentials,
-          maxCommits: gitopsConfig.changeLog.maxCommits,
-          timeoutMs,
         });
         // Browsers hear of changes only from a watch, through the signals backend.
         const installed = await instanceMetadata.getInstalledPlugins();

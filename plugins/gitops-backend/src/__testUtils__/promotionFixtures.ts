@@ -1,3 +1,4 @@
+import { ChangeLogService } from '../services/ChangeLog/ChangeLogService';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import {
   mockServices,
@@ -129,6 +130,8 @@ export function promotionService(options: {
   forget?: () => Promise<void>;
   /** Called before each view of the entity is answered (a promotion reads one). */
   beforeView?: () => Promise<void>;
+  changeLogs?: ChangeLogService;
+  config?: GitopsConfig;
 }) {
   const view: EntityDeploymentStatus = {
     entityRef: 'component:default/service-a',
@@ -148,9 +151,10 @@ export function promotionService(options: {
     status,
     writers: options.writers,
     reader: {} as GitConfigRepoReader,
-    config,
+    config: options.config ?? config,
     reviewers: async () => ({ users: [], teams: [] }),
     logger: mockServices.logger.mock(),
+    changeLogs: options.changeLogs,
   });
 }
 

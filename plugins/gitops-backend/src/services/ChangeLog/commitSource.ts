@@ -33,3 +33,13 @@ export interface CommitSource {
     signal: AbortSignal,
   ): Promise<CommitComparison>;
 }
+
+/** Which way two commits lie: whether each has commits the other lacks. */
+export function directionOf(
+  toHasMore: boolean,
+  fromHasMore: boolean,
+): CommitComparison['direction'] {
+  if (toHasMore && fromHasMore) return 'diverged';
+  if (toHasMore) return 'ahead';
+  return fromHasMore ? 'behind' : 'same';
+}

@@ -9,7 +9,7 @@ import {
 } from '@gitops-backstage/plugin-gitops-node';
 import { gitSourceError, remote } from '../ConfigRepo/shallowClone';
 import type { RawCommit } from './commitMessages';
-import type { CommitComparison, CommitSource } from './commitSource';
+import { CommitComparison, CommitSource, directionOf } from './commitSource';
 
 /** A fetched copy is reused this long: the lanes ask for several pairs at once. */
 const REUSE_MS = 30_000;
@@ -134,14 +134,7 @@ export class GitCommits implements CommitSource {
     }
     const ahead = [...toSide.values()].filter(c => !fromSide.has(c.sha));
     const behind = [...fromSide.values()].filter(c => !toSide.has(c.sha));
-    const direction =
-      from === to
-        ? 'same'
-        : fromSide.has(to)
-        ? 'behind'
-        : toSide.has(from)
-        ? 'ahead'
-        : 'diverged';
+    const direction = directionOf(ahead.length > 0, behind.length > 0);
     const listed = direction === 'behind' ? behind : ahead;
     return {
       direction,

@@ -5,7 +5,7 @@ import {
 } from '@backstage/integration';
 import { connectGithub, GithubRepo } from '../Scm/githubRepo';
 import type { RawCommit } from './commitMessages';
-import type { CommitComparison, CommitSource } from './commitSource';
+import { CommitComparison, CommitSource, directionOf } from './commitSource';
 
 const PER_PAGE = 100;
 
@@ -100,11 +100,7 @@ export class GithubCommits implements CommitSource {
         newest.push(...[...commits].reverse());
       }
       return {
-        direction: behind
-          ? 'behind'
-          : first.status === 'diverged'
-          ? 'diverged'
-          : 'ahead',
+        direction: directionOf(first.ahead_by > 0, first.behind_by > 0),
         commits: rawCommits(newest, gh).slice(0, max),
         total,
         compareUrl: first.html_url,

@@ -5,7 +5,7 @@ import {
   GitlabProject,
 } from '../Scm/gitlabProject';
 import type { RawCommit } from './commitMessages';
-import type { CommitComparison, CommitSource } from './commitSource';
+import { CommitComparison, CommitSource, directionOf } from './commitSource';
 
 /** An app repository's commits through GitLab's REST API (compare, commits, tags). */
 export class GitlabCommits implements CommitSource {
@@ -51,14 +51,7 @@ export class GitlabCommits implements CommitSource {
       const compareUrl = `${gl.webUrl}/-/compare/${from}...${to}`;
       const ahead = await this.commits(gl, from, to);
       const behind = await this.commits(gl, to, from);
-      const direction =
-        ahead.length && behind.length
-          ? 'diverged'
-          : ahead.length
-          ? 'ahead'
-          : behind.length
-          ? 'behind'
-          : 'same';
+      const direction = directionOf(ahead.length > 0, behind.length > 0);
       const listed = direction === 'behind' ? behind : ahead;
       return {
         direction,

@@ -1,3 +1,6 @@
+import type { ChangeLog } from '@gitops-backstage/plugin-gitops-common';
+import { ChangeLogService } from '../ChangeLog/ChangeLogService';
+import { appRepositoryOf } from '../ChangeLog/appRepository';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError } from '@backstage/errors';
@@ -94,6 +97,8 @@ export class PromotionService {
       manifests?: ApplicationManifests;
       logger: LoggerService;
       now?: () => Date;
+      /** The app-repository commits an image move ships (preview, pull request body). */
+      changeLogs?: ChangeLogService;
     },
   ) {
     const { db, status, config, logger, reviewers } = options;
@@ -140,10 +145,12 @@ export class PromotionService {
     const method = methodFor(policy, pipeline.order, to);
     const gates = evaluateGates({ policy, source, to, now: this.now() });
 
-    const plan =
+    const planned =
       source.chart || target.chart
         ? await this.chartPlan({ entity, source, target, method, gates, actor })
         : this.imagePlan({ entity, source, target, method, gates, actor });
+    const changeLog = await this.changeLogOf(entity, target, planned);
+    const plan = changeLog ? { ...planned, changeLog } : planned;
     if (dryRun) {
       return dryRunOf(plan, target, {
         preview: this.options.preview,
@@ -153,6 +160,37 @@ export class PromotionService {
     }
     refuseFailedGate(gates);
     return this.writer.write(plan, entity, actor, idempotencyKey);
+  }
+
+  /**
+   * What the image move ships, when the entity names its app repository; a change
+   * log that cannot be read is no reason to hold a promotion back.
+   */
+  private async changeLogOf(
+    entity: Entity,
+    target: EnvironmentStatus,
+    plan: Plan,
+  ): Promise<ChangeLog | undefined> {
+    const move = plan.moves.find(m => m.what === 'image');
+    const image =
+      target.desired?.image?.repository ??
+      target.desired?.noVersionYet?.repository;
+    if (!this.options.changeLogs || !move?.from || !image) return undefined;
+    try {
+      const repository = appRepositoryOf(entity);
+      if (!repository) return undefined;
+      return await this.options.changeLogs.changeLog({
+        repository,
+        image,
+        from: move.from,
+        to: move.to,
+      });
+    } catch (error) {
+      this.options.logger.warn(
+        `No change log for ${stringifyEntityRef(entity)}: ${error}`,
+      );
+      return undefined;
+    }
   }
 
   /** Writes the version in `source`'s values file into `target`'s. */

@@ -57,6 +57,7 @@ export async function dryRunOf(
     gates,
     dryRun: true,
     moves: plan.moves,
+    ...(plan.changeLog && { changeLog: plan.changeLog }),
   };
 }
 

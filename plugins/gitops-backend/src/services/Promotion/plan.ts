@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import type { ChangeLog } from '@gitops-backstage/plugin-gitops-common';
 import { ConflictError, InputError } from '@backstage/errors';
 import {
   DesiredState,
@@ -37,6 +38,8 @@ export interface Plan {
   valueKey: string;
   /** The versions the change moves: the image's, the chart's, or both. */
   moves: PromotionMove[];
+  /** The app-repository commits the image move ships, when they could be read. */
+  changeLog?: ChangeLog;
   writer: ConfigRepoWriter;
 }
 

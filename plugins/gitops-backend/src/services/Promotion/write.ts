@@ -1,3 +1,4 @@
+import { changeLogMarkdown } from '../ChangeLog/changeLogMarkdown';
 import { randomUUID } from 'node:crypto';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { LoggerService } from '@backstage/backend-plugin-api';
@@ -150,6 +151,7 @@ export class PromotionWriter {
       gates: plan.gates,
       dryRun: false,
       moves: plan.moves,
+      ...(plan.changeLog && { changeLog: plan.changeLog }),
     };
   }
 
@@ -191,14 +193,13 @@ export class PromotionWriter {
       return await plan.writer.openPullRequest!(change, {
         branch: pullRequestBranch(row),
         title: change.message.split('\n')[0],
-        body: `${change.message
-          .split('\n')
-          .slice(2)
-          .join(
-            '\n',
-          )}\n\nOpened by the GitOps plugin of Backstage: merging it deploys ${
-          plan.version
-        } to ${plan.to}.`,
+        body: [
+          change.message.split('\n').slice(2).join('\n'),
+          plan.changeLog && changeLogMarkdown(plan.changeLog, plan.to),
+          `Opened by the GitOps plugin of Backstage: merging it deploys ${plan.version} to ${plan.to}.`,
+        ]
+          .filter(Boolean)
+          .join('\n\n'),
         reviewers: await this.options.reviewers(entity),
       });
     } catch (error) {
