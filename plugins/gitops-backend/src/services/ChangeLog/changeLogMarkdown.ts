@@ -23,7 +23,8 @@ export function changeLogMarkdown(log: ChangeLog, environment: string) {
       ...log.pullRequests.map(
         pr =>
           `- ${
-            pr.url ? `[#${pr.number}](${pr.url})` : `#${pr.number}`
+            // Without its page (plain Git), escaped as a subject's #12 is.
+            pr.url ? `[#${pr.number}](${pr.url})` : `\\#${pr.number}`
           } ${escape(pr.title)}${pr.author ? ` (${escape(pr.author)})` : ''}`,
       ),
       '',
