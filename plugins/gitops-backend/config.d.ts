@@ -190,6 +190,16 @@ export interface Config {
       /** @visibility secret */
       password?: string;
     }>;
+    /** The four DORA figures, from the deployments the backend records. */
+    dora?: {
+      /**
+       * A rollback, a failed sync or a Degraded state this long after a deployment
+       * makes it a failed change. Default 24.
+       */
+      failureWindowHours?: number;
+      /** How often the deployments Argo CD shows are recorded. Default 30. */
+      recordSeconds?: number;
+    };
     /** The app-repository commits between two versions (Promote dialog, lanes, history). */
     changeLog?: {
       /** Commits listed; the rest are counted ("and N more"). Default 250. */

@@ -49,6 +49,9 @@ describe('readGitopsConfig', () => {
       promotionPolicy: {},
       helmCommand: undefined,
       chartRepositories: [],
+      imageRegistries: [],
+      dora: { failureWindowHours: 24, recordSeconds: 30 },
+      changeLog: { maxCommits: 250, fetchDepth: 1000 },
       instances: [],
       clusters: [],
       environments: ['test', 'live'],
@@ -66,6 +69,34 @@ describe('readGitopsConfig', () => {
         digest: 'image.digest',
       },
     });
+  });
+
+  it('reads the image registries, defaulting their API to https on their host (Docker Hub to its own)', () => {
+    const config = readGitopsConfig(
+      new ConfigReader({
+        gitops: {
+          imageRegistries: [
+            { host: 'ghcr.io', username: 'u', password: 'p' },
+            { host: 'docker.io' },
+            { host: 'registry.example.com', url: 'http://127.0.0.1:7093/' },
+          ],
+        },
+      }),
+    );
+    expect(config.imageRegistries).toEqual([
+      { host: 'ghcr.io', url: 'https://ghcr.io', username: 'u', password: 'p' },
+      { host: 'docker.io', url: 'https://registry-1.docker.io' },
+      { host: 'registry.example.com', url: 'http://127.0.0.1:7093' },
+    ]);
+    expect(() =>
+      readGitopsConfig(
+        new ConfigReader({
+          gitops: { imageRegistries: [{ host: 'x', url: 'https://x/v2' }] },
+        }),
+      ),
+    ).toThrow(
+      /imageRegistries\[0\]\.url must be an http\(s\) URL with no path/,
+    );
   });
 
   it.each([

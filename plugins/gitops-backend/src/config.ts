@@ -60,6 +60,12 @@ export interface GitopsConfig {
   chartRepositories: ChartRepositoryConfig[];
   /** Image registries whose labels may be read (holds secrets). */
   imageRegistries: ImageRegistryConfig[];
+  dora: {
+    /** A failure this long after a deployment counts against it. */
+    failureWindowHours: number;
+    /** How often deployments are recorded from Argo CD's state. */
+    recordSeconds: number;
+  };
   changeLog: {
     /** Commits listed between two versions; the rest are counted. */
     maxCommits: number;
@@ -161,6 +167,14 @@ export function readGitopsConfig(config: Config): GitopsConfig {
     helmCommand: config.getOptionalString('gitops.helm.command'),
     chartRepositories: readChartRepositories(config),
     imageRegistries: readImageRegistries(config),
+    dora: {
+      failureWindowHours: positiveNumber(
+        config,
+        'gitops.dora.failureWindowHours',
+        24,
+      ),
+      recordSeconds: positiveNumber(config, 'gitops.dora.recordSeconds', 30),
+    },
     changeLog: {
       maxCommits: positiveInteger(config, 'gitops.changeLog.maxCommits', 250),
       fetchDepth: positiveInteger(config, 'gitops.changeLog.fetchDepth', 1000),

@@ -45,6 +45,9 @@ import { ConfigRepoIndex } from './services/ConfigRepo/configRepoIndex';
 import { ListedApplication } from './services/applicationSchema';
 import { randomUUID } from 'node:crypto';
 import { ScmIntegrations } from '@backstage/integration';
+import pLimit from 'p-limit';
+import { DeploymentRecorder } from './services/Delivery/DeploymentRecorder';
+import { DoraService } from './services/Delivery/DoraService';
 import { ChangeLogService } from './services/ChangeLog/ChangeLogService';
 import { GitCommits } from './services/ChangeLog/gitCommits';
 import { GithubCommits } from './services/ChangeLog/githubCommits';
@@ -331,6 +334,34 @@ export const gitopsPlugin = createBackendPlugin({
           logger,
           changeLogs,
         });
+        // Deployments as they happen, into the database: the DORA figures outlive Argo
+        // CD's short history. One replica at a time records every annotated entity.
+        const recorder = new DeploymentRecorder({
+          db,
+          logger,
+          changeLogs,
+          failureWindowMs: gitopsConfig.dora.failureWindowHours * 3_600_000,
+        });
+        await scheduler.scheduleTask({
+          id: 'gitops-record-deployments',
+          frequency: { seconds: gitopsConfig.dora.recordSeconds },
+          timeout: { minutes: 5 },
+          initialDelay: { seconds: gitopsConfig.dora.recordSeconds },
+          fn: async () => {
+            const entities = await annotatedEntities(
+              catalog,
+              await auth.getOwnServiceCredentials(),
+            );
+            const limit = pLimit(4);
+            await Promise.all(
+              entities.map(entity =>
+                limit(async () =>
+                  recorder.record(entity, await status.entityStatus(entity)),
+                ),
+              ),
+            );
+          },
+        });
         // Promotions a previous run left half-way are settled from Git.
         promotions
           .settleInterrupted()
@@ -363,6 +394,9 @@ export const gitopsPlugin = createBackendPlugin({
             onEntitiesListed: entities => liveSignals.remember(entities),
             signalled,
             changeLogs,
+            dora: new DoraService({ db }),
+            onRollback: (entityRef, environment) =>
+              recorder.recordRollback(entityRef, environment),
             indexed: () =>
               gitopsConfig.watch &&
               Object.values(live.status()).every(s => s.live) &&

@@ -46,7 +46,10 @@ export const revisionParams = environmentParams.extend({
     ),
 });
 
-export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+export function parse<S extends z.ZodTypeAny>(
+  schema: S,
+  value: unknown,
+): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];

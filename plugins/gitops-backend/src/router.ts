@@ -33,6 +33,7 @@ import { annotatedEntities } from './services/LiveIndex/annotatedEntities';
 import { controlRollout } from './services/DeploymentStatus/rolloutControl';
 import { ChangeLogService } from './services/ChangeLog/ChangeLogService';
 import { deliveryRouter } from './deliveryRouter';
+import { DoraService } from './services/Delivery/DoraService';
 import {
   environmentParams,
   parse,
@@ -57,6 +58,10 @@ export interface RouterOptions {
   indexed?: () => boolean;
   /** Serves the change log between versions; without it there is no such route. */
   changeLogs?: ChangeLogService;
+  /** Serves the DORA figures; without it there are no such routes. */
+  dora?: DoraService;
+  /** Told of each rollback: the deployment it undoes counts as failed. */
+  onRollback?: (entityRef: string, environment: string) => Promise<void>;
 }
 
 export async function createRouter(
@@ -75,6 +80,8 @@ export async function createRouter(
     signalled = false,
     indexed = () => false,
     changeLogs,
+    dora,
+    onRollback,
   } = options;
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
@@ -176,6 +183,9 @@ export async function createRouter(
         try {
           const done = await run(located, req.body, { entity, actor });
           await status.forget(entity);
+          if (name === 'rollback') {
+            await onRollback?.(entityRef, environment).catch(() => undefined);
+          }
           await event.success({
             meta: (done.audited || done.promotion) && {
               ...done.audited,
@@ -331,7 +341,17 @@ export async function createRouter(
     res.json({ ...(await status.fleetStatus(items)), signalled });
   });
 
-  if (changeLogs) router.use(deliveryRouter({ checks, status, changeLogs }));
+  router.use(
+    deliveryRouter({
+      checks,
+      status,
+      changeLogs,
+      dora,
+      catalog,
+      httpAuth,
+      environments: config.environments,
+    }),
+  );
 
   // An empty or unknown path segment matches no route: say so, as every other error
   // does, without echoing the path back.

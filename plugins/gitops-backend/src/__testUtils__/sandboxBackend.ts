@@ -82,6 +82,8 @@ export function sandboxBackendConfig(
       watch: false,
       // The production default: on a loaded test machine Git and the sandbox answer slowly too.
       timeoutSeconds: 5,
+      // No recording of deployments in the background (dora.sandbox.test.ts asks for it).
+      dora: { recordSeconds: 3600 },
       git: {
         credentials: [{ host: gitHost, password: sandbox.gitToken }],
       },
