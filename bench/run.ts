@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, startSandbox } from '@gitops-backstage/gitops-sandbox';
 import { chartPreviewScenario } from './chartPreview';
+import { deliveryScenario } from './delivery';
 import { frontendScenario } from './frontend';
 import { liveScenario } from './live';
 import { promotionScenario } from './promotion';
@@ -153,6 +154,12 @@ const scenarios: Record<
   git: { run: gitRoundTrip },
   promotion: { run: promotionScenario },
   'chart-preview': { run: chartPreviewScenario },
+  delivery: {
+    run: deliveryScenario,
+    owns: scenario =>
+      scenario.startsWith('change log (') ||
+      scenario.startsWith('DORA endpoint ('),
+  },
   argocd: { run: sandboxList },
   status: {
     run: async () => [

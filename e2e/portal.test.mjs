@@ -200,12 +200,29 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
   await signIn(page, '/catalog/default/component/service-a/deployments');
   const step = page.getByTestId('promotion-step').first();
   await step.getByText('promote: 1a2b3c4 → 4c5d6e7').waitFor();
+  // dev's image was built four app-repository commits after staging's (their labels).
+  await page
+    .getByTestId('lane-dev')
+    .getByTestId('commits-ahead')
+    .getByText('4 commits ahead of staging')
+    .waitFor();
   await step.getByRole('button', { name: 'Promote' }).click();
   const dialog = page.getByRole('dialog');
   await dialog
     .getByTestId('promotion-summary')
     .getByText(/staging moves from 1a2b3c4 to 4c5d6e7/)
     .waitFor();
+  // What ships: the commits between the two versions, newest first, with their pull requests.
+  await dialog
+    .getByTestId('change-log-headline')
+    .getByText('staging gets these 4 changes')
+    .waitFor();
+  await dialog
+    .getByTestId('change-log-commit')
+    .first()
+    .getByText("Return the build's commit in /version (#14)")
+    .waitFor();
+  await dialog.getByText('Add a readiness probe endpoint').first().waitFor();
   // Every gate passed, and helm's rendered manifests show the new image.
   await dialog
     .getByTestId('promotion-gates')
@@ -272,6 +289,40 @@ test("an owner promotes service-a's dev version to staging, and staging deploys 
     .getByRole('table', { name: 'promotions and rollbacks of staging' })
     .getByText(/4c5d6e7 → 1a2b3c4 \(rollback\)/)
     .waitFor();
+});
+
+test("service-a's delivery performance: the DORA figures of staging after the promotion and the rollback, each with its band", async () => {
+  await signIn(page, '/catalog/default/component/service-a/deployments');
+  const card = page.getByTestId('gitops-dora-card');
+  await card.getByText(/DORA figures of prod over 30 days/).waitFor();
+  await card.getByRole('button', { name: /DORA environment/ }).click();
+  await page.getByRole('option', { name: 'staging' }).click();
+  // Recorded as Argo CD's history showed them: the first deployment, the promotion, and
+  // the rollback's; the rollback made the promotion a failed change.
+  await eventually(page, async () => {
+    const staging = page.getByTestId('gitops-dora-card');
+    if (!(await staging.getByText(/DORA figures of staging/).isVisible())) {
+      await staging.getByRole('button', { name: /DORA environment/ }).click();
+      await page.getByRole('option', { name: 'staging' }).click();
+    }
+    await staging
+      .getByTestId('dora-changeFailureRate')
+      .getByText(/^Low$/)
+      .waitFor({ timeout: 10_000 });
+  });
+  const figures = page.getByTestId('gitops-dora-card');
+  for (const key of ['deploymentFrequency', 'changeFailureRate']) {
+    const band = await figures
+      .getByTestId(`dora-${key}`)
+      .locator('[data-band]')
+      .getAttribute('data-band');
+    assert.ok(
+      ['elite', 'high', 'medium', 'low'].includes(band),
+      `${key}: ${band}`,
+    );
+  }
+  await figures.scrollIntoViewIfNeeded();
+  await figures.screenshot({ path: `${OUTPUT_DIR}/dora-card.png` });
 });
 
 test('a new user creates service-c from the gitops-service template, and its Deployments tab shows dev, staging and prod with no version yet', async () => {

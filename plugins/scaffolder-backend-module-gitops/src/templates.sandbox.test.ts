@@ -198,6 +198,8 @@ describe('templates through the scaffolder, against the sandbox', () => {
       );
       expect(catalogInfo.metadata.annotations).toEqual({
         'argocd/app-selector': `app.kubernetes.io/name=${name}`,
+        // The app repository itself, where the change log between versions is read.
+        'gitops/app-repository': `${sandbox.gitUrl}/git/${name}.git`,
         'gitops/environments': 'dev,staging,prod',
       });
       const values = await fs.readFile(
