@@ -57,6 +57,18 @@ describe('the change log between versions, over plain Git (the sandbox)', () => 
         'gitops/app-repository': 'https://git.unknown.example/app.git',
       }),
       component('service-a-no-repo', selector),
+      // Registered from its own repository, as the templates register services.
+      component('service-a-registered', {
+        ...selector,
+        'gitops/app-repository': appRepo,
+        'backstage.io/managed-by-location': `url:${sandbox.gitUrl}/git/service-a-app/raw/main/catalog-info.yaml`,
+      }),
+      // Registered from another repository, naming service-a's to read its commits.
+      component('service-a-foreign', {
+        ...selector,
+        'gitops/app-repository': appRepo,
+        'backstage.io/managed-by-location': `url:${sandbox.gitUrl}/git/service-b-app/raw/main/catalog-info.yaml`,
+      }),
     ];
     const { username, password } = sandbox.registry.credentials;
     const config = sandboxBackendConfig(sandbox, {
@@ -258,6 +270,22 @@ describe('the change log between versions, over plain Git (the sandbox)', () => 
     });
     expect(noRepo.status).toBe(409);
     expect(noRepo.body.error.message).toContain('names no app repository');
+  });
+
+  it("names only the repository its catalog file is in: another one's is refused (400), nothing read", async () => {
+    const own = await changeLog('service-a-registered', {
+      environment: 'staging',
+      to: '4c5d6e7',
+    });
+    expect(own.body).toMatchObject({ direction: 'ahead', total: 4 });
+    const foreign = await changeLog('service-a-foreign', {
+      environment: 'staging',
+      to: '4c5d6e7',
+    });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.message).toContain(
+      'an entity may name only the repository its catalog file is in',
+    );
   });
 
   it('never reads a repository on a host nothing is configured for', async () => {

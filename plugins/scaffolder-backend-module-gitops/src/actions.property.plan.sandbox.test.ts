@@ -49,7 +49,7 @@ describe('hostile input to the plan, chart and values actions (property test, sa
       name: 'service-c',
       repoHost: 'git',
       gitBaseUrl: `${sandbox.gitUrl}/git`,
-      gitRawUrlPattern: `${sandbox.gitUrl}/raw/{repo}/main/{path}`,
+      gitRawUrlPattern: `${sandbox.gitUrl}/git/{repo}/raw/main/{path}`,
       environments: [
         { name: 'dev', instance: 'main' },
         { name: 'staging', instance: 'main' },

@@ -91,13 +91,18 @@ describe('startGitServer', () => {
     await git(work, 'commit', '--quiet', '-m', 'dev: abc1234');
     await git(work, 'push', '--quiet', 'origin', 'HEAD:main');
 
-    const raw = await fetch(
-      `${server.url}/raw/service-a-config/main/values-dev.yaml`,
-    );
-    expect(raw.status).toBe(200);
-    expect(await raw.text()).toBe('image:\n  tag: abc1234\n');
+    // At its own path, and inside the repository's URL (as Gitea's raw view).
+    for (const at of [
+      '/raw/service-a-config/main/values-dev.yaml',
+      '/git/service-a-config/raw/main/values-dev.yaml',
+    ]) {
+      const raw = await fetch(`${server.url}${at}`);
+      expect([at, raw.status]).toEqual([at, 200]);
+      expect(await raw.text()).toBe('image:\n  tag: abc1234\n');
+    }
     for (const missing of [
       '/raw/service-a-config/main/nope.yaml',
+      '/git/service-a-config/raw/main/nope.yaml',
       '/raw/service-a-config/other-branch/values-dev.yaml',
       '/raw/no-such-repo/main/values-dev.yaml',
       '/raw/service-a-config/main/../../etc/passwd',

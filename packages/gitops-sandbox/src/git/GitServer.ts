@@ -18,6 +18,8 @@ const exec = promisify(execFile);
 
 /** Repository names: one path segment, no dots at the start (no `..`, no hidden dirs). */
 const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+/** `/git/<repo>/raw/<ref>/<path>`: a file's raw view inside its repository's URL. */
+const RAW_IN_REPO = /^\/git\/([^/]+)\/raw\/(.+)$/;
 
 export interface GitServerOptions {
   /** Directory holding the bare repositories (`<name>.git`). */
@@ -242,12 +244,16 @@ export async function startGitServer(
   };
 
   /**
-   * `GET /raw/<repo>/<ref>/<path>`: one file, as a public repository's raw view, so
-   * Backstage's catalog (which reads plain URLs without credentials) can register
-   * entities from the sandbox's repositories.
+   * `GET /git/<repo>/raw/<ref>/<path>` (Gitea's raw view; `/raw/<repo>/<ref>/<path>`
+   * too): one file, as a public repository's raw view, so Backstage's catalog (which
+   * reads plain URLs without credentials) can register entities from the sandbox's
+   * repositories, from a URL inside the repository's own (as GitHub's and GitLab's are).
    */
   const handleRaw = async (res: http.ServerResponse, url: URL) => {
-    const [, , repo, ref, ...rest] = url.pathname.split('/');
+    const inRepo = RAW_IN_REPO.exec(url.pathname);
+    const [, , repo, ref, ...rest] = inRepo
+      ? ['', 'raw', inRepo[1], ...inRepo[2].split('/')]
+      : url.pathname.split('/');
     const file = decodeURIComponent(rest.join('/'));
     if (!REPO_NAME.test(repo ?? '') || !ref || !file || file.includes('..')) {
       sendJson(res, 404, { error: 'no such file' });
@@ -269,7 +275,10 @@ export async function startGitServer(
   let gitRequests = 0;
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (req.method === 'GET' && url.pathname.startsWith('/raw/')) {
+    if (
+      req.method === 'GET' &&
+      (url.pathname.startsWith('/raw/') || RAW_IN_REPO.test(url.pathname))
+    ) {
       await handleRaw(res, url);
       return;
     }

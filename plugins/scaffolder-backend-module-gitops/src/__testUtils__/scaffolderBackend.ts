@@ -167,7 +167,7 @@ export const sandboxRepoValues = (sandbox: Sandbox) => ({
   repoHost: 'git',
   gitBaseUrl: `${sandbox.gitUrl}/git`,
   gitCreateUrl: `${sandbox.gitUrl}/api/repos`,
-  gitRawUrlPattern: `${sandbox.gitUrl}/raw/{repo}/main/{path}`,
+  gitRawUrlPattern: `${sandbox.gitUrl}/git/{repo}/raw/main/{path}`,
 });
 
 /** A clone of a sandbox repository under `dir` (origin carries the token). */

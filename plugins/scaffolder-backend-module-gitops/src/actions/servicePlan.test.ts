@@ -47,7 +47,7 @@ describe('gitops:service:plan', () => {
       slug: 'service-c',
       publishUrl: 'http://127.0.0.1:7090/git/service-c.git',
       catalogInfoUrl:
-        'http://127.0.0.1:7090/raw/service-c/main/catalog-info.yaml',
+        'http://127.0.0.1:7090/git/service-c/raw/main/catalog-info.yaml',
     });
     expect(out.configRepo.url).toBe(
       'http://127.0.0.1:7090/git/service-c-config.git',

@@ -211,7 +211,7 @@ export function createServicePlanAction(options: { config: Config }) {
         gitRawUrlPattern: z =>
           z
             .string()
-            .default('http://127.0.0.1:7090/raw/{repo}/main/{path}')
+            .default('http://127.0.0.1:7090/git/{repo}/raw/main/{path}')
             .describe(
               "URL of a file of a repository on the plain Git server, for the catalog to read ({repo}, {path}); the sandbox's by default",
             ),
@@ -334,7 +334,7 @@ export function createServicePlanAction(options: { config: Config }) {
         environments,
         namespacePattern = '{service}-{environment}',
         ingressHostPattern = '',
-        gitRawUrlPattern = 'http://127.0.0.1:7090/raw/{repo}/main/{path}',
+        gitRawUrlPattern = 'http://127.0.0.1:7090/git/{repo}/raw/main/{path}',
       } = ctx.input;
       if (repoHost === 'git' && !gitBaseUrl) {
         throw new InputError('gitBaseUrl is required for a plain Git server');
