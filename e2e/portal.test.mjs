@@ -307,10 +307,25 @@ test("service-a's delivery performance: the DORA figures of staging after the pr
     }
     await staging
       .getByTestId('dora-changeFailureRate')
-      .getByText(/^Low$/)
+      .getByText('1 of 3 deployments failed')
       .waitFor({ timeout: 10_000 });
   });
   const figures = page.getByTestId('gitops-dora-card');
+  await figures.getByText('3 deployments in 30 days').waitFor();
+  // The promotion shipped dev's four commits (the change log from 1a2b3c4 to 4c5d6e7).
+  await figures
+    .getByTestId('dora-leadTime')
+    .getByText(/4 commits$/)
+    .waitFor();
+  // The rollback's deployment, Healthy, restored the failed one.
+  await figures
+    .getByTestId('dora-timeToRestore')
+    .getByText(/1 restored, 0 open/)
+    .waitFor();
+  await figures
+    .getByTestId('dora-changeFailureRate')
+    .getByText(/^Low$/)
+    .waitFor();
   for (const key of ['deploymentFrequency', 'changeFailureRate']) {
     const band = await figures
       .getByTestId(`dora-${key}`)

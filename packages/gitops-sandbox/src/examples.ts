@@ -154,22 +154,7 @@ async function seedRepository(
         text.replaceAll(EXAMPLES_GIT_URL, gitServer.url),
       );
     }
-    const git = (...args: string[]) =>
-      exec('git', [
-        '-C',
-        work,
-        '-c',
-        'user.name=Sandbox',
-        '-c',
-        'user.email=sandbox@example.com',
-        ...args,
-      ]);
-    // Commits a few hours apart, ending now: lead times of the examples look real.
-    const hoursAgo = (hours: number) => {
-      const date = new Date(Date.now() - hours * 3600_000).toISOString();
-      return { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
-    };
-    const commit = (message: string, hours: number) =>
+    const git = (args: string[], env: Record<string, string> = {}) =>
       exec(
         'git',
         [
@@ -179,23 +164,27 @@ async function seedRepository(
           'user.name=Sandbox',
           '-c',
           'user.email=sandbox@example.com',
-          'commit',
-          '--quiet',
-          '--allow-empty',
-          '-m',
-          message,
+          ...args,
         ],
-        { env: { ...process.env, ...hoursAgo(hours) } },
+        { env: { ...process.env, ...env } },
       );
-    await git('init', '--quiet', '--initial-branch=main');
-    await git('add', '-A');
+    // Commits a few hours apart, ending now: lead times of the examples look real.
+    const commit = (message: string, hours: number) => {
+      const date = new Date(Date.now() - hours * 3600_000).toISOString();
+      return git(['commit', '--quiet', '--allow-empty', '-m', message], {
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_DATE: date,
+      });
+    };
+    await git(['init', '--quiet', '--initial-branch=main']);
+    await git(['add', '-A']);
     await commit(`Initial ${name} from examples`, (history.length + 1) * 6);
     for (const [i, step] of history.entries()) {
       await commit(step.message, (history.length - i) * 6);
-      if (step.tag) await git('tag', step.tag);
+      if (step.tag) await git(['tag', step.tag]);
     }
     await gitServer.createRepository(name);
-    await git('push', '--quiet', bare, 'main', '--tags');
+    await git(['push', '--quiet', bare, 'main', '--tags']);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

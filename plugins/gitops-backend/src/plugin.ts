@@ -45,8 +45,10 @@ import { ConfigRepoIndex } from './services/ConfigRepo/configRepoIndex';
 import { ListedApplication } from './services/applicationSchema';
 import { randomUUID } from 'node:crypto';
 import { ScmIntegrations } from '@backstage/integration';
-import pLimit from 'p-limit';
-import { DeploymentRecorder } from './services/Delivery/DeploymentRecorder';
+import {
+  DeploymentRecorder,
+  recordDeployments,
+} from './services/Delivery/DeploymentRecorder';
 import { DoraService } from './services/Delivery/DoraService';
 import { ChangeLogService } from './services/ChangeLog/ChangeLogService';
 import { GitCommits } from './services/ChangeLog/gitCommits';
@@ -345,22 +347,21 @@ export const gitopsPlugin = createBackendPlugin({
         await scheduler.scheduleTask({
           id: 'gitops-record-deployments',
           frequency: { seconds: gitopsConfig.dora.recordSeconds },
-          timeout: { minutes: 5 },
+          // Short: a replica killed during a pass holds the task until this expires.
+          timeout: { minutes: 2 },
           initialDelay: { seconds: gitopsConfig.dora.recordSeconds },
-          fn: async () => {
-            const entities = await annotatedEntities(
-              catalog,
-              await auth.getOwnServiceCredentials(),
-            );
-            const limit = pLimit(4);
-            await Promise.all(
-              entities.map(entity =>
-                limit(async () =>
-                  recorder.record(entity, await status.entityStatus(entity)),
-                ),
+          fn: async signal =>
+            recordDeployments({
+              entities: await annotatedEntities(
+                catalog,
+                await auth.getOwnServiceCredentials(),
               ),
-            );
-          },
+              status,
+              recorder,
+              signal,
+              // One entity never holds the others up.
+              entityTimeoutMs: timeoutMs * 6,
+            }),
         });
         // Promotions a previous run left half-way are settled from Git.
         promotions

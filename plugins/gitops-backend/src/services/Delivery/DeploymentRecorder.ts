@@ -6,6 +6,7 @@ import {
   parseImageReference,
 } from '@gitops-backstage/plugin-gitops-common';
 import { Knex } from 'knex';
+import pLimit from 'p-limit';
 import { appRepositoryOf } from '../ChangeLog/appRepository';
 import { ChangeLogService } from '../ChangeLog/ChangeLogService';
 
@@ -215,6 +216,40 @@ export class DeploymentRecorder {
         .update({ commit_times: JSON.stringify(times) });
     }
   }
+}
+
+/**
+ * One pass over the annotated entities, four at a time: each entity's status (memory
+ * with the watch) recorded. An entity that takes longer than `entityTimeoutMs` is left
+ * for the next pass; an aborted pass starts no more.
+ */
+export async function recordDeployments(options: {
+  entities: Entity[];
+  status: { entityStatus(entity: Entity): Promise<EntityDeploymentStatus> };
+  recorder: DeploymentRecorder;
+  signal?: AbortSignal;
+  entityTimeoutMs: number;
+}) {
+  const { status, recorder, signal, entityTimeoutMs } = options;
+  const limit = pLimit(4);
+  await Promise.all(
+    options.entities.map(entity =>
+      limit(async () => {
+        if (signal?.aborted) return;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timedOut = new Promise<void>(resolve => {
+          timer = setTimeout(resolve, entityTimeoutMs);
+        });
+        await Promise.race([
+          status
+            .entityStatus(entity)
+            .then(view => recorder.record(entity, view))
+            .catch(() => undefined),
+          timedOut,
+        ]).finally(() => clearTimeout(timer));
+      }),
+    ),
+  );
 }
 
 /** The version the environment runs: the tag (or digest) of its image among the running ones. */
