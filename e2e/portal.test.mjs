@@ -295,15 +295,13 @@ test("service-a's delivery performance: the DORA figures of staging after the pr
   await signIn(page, '/catalog/default/component/service-a/deployments');
   const card = page.getByTestId('gitops-dora-card');
   await card.getByText(/DORA figures of prod over 30 days/).waitFor();
-  await card.getByRole('button', { name: /DORA environment/ }).click();
-  await page.getByRole('option', { name: 'staging' }).click();
+  await card.getByLabel('DORA environment').selectOption('staging');
   // Recorded as Argo CD's history showed them: the first deployment, the promotion, and
   // the rollback's; the rollback made the promotion a failed change.
   await eventually(page, async () => {
     const staging = page.getByTestId('gitops-dora-card');
     if (!(await staging.getByText(/DORA figures of staging/).isVisible())) {
-      await staging.getByRole('button', { name: /DORA environment/ }).click();
-      await page.getByRole('option', { name: 'staging' }).click();
+      await staging.getByLabel('DORA environment').selectOption('staging');
     }
     await staging
       .getByTestId('dora-changeFailureRate')

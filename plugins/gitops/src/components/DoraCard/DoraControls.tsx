@@ -1,14 +1,22 @@
 import Box from '@material-ui/core/Box';
 import FormControl from '@material-ui/core/FormControl';
 import InputLabel from '@material-ui/core/InputLabel';
-import MenuItem from '@material-ui/core/MenuItem';
 import Select from '@material-ui/core/Select';
+import { makeStyles } from '@material-ui/core/styles';
 import ToggleButton from '@material-ui/lab/ToggleButton';
 import ToggleButtonGroup from '@material-ui/lab/ToggleButtonGroup';
 import { useElementId } from '../../hooks/useElementId';
 import { DORA_WINDOWS } from './doraFormat';
 
-/** Which DORA figures: the environment and the window in days. */
+const useStyles = makeStyles(theme => ({
+  // The label's default grey falls under AA contrast on the pages' grey background.
+  label: { color: theme.palette.text.primary },
+}));
+
+/**
+ * Which DORA figures: the environment and the window in days. A native select: its
+ * name is its label and its value is what it shows, as assistive technology expects.
+ */
 export function DoraControls(props: {
   environments: string[];
   environment?: string;
@@ -17,7 +25,8 @@ export function DoraControls(props: {
   onDays: (days: number) => void;
 }) {
   const { environment, days } = props;
-  const labelId = useElementId('dora-environment');
+  const classes = useStyles();
+  const selectId = useElementId('dora-environment');
   // The one the backend chose may be missing from a list that is still loading.
   const environments = [
     ...new Set([...props.environments, ...(environment ? [environment] : [])]),
@@ -30,16 +39,19 @@ export function DoraControls(props: {
       style={{ gap: 16 }}
     >
       <FormControl style={{ minWidth: 160 }}>
-        <InputLabel id={labelId}>DORA environment</InputLabel>
+        <InputLabel htmlFor={selectId} className={classes.label} shrink>
+          DORA environment
+        </InputLabel>
         <Select
-          labelId={labelId}
+          native
+          inputProps={{ id: selectId }}
           value={environment ?? ''}
           onChange={e => props.onEnvironment(e.target.value as string)}
         >
           {environments.map(name => (
-            <MenuItem key={name} value={name}>
+            <option key={name} value={name}>
               {name}
-            </MenuItem>
+            </option>
           ))}
         </Select>
       </FormControl>

@@ -230,9 +230,9 @@ describe('FleetPage', () => {
     await render();
     await screen.findByRole('columnheader', { name: 'Deploys/day' });
     await userEvent.click(screen.getByRole('button', { name: '7 days' }));
-    await userEvent.click(screen.getByLabelText('DORA environment'));
-    await userEvent.click(
-      await screen.findByRole('option', { name: 'staging' }),
+    await userEvent.selectOptions(
+      screen.getByLabelText('DORA environment'),
+      'staging',
     );
     await waitFor(() =>
       expect(asked).toEqual([
