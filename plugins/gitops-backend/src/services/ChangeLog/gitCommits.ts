@@ -48,7 +48,14 @@ export class GitCommits implements CommitSource {
     ref: { commit: string } | { tag: string },
     signal: AbortSignal,
   ): Promise<string | undefined> {
-    if ('tag' in ref) return this.resolveTag(repoURL, ref.tag, signal);
+    if ('tag' in ref) {
+      // The fetched copy has the tags; one made since is asked of the server.
+      const copy = await this.fetched(repoURL, signal);
+      return (
+        (await this.tagIn(copy, ref.tag)) ??
+        this.resolveTag(repoURL, ref.tag, signal)
+      );
+    }
     const found = await this.expand(
       await this.fetched(repoURL, signal),
       repoURL,
@@ -62,6 +69,18 @@ export class GitCommits implements CommitSource {
       repoURL,
       ref.commit,
     );
+  }
+
+  /** A tag in a fetched copy (peeled when annotated), undefined when it has none. */
+  private async tagIn(copy: Fetched, tag: string) {
+    const common = { fs, dir: copy.dir, cache: copy.cache };
+    try {
+      const oid = await git.resolveRef({ ...common, ref: `refs/tags/${tag}` });
+      const { type, object } = await git.readObject({ ...common, oid });
+      return type === 'tag' ? (object as { object: string }).object : oid;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A tag from the server's refs, fresh and without a fetch (peeled when annotated). */

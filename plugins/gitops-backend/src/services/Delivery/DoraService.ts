@@ -12,11 +12,18 @@ type Row = Pick<
   'entity_ref' | 'deployed_at' | 'failed_at' | 'restored_at' | 'commit_times'
 >;
 
+/** The fleet's figures of one window, each computed when first asked for. */
+interface FleetFigures {
+  entityFigures(entityRef: string): DoraFigures;
+  /** A team's: the figures of its entities' deployments together. */
+  teamFigures(entityRefs: string[]): DoraFigures;
+}
+
 /** The DORA figures of entities, teams and the fleet, from the recorded deployments. */
 export class DoraService {
   private readonly fleetCache = new Map<
     string,
-    { at: number; facts: Promise<Map<string, DeploymentFact[]>> }
+    { at: number; fleet: Promise<FleetFigures> }
   >();
 
   constructor(private readonly options: { db: Knex; now?: () => Date }) {}
@@ -37,28 +44,26 @@ export class DoraService {
     return doraFigures(rows.map(factOf), { environment, windowDays, now });
   }
 
-  /** Each entity's figures, and each owner's over its entities' deployments. */
+  /**
+   * Each entity's figures, and each owner's over its entities' deployments. The
+   * fleet's deployments are read, and each figure computed, once per window every
+   * FLEET_CACHE_MS: a view within that time reuses them (figures as of that read).
+   */
   async fleetFigures(
     entities: Array<{ entityRef: string; title?: string; owner?: string }>,
     environment: string,
     windowDays: number,
   ): Promise<FleetDora> {
-    const now = this.now();
-    const byEntity = await this.fleetFacts(environment, windowDays, now);
-    const options = { environment, windowDays, now };
-    const teams = new Map<
-      string,
-      { entities: number; facts: DeploymentFact[] }
-    >();
+    const fleet = await this.fleet(environment, windowDays);
+    const teams = new Map<string, string[]>();
     const rows = entities.map(entity => {
-      const facts = byEntity.get(entity.entityRef) ?? [];
       if (entity.owner) {
-        const team = teams.get(entity.owner) ?? { entities: 0, facts: [] };
-        team.entities++;
-        team.facts.push(...facts);
-        teams.set(entity.owner, team);
+        teams.set(entity.owner, [
+          ...(teams.get(entity.owner) ?? []),
+          entity.entityRef,
+        ]);
       }
-      return { ...entity, figures: doraFigures(facts, options) };
+      return { ...entity, figures: fleet.entityFigures(entity.entityRef) };
     });
     return {
       environment,
@@ -66,33 +71,61 @@ export class DoraService {
       entities: rows,
       teams: [...teams.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([owner, team]) => ({
+        .map(([owner, refs]) => ({
           owner,
-          entities: team.entities,
-          figures: doraFigures(team.facts, options),
+          entities: refs.length,
+          figures: fleet.teamFigures(refs),
         })),
     };
   }
 
-  private fleetFacts(environment: string, windowDays: number, now: Date) {
+  private fleet(
+    environment: string,
+    windowDays: number,
+  ): Promise<FleetFigures> {
     const key = `${environment}\n${windowDays}`;
+    const now = this.now();
     const cached = this.fleetCache.get(key);
     if (cached && now.getTime() - cached.at < FLEET_CACHE_MS)
-      return cached.facts;
-    const facts = this.query(environment, windowDays, now).then(
+      return cached.fleet;
+    const options = { environment, windowDays, now };
+    const fleet = this.query(environment, windowDays, now).then(
       (rows: Row[]) => {
-        const byEntity = new Map<string, DeploymentFact[]>();
+        const facts = new Map<string, DeploymentFact[]>();
         for (const row of rows) {
-          const list = byEntity.get(row.entity_ref) ?? [];
+          const list = facts.get(row.entity_ref) ?? [];
           list.push(factOf(row));
-          byEntity.set(row.entity_ref, list);
+          facts.set(row.entity_ref, list);
         }
-        return byEntity;
+        const byEntity = new Map<string, DoraFigures>();
+        const byTeam = new Map<string, DoraFigures>();
+        return {
+          entityFigures(entityRef: string) {
+            let figures = byEntity.get(entityRef);
+            if (!figures) {
+              figures = doraFigures(facts.get(entityRef) ?? [], options);
+              byEntity.set(entityRef, figures);
+            }
+            return figures;
+          },
+          teamFigures(entityRefs: string[]) {
+            const teamKey = entityRefs.join('\n');
+            let figures = byTeam.get(teamKey);
+            if (!figures) {
+              figures = doraFigures(
+                entityRefs.flatMap(ref => facts.get(ref) ?? []),
+                options,
+              );
+              byTeam.set(teamKey, figures);
+            }
+            return figures;
+          },
+        };
       },
     );
-    this.fleetCache.set(key, { at: now.getTime(), facts });
-    facts.catch(() => this.fleetCache.delete(key));
-    return facts;
+    this.fleetCache.set(key, { at: now.getTime(), fleet });
+    fleet.catch(() => this.fleetCache.delete(key));
+    return fleet;
   }
 
   private query(environment: string, windowDays: number, now: Date) {
