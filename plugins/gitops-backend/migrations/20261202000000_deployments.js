@@ -18,7 +18,10 @@ exports.up = async function up(knex) {
       .comment('The Argo CD instance (or cluster) of the Application');
     table.string('application').notNullable().comment('namespace/name');
     table.integer('history_id').notNullable().comment("Argo CD's history id");
-    table.string('revision').notNullable().comment('The config commit deployed');
+    table
+      .string('revision')
+      .notNullable()
+      .comment('The config commit deployed');
     table.string('version').nullable().comment('The image version it ran');
     table.timestamp('deployed_at', { useTz: true }).notNullable();
     table.timestamp('failed_at', { useTz: true }).nullable();
