@@ -112,6 +112,7 @@ export async function templateValues(options: RenderOptions) {
     imageRegistry: options.imageRegistry ?? 'registry.example.com',
     imageRepository: options.imageRepository ?? `checkout/${name}`,
     appRepoWebUrl: planned.appRepo.webUrl,
+    appRepoUrl: planned.appRepo.url,
     configRepoUrl: planned.configRepo.url,
     configRepoWebUrl: planned.configRepo.webUrl,
     configRepoSlug: planned.configRepo.slug,
